@@ -1,0 +1,185 @@
+// A small XML reader for LM replies: elements, attributes, text and the predefined entities.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dspy::detail {
+
+struct XmlElement {
+  std::string tag;
+  std::string key;   ///< the `key` attribute (dict entries), empty when absent
+  std::string text;  ///< text before the first child (ElementTree's .text)
+  std::string tail;  ///< text after this element, up to the next sibling (ElementTree's .tail)
+  std::vector<XmlElement> children;
+  std::string raw;  ///< the element's source text, for str fields that contain markup
+};
+
+class XmlReader {
+ public:
+  explicit XmlReader(std::string_view src) : s_(src) {}
+
+  /// Parses `src` as the content of a root element. nullopt (with error()) when not well-formed.
+  std::optional<XmlElement> parse_root() {
+    XmlElement root;
+    if (!content(root, /*closing=*/{})) return std::nullopt;
+    return root;
+  }
+  [[nodiscard]] const std::string& error() const { return error_; }
+
+ private:
+  bool fail(std::string what) {
+    if (error_.empty()) error_ = std::move(what) + " at offset " + std::to_string(i_);
+    return false;
+  }
+
+  bool entity(std::string& out) {
+    const std::size_t semi = s_.find(';', i_);
+    if (semi == std::string_view::npos || semi - i_ > 10) return fail("unescaped '&'");
+    const std::string_view name = s_.substr(i_ + 1, semi - i_ - 1);
+    if (name == "amp") out += '&';
+    else if (name == "lt") out += '<';
+    else if (name == "gt") out += '>';
+    else if (name == "quot") out += '"';
+    else if (name == "apos") out += '\'';
+    else if (name.size() > 1 && name[0] == '#') {
+      unsigned long cp = 0;
+      try {
+        cp = name[1] == 'x' ? std::stoul(std::string(name.substr(2)), nullptr, 16) : std::stoul(std::string(name.substr(1)));
+      } catch (...) {
+        return fail("bad character reference");
+      }
+      append_utf8(out, cp);
+    } else {
+      return fail("unknown entity '&" + std::string(name) + ";'");
+    }
+    i_ = semi + 1;
+    return true;
+  }
+
+  static void append_utf8(std::string& out, unsigned long cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  static bool name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.' || c == ':' || static_cast<unsigned char>(c) >= 0x80;
+  }
+
+  // Reads children and text until `</closing>` (or the end, for the root).
+  bool content(XmlElement& parent, std::string_view closing) {
+    std::string* text = &parent.text;
+    while (i_ < s_.size()) {
+      const char c = s_[i_];
+      if (c == '&') {
+        if (!entity(*text)) return false;
+      } else if (c != '<') {
+        *text += c;
+        ++i_;
+      } else if (s_.substr(i_, 4) == "<!--") {
+        const std::size_t end = s_.find("-->", i_ + 4);
+        if (end == std::string_view::npos) return fail("unclosed comment");
+        i_ = end + 3;
+      } else if (s_.substr(i_, 9) == "<![CDATA[") {
+        const std::size_t end = s_.find("]]>", i_ + 9);
+        if (end == std::string_view::npos) return fail("unclosed CDATA section");
+        *text += s_.substr(i_ + 9, end - i_ - 9);
+        i_ = end + 3;
+      } else if (s_.substr(i_, 2) == "</") {
+        const std::size_t end = s_.find('>', i_);
+        if (end == std::string_view::npos) return fail("unclosed end tag");
+        std::string_view tag = s_.substr(i_ + 2, end - i_ - 2);
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\n' || tag.back() == '\t')) tag.remove_suffix(1);
+        if (closing.empty() || tag != closing) return fail("mismatched tag </" + std::string(tag) + ">");
+        i_ = end + 1;
+        return true;
+      } else if (s_.substr(i_, 2) == "<?") {
+        const std::size_t end = s_.find("?>", i_);
+        if (end == std::string_view::npos) return fail("unclosed processing instruction");
+        i_ = end + 2;
+      } else {
+        const std::size_t start = i_;
+        XmlElement child;
+        if (!element(child)) return false;
+        child.raw.assign(s_.substr(start, i_ - start));
+        parent.children.push_back(std::move(child));
+        text = &parent.children.back().tail;
+      }
+    }
+    if (!closing.empty()) return fail("no end tag for <" + std::string(closing) + ">");
+    return true;
+  }
+
+  bool element(XmlElement& e) {
+    ++i_;  // '<'
+    const std::size_t name_start = i_;
+    while (i_ < s_.size() && name_char(s_[i_])) ++i_;
+    if (i_ == name_start) return fail("not well-formed (invalid token)");
+    e.tag.assign(s_.substr(name_start, i_ - name_start));
+    for (;;) {
+      while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
+      if (i_ >= s_.size()) return fail("unclosed start tag");
+      if (s_[i_] == '>') {
+        ++i_;
+        return content(e, e.tag);
+      }
+      if (s_.substr(i_, 2) == "/>") {
+        i_ += 2;
+        return true;
+      }
+      const std::size_t attr_start = i_;
+      while (i_ < s_.size() && name_char(s_[i_])) ++i_;
+      if (i_ == attr_start) return fail("not well-formed (invalid token)");
+      const std::string_view attr = s_.substr(attr_start, i_ - attr_start);
+      while (i_ < s_.size() && s_[i_] == ' ') ++i_;
+      if (i_ >= s_.size() || s_[i_] != '=') return fail("attribute without value");
+      ++i_;
+      while (i_ < s_.size() && s_[i_] == ' ') ++i_;
+      if (i_ >= s_.size() || (s_[i_] != '"' && s_[i_] != '\'')) return fail("unquoted attribute value");
+      const char q = s_[i_++];
+      std::string value;
+      while (i_ < s_.size() && s_[i_] != q) {
+        if (s_[i_] == '&') {
+          if (!entity(value)) return false;
+        } else {
+          value += s_[i_++];
+        }
+      }
+      if (i_ >= s_.size()) return fail("unclosed attribute value");
+      ++i_;
+      if (attr == "key") e.key = std::move(value);
+    }
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+  std::string error_;
+};
+
+/// Escapes text the way DSPy's XMLAdapter does (only '&' and '<').
+inline void append_xml_text(std::string& out, std::string_view s) {
+  for (const char c : s) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else out += c;
+  }
+}
+
+}  // namespace dspy::detail

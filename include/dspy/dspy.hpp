@@ -1,0 +1,15 @@
+// dspy-cpp: DSPy's programming model in C++20. This header includes every public header.
+#pragma once
+
+#include "adapter.hpp"
+#include "demo.hpp"
+#include "error.hpp"
+#include "literal.hpp"
+#include "lm.hpp"
+#include "message.hpp"
+#include "predict.hpp"
+#include "predicted.hpp"
+#include "settings.hpp"
+#include "signature.hpp"
+#include "testing.hpp"
+#include "types.hpp"

@@ -1,0 +1,217 @@
+// dspy::Predict<Sig>: format the prompt, call the LM, parse the reply into Sig::Output.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "adapter.hpp"
+#include "demo.hpp"
+#include "error.hpp"
+#include "lm.hpp"
+#include "predicted.hpp"
+#include "settings.hpp"
+#include "signature.hpp"
+
+namespace dspy {
+
+namespace detail {
+
+// JSONAdapter._get_structured_outputs_response_format: every object lists all its properties as
+// required and forbids others.
+inline void enforce_required(boost::json::value& v) {
+  if (!v.is_object()) return;
+  auto& o = v.get_object();
+  if (const auto* t = o.if_contains("type"); t && *t == "object") {
+    if (auto* props = o.if_contains("properties"); props && props->is_object()) {
+      boost::json::array required;
+      for (auto& kv : props->get_object()) {
+        required.emplace_back(kv.key());
+        enforce_required(kv.value());
+      }
+      o["required"] = std::move(required);
+    } else {
+      o["properties"] = boost::json::object{};
+      o["required"] = boost::json::array{};
+    }
+    o["additionalProperties"] = false;
+  }
+  if (const auto* t = o.if_contains("type"); t && *t == "array")
+    if (auto* items = o.if_contains("items")) enforce_required(*items);
+  if (auto* defs = o.if_contains("$defs"); defs && defs->is_object())
+    for (auto& kv : defs->get_object()) enforce_required(kv.value());
+}
+
+template <class Sig>
+const boost::json::value& json_response_format() {
+  static const boost::json::value format = [] {
+    using Out = typename Sig::Output;
+    bool open_mapping = false;
+    boost::json::object defs;
+    boost::json::object properties;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            using F = boost::pfr::tuple_element_t<I, Out>;
+            open_mapping = open_mapping || StringMap<F>;
+            boost::json::object prop = schema_node<F>(defs);
+            if constexpr (!Struct<typename unwrap_optional<F>::type> && !Enum<typename unwrap_optional<F>::type>)
+              prop["title"] = title_case(field_names<Out>[I]);
+            properties[field_names<Out>[I]] = std::move(prop);
+          }(),
+          ...);
+    }(std::make_index_sequence<field_count<Out>>{});
+    // Structured outputs need every property declared: open-ended maps get plain JSON mode.
+    if (open_mapping) return boost::json::value{{"type", "json_object"}};
+    boost::json::value schema = boost::json::object{
+        {"type", "object"}, {"properties", std::move(properties)}, {"title", "DSPyProgramOutputs"}};
+    if (!defs.empty()) schema.get_object()["$defs"] = std::move(defs);
+    enforce_required(schema);
+    return boost::json::value{
+        {"type", "json_schema"},
+        {"json_schema", {{"name", "DSPyProgramOutputs"}, {"strict", true}, {"schema", std::move(schema)}}}};
+  }();
+  return format;
+}
+
+}  // namespace detail
+
+template <Signature Sig>
+class Predict {
+  static_assert(validate_signature<Sig>());
+
+ public:
+  using signature_type = Sig;
+  using Input = typename Sig::Input;
+  using Output = typename Sig::Output;
+  using result_type = Result<Predicted<Output>>;
+
+  /// Worked examples shown before the input (DSPy's `demos`).
+  std::vector<Demo<Sig>> demos;
+  /// LM parameters for every call of this predictor; a call's own config overrides them.
+  CallConfig config;
+  /// The adapter; unset means the global one (dspy::configure).
+  std::optional<Adapter> adapter;
+
+  Predict() : Predict(signature_meta<Sig>().default_instructions) {}
+  explicit Predict(std::string instructions) { set_instructions(std::move(instructions)); }
+
+  [[nodiscard]] const std::string& instructions() const noexcept { return instructions_; }
+  void set_instructions(std::string instructions) {
+    instructions_ = std::move(instructions);
+    // The system message depends only on the signature, adapter and instructions: build it once.
+    system_ = {format_system_message<Sig>(ChatAdapter{}, instructions_),
+               format_system_message<Sig>(JSONAdapter{}, instructions_),
+               format_system_message<Sig>(XMLAdapter{}, instructions_)};
+  }
+
+  /// The LM of this predictor; unset means the global one.
+  void set_lm(LMHandle lm) { lm_ = std::move(lm); }
+  [[nodiscard]] const LMHandle& get_lm() const noexcept { return lm_; }
+
+  /// The messages a call would send, without calling an LM.
+  [[nodiscard]] std::vector<Message> format(const Input& input) const {
+    return make_request(resolved_adapter(settings()), input, {}).messages;
+  }
+
+  /// Calls the LM and waits. Never throws: errors come back in the Result.
+  result_type operator()(const Input& input, const CallConfig& call = {}) const {
+    Settings global = settings();
+    BaseLM* lm = lm_ ? lm_.get() : global.lm.get();
+    if (!lm) return no_lm_error();
+    const Adapter ad = resolved_adapter(global);
+    auto start = std::chrono::steady_clock::now();
+    auto reply = lm->call(make_request(ad, input, call));
+    Prior prior{std::chrono::steady_clock::now() - start, {}, {}};
+    result_type out = finish(ad, std::move(reply), prior);
+    if (!wants_fallback(ad, out, prior)) return out;
+    start = std::chrono::steady_clock::now();
+    auto retry = lm->call(make_request(JSONAdapter{}, input, call));
+    prior.latency += std::chrono::steady_clock::now() - start;
+    return finish(JSONAdapter{}, std::move(retry), prior);
+  }
+
+  /// Calls the LM asynchronously. The predictor must outlive the returned awaitable.
+  asio::awaitable<result_type> acall(Input input, CallConfig call = {}) const {
+    Settings global = settings();
+    LMHandle lm = lm_ ? lm_ : global.lm;
+    if (!lm) co_return no_lm_error();
+    const Adapter ad = resolved_adapter(global);
+    auto start = std::chrono::steady_clock::now();
+    auto reply = co_await lm->acall(make_request(ad, input, call));
+    Prior prior{std::chrono::steady_clock::now() - start, {}, {}};
+    result_type out = finish(ad, std::move(reply), prior);
+    if (!wants_fallback(ad, out, prior)) co_return out;
+    start = std::chrono::steady_clock::now();
+    auto retry = co_await lm->acall(make_request(JSONAdapter{}, input, call));
+    prior.latency += std::chrono::steady_clock::now() - start;
+    co_return finish(JSONAdapter{}, std::move(retry), prior);
+  }
+
+ private:
+  [[nodiscard]] Adapter resolved_adapter(const Settings& global) const { return adapter ? *adapter : global.adapter; }
+
+  static Error no_lm_error() {
+    return Error(Errc::config,
+                 "no LM configured: call dspy::configure({.lm = ...}) or set_lm(...) on the predictor");
+  }
+
+  [[nodiscard]] LMRequest make_request(const Adapter& ad, const Input& input, const CallConfig& call) const {
+    LMRequest request;
+    request.messages =
+        detail::AdapterImpl<Sig>::format(ad, system_[ad.index()], std::span<const Demo<Sig>>(demos), input);
+    request.config = config.merged_with(call);
+    if (std::holds_alternative<JSONAdapter>(ad)) request.response_format = detail::json_response_format<Sig>();
+    return request;
+  }
+
+  // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
+  struct Prior {
+    std::chrono::nanoseconds latency{};
+    Usage usage;
+    std::vector<ParseNote> notes;
+  };
+
+  static result_type finish(const Adapter& ad, Result<LMResponse> reply, Prior& prior) {
+    if (!reply) return std::move(reply).error();
+    LMResponse& r = *reply;
+    r.usage += prior.usage;
+    prior.usage = r.usage;
+    if (r.completions.empty())
+      return Error(Errc::bad_response, "the LM returned no completions (model " + r.model + ")");
+    std::vector<Output> outputs;
+    outputs.reserve(r.completions.size());
+    std::vector<ParseNote> notes = std::move(prior.notes);
+    for (const auto& text : r.completions) {
+      auto parsed = parse_completion<Sig>(ad, text, &notes);
+      if (!parsed) return std::move(parsed).error();
+      outputs.push_back(std::move(*parsed));
+    }
+    std::vector<std::string> raw = std::move(r.completions);
+    return Predicted<Output>(std::move(outputs), std::move(raw), std::move(r), prior.latency, std::move(notes),
+                             adapter_name(ad));
+  }
+
+  // DSPy retries a ChatAdapter parse failure once with the JSONAdapter (never after LM errors);
+  // the JSONAdapter's result, or error, is the answer.
+  static bool wants_fallback(const Adapter& ad, const result_type& out, Prior& prior) {
+    const auto* chat = std::get_if<ChatAdapter>(&ad);
+    if (out || !chat || !chat->use_json_adapter_fallback || !is_parse_error(out.error().code())) return false;
+    prior.notes = {{out.error().field(), "the ChatAdapter could not parse the reply (" +
+                                             std::string(to_string(out.error().code())) +
+                                             "); retried with the JSONAdapter"}};
+    return true;
+  }
+
+  std::string instructions_;
+  std::array<std::string, std::variant_size_v<Adapter>> system_;
+  LMHandle lm_;
+};
+
+}  // namespace dspy
