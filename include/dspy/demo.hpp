@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "error.hpp"
 #include "signature.hpp"
 
 namespace dspy {
@@ -56,5 +57,41 @@ struct Demo {
     return npos;
   }
 };
+
+/// A demo from a JSON object keyed by field name (DSPy's demo dicts); absent fields are left
+/// out, other keys ignored, `"augmented": true` kept. Errors name the field.
+template <Signature Sig>
+Result<Demo<Sig>> demo_from_json(const boost::json::object& o) {
+  Demo<Sig> d;
+  std::optional<std::string> error;
+  const auto read = [&](auto& s, std::size_t bit_offset) {
+    using S = std::remove_cvref_t<decltype(s)>;
+    for (std::size_t i = 0; i < detail::FieldTable<S>::size && !error; ++i) {
+      const std::string_view name = field_names<S>[i];
+      if (const auto* v = o.if_contains(name)) error = detail::FieldTable<S>::ops.from_json[i](*v, s, {});
+      else d.missing |= std::uint64_t{1} << (bit_offset + i);
+    }
+  };
+  read(d.input, 0);
+  read(d.output, Demo<Sig>::input_count);
+  if (error) return Error(Errc::type_mismatch, "demo: " + *error);
+  if (const auto* a = o.if_contains("augmented")) d.augmented = a->is_bool() && a->get_bool();
+  return d;
+}
+
+/// A demo as a JSON object: present fields by name, then `"augmented": true` if set.
+template <Signature Sig>
+boost::json::object demo_to_json(const Demo<Sig>& d) {
+  boost::json::object o;
+  const auto write = [&](const auto& s, std::size_t bit_offset) {
+    using S = std::remove_cvref_t<decltype(s)>;
+    for (std::size_t i = 0; i < detail::FieldTable<S>::size; ++i)
+      if (!(d.missing >> (bit_offset + i) & 1U)) o[field_names<S>[i]] = detail::FieldTable<S>::ops.to_json[i](s);
+  };
+  write(d.input, 0);
+  write(d.output, Demo<Sig>::input_count);
+  if (d.augmented) o["augmented"] = true;
+  return o;
+}
 
 }  // namespace dspy

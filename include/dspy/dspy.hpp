@@ -11,5 +11,6 @@
 #include "predicted.hpp"
 #include "settings.hpp"
 #include "signature.hpp"
+#include "state.hpp"
 #include "testing.hpp"
 #include "types.hpp"
