@@ -53,6 +53,10 @@ class Literal {
 
   friend constexpr bool operator==(const Literal& a, const Literal& b) noexcept { return a.index_ == b.index_; }
   friend constexpr bool operator==(const Literal& a, std::string_view b) noexcept { return a.value() == b; }
+  template <std::size_t N>  // exact match for "text", which also converts to Literal
+  friend constexpr bool operator==(const Literal& a, const char (&b)[N]) noexcept {
+    return a.value() == std::string_view(b, N - 1);
+  }
   friend std::ostream& operator<<(std::ostream& os, const Literal& l) { return os << l.value(); }
 
  private:

@@ -97,7 +97,8 @@ class BaseLM {
  protected:
   // co_spawn needs a default-constructible result; Result has none, so the value goes to `out`.
   static asio::awaitable<void> store(BaseLM* self, LMRequest request, std::optional<Result<LMResponse>>* out) {
-    out->emplace(co_await self->acall(std::move(request)));
+    auto pending = self->acall(std::move(request));  // not inside co_await: GCC 12 PR 100611
+    out->emplace(co_await std::move(pending));
   }
 
   static std::string describe(const std::exception_ptr& e) {

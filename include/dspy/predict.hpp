@@ -144,12 +144,16 @@ class Predict {
     if (!lm) co_return no_lm_error();
     const Adapter ad = resolved_adapter(global);
     auto start = std::chrono::steady_clock::now();
-    auto reply = co_await lm->acall(make_request(ad, input, call));
+    // The call and the co_await are separate statements: GCC 12 destroys temporaries of a
+    // co_await full-expression twice (PR 100611), and the request is one.
+    auto pending = lm->acall(make_request(ad, input, call));
+    auto reply = co_await std::move(pending);
     Prior prior{std::chrono::steady_clock::now() - start, {}, {}};
     result_type out = finish(ad, std::move(reply), prior);
     if (!wants_fallback(ad, out, prior)) co_return out;
     start = std::chrono::steady_clock::now();
-    auto retry = co_await lm->acall(make_request(JSONAdapter{}, input, call));
+    auto pending_retry = lm->acall(make_request(JSONAdapter{}, input, call));
+    auto retry = co_await std::move(pending_retry);
     prior.latency += std::chrono::steady_clock::now() - start;
     co_return finish(JSONAdapter{}, std::move(retry), prior);
   }

@@ -79,12 +79,12 @@ class ScriptedLM : public BaseLM {
   }
 
   asio::awaitable<Result<LMResponse>> acall(LMRequest request) override {
-    auto [reply, delay] = next(request);
-    if (delay.count() > 0) {
-      asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
+    if (next_reply.second.count() > 0) {
+      asio::steady_timer timer(co_await asio::this_coro::executor, next_reply.second);
       co_await timer.async_wait(asio::use_awaitable);
     }
-    co_return reply;
+    co_return std::move(next_reply.first);
   }
 
   [[nodiscard]] std::string model() const override { return model_; }

@@ -503,9 +503,10 @@ bool read_number(std::string_view text, T& out, const ParseContext& ctx) {
   if (!tok) return false;
   const std::string_view rest = inner.substr(tok->used);
   // Prose may follow the number ("42 apples"), but not more of a word ("42abc").
-  if (!rest.empty() && !is_space(rest.front()) && rest.front() != ',' && rest.front() != ';' &&
-      rest.front() != '.' && rest.front() != '%' && rest.front() != ')')
-    return false;
+  const bool ends_word = rest.empty() || is_space(rest.front()) ||
+                        (std::string_view(",;.%)").find(rest.front()) != std::string_view::npos &&
+                         (rest.size() == 1 || !is_digit(rest[1])));
+  if (!ends_word) return false;
   if (!exact(tok->text)) return false;
   if (tok->had_commas) ctx.note("removed thousands separators");
   if (!trim(rest).empty()) ctx.note("ignored text after the number");
