@@ -70,13 +70,18 @@ inline constexpr auto type_name_storage = store_name<unqualified_type_name(prett
 // ---- field names ------------------------------------------------------------------------------
 
 #if !DSPY_HAS_PFR_GET_NAME
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wundefined-var-template"
-#endif
-// Never defined: only the addresses of its members are taken, at compile time.
+// Storage that never holds a T: only the addresses of its members are taken, at compile time.
+// A union with a defined variable (rather than an undefined extern object) also works for types
+// declared inside functions, on GCC and Clang alike.
 template <class T>
-extern const T fake_object;
+union FakeStorage {
+  char none;
+  T value;
+  constexpr FakeStorage() : none() {}
+  ~FakeStorage() {}
+};
+template <class T>
+inline FakeStorage<T> fake_storage{};
 
 // Wrapping the member pointer in a struct is what makes Clang accept it as a template argument
 // (a bare pointer to a subobject is rejected).
@@ -90,28 +95,23 @@ consteval std::string_view pretty_member() {
   return __PRETTY_FUNCTION__;
 }
 
-// The printed argument ends in "...fake_object<T>.T::name)}" (GCC) or "...fake_object.name}"
-// (Clang): the name is the identifier just before the first '}' that follows "fake_object".
+// The printed argument ends in "...value.T::name)}" (GCC) or "...value.name}" (Clang): the name
+// is the identifier just before the last '}'.
 consteval std::string_view member_name_from_pretty(std::string_view pretty) {
-  const std::size_t anchor = pretty.find("fake_object");
-  if (anchor == std::string_view::npos) return {};
-  std::size_t end = pretty.find('}', anchor);
+  std::size_t end = pretty.rfind('}');
   if (end == std::string_view::npos) return {};
-  while (end > anchor && !is_ident_char(pretty[end - 1])) --end;
+  while (end > 0 && !is_ident_char(pretty[end - 1])) --end;
   std::size_t begin = end;
-  while (begin > anchor && is_ident_char(pretty[begin - 1])) --begin;
+  while (begin > 0 && is_ident_char(pretty[begin - 1])) --begin;
   return pretty.substr(begin, end - begin);
 }
 
 template <class T, std::size_t I>
 consteval std::string_view raw_field_name() {
   constexpr auto* member =
-      &boost::pfr::detail::sequence_tuple::get<I>(boost::pfr::detail::tie_as_tuple(fake_object<T>));
+      &boost::pfr::detail::sequence_tuple::get<I>(boost::pfr::detail::tie_as_tuple(fake_storage<T>.value));
   return member_name_from_pretty(pretty_member<PtrWrapper<decltype(member)>{member}>());
 }
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
 #else
 template <class T, std::size_t I>
 consteval std::string_view raw_field_name() {
