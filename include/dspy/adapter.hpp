@@ -45,6 +45,17 @@ inline constexpr std::string_view kMissingInHistory = "Not supplied for this con
 
 inline std::string_view py_strip(std::string_view s) { return trim(s); }
 
+// str.strip() in place: the prompt builders' hot path, so no copy.
+inline std::string&& strip_in_place(std::string&& s) {
+  std::size_t end = s.size();
+  while (end > 0 && is_space(s[end - 1])) --end;
+  s.resize(end);
+  std::size_t begin = 0;
+  while (begin < s.size() && is_space(s[begin])) ++begin;
+  s.erase(0, begin);
+  return std::move(s);
+}
+
 // textwrap.dedent then splitlines, each line prefixed by "\n" + 8 spaces.
 inline std::string task_description(std::string_view instructions) {
   std::vector<std::string_view> lines;
@@ -93,7 +104,7 @@ inline std::string field_description(const SignatureMeta& m) {
       s += "): ";
       s += fields[i].desc;
     }
-    return std::string(py_strip(s));
+    return strip_in_place(std::move(s));
   };
   return "Your input fields are:\n" + describe(m.inputs) + "\nYour output fields are:\n" + describe(m.outputs);
 }
@@ -114,7 +125,7 @@ inline std::string marker_blocks(const std::vector<FieldMeta>& fields) {
     if (i) s += "\n\n";
     append_marker_block(s, fields[i].name, fields[i].structure);
   }
-  return std::string(py_strip(s));
+  return strip_in_place(std::move(s));
 }
 
 inline std::string join_parts(std::initializer_list<std::string_view> parts) {
@@ -125,7 +136,7 @@ inline std::string join_parts(std::initializer_list<std::string_view> parts) {
     first = false;
     s += p;
   }
-  return std::string(py_strip(s));
+  return strip_in_place(std::move(s));
 }
 
 inline std::string type_info(const FieldMeta& f) {
@@ -382,16 +393,20 @@ struct AdapterImpl {
 
   template <class Kind>
   static void input_blocks(std::string& out, const Kind&, const In& input, std::uint64_t missing) {
-    std::string value;
     bool first = true;
     for (std::size_t i = 0; i < n_in; ++i) {
       if (missing >> i & 1U) continue;
       if (!first) out += "\n\n";
       first = false;
-      value.clear();
-      InTable::ops.render[i](value, input);
-      if constexpr (std::is_same_v<Kind, XMLAdapter>) xml_block(out, field_names<In>[i], value);
-      else append_marker_block(out, field_names<In>[i], value);
+      const std::string_view name = field_names<In>[i];
+      if constexpr (std::is_same_v<Kind, XMLAdapter>) {
+        ((out += '<') += name) += ">\n";
+        InTable::ops.render[i](out, input);
+        ((out += "\n</") += name) += '>';
+      } else {
+        append_marker_block(out, name, {});
+        InTable::ops.render[i](out, input);
+      }
     }
   }
 
@@ -439,29 +454,31 @@ struct AdapterImpl {
   template <class Kind>
   static std::string user_content(const Kind& kind, const In& input, std::uint64_t missing, std::string_view prefix,
                                   const std::string* requirements) {
-    std::string s(prefix);
+    std::string s;
+    s.reserve(256);
+    s += prefix;
     s += "\n\n";
     input_blocks(s, kind, input, missing);
     if (requirements) {
       s += "\n\n";
       s += *requirements;
     }
-    return std::string(py_strip(s));
+    return strip_in_place(std::move(s));
   }
 
   // -- assistant messages (demos) --
   static std::string assistant_content(const ChatAdapter&, const Out& out, std::uint64_t missing,
                                        std::string_view missing_message) {
     std::string s;
-    std::string value;
     for (std::size_t j = 0; j < n_out; ++j) {
       if (j) s += "\n\n";
-      value.clear();
-      if (missing >> j & 1U) value = missing_message;
-      else OutTable::ops.render[j](value, out);
-      append_marker_block(s, field_names<Out>[j], value);
+      append_marker_block(s, field_names<Out>[j], {});
+      if (missing >> j & 1U) s += missing_message;
+      else OutTable::ops.render[j](s, out);
     }
-    return std::string(py_strip(s)) + "\n\n[[ ## completed ## ]]\n";
+    strip_in_place(std::move(s));
+    s += "\n\n[[ ## completed ## ]]\n";
+    return s;
   }
   static std::string assistant_content(const JSONAdapter&, const Out& out, std::uint64_t missing,
                                        std::string_view missing_message) {
@@ -497,7 +514,7 @@ struct AdapterImpl {
       }
       xml_block(s, name, value);
     }
-    return std::string(py_strip(s));
+    return strip_in_place(std::move(s));
   }
 
   static constexpr std::array<bool, n_out> nested_output = []<std::size_t... I>(std::index_sequence<I...>) {
@@ -526,7 +543,7 @@ struct AdapterImpl {
           messages.reserve(2 + 2 * demos.size());
           messages.push_back({"system", std::move(system)});
           append_demos(messages, kind, demos);
-          const std::string requirements = output_requirements(kind);
+          static const std::string requirements = output_requirements(kind);  // depends on Sig alone
           messages.push_back({"user", user_content(kind, input, 0, {}, &requirements)});
           return messages;
         },

@@ -41,11 +41,13 @@ struct Usage {
 
 /// Per-call LM parameters. Unset fields fall back to the predictor's, then to the LM's defaults.
 struct CallConfig {
-  std::optional<double> temperature;
-  std::optional<int> max_tokens;
-  std::optional<int> n;  ///< number of completions
-  std::optional<std::vector<std::string>> stop;
-  boost::json::object extra;  ///< extra request-body fields, merged last
+  // Every member has an initializer so that designated initializers may leave any out without
+  // -Wmissing-field-initializers noise in user code.
+  std::optional<double> temperature{};
+  std::optional<int> max_tokens{};
+  std::optional<int> n{};  ///< number of completions
+  std::optional<std::vector<std::string>> stop{};
+  boost::json::object extra{};  ///< extra request-body fields, merged last
 
   /// This config with every field that `over` sets taken from `over`.
   [[nodiscard]] CallConfig merged_with(const CallConfig& over) const {
@@ -60,16 +62,16 @@ struct CallConfig {
 };
 
 struct LMRequest {
-  std::vector<Message> messages;
-  CallConfig config;
+  std::vector<Message> messages{};
+  CallConfig config{};
   /// OpenAI `response_format` (the JSONAdapter asks for a JSON object); null when not needed.
-  boost::json::value response_format;
+  boost::json::value response_format{};
 };
 
 struct LMResponse {
-  std::vector<std::string> completions;  ///< one per choice (n)
-  Usage usage;
-  std::string model;
+  std::vector<std::string> completions{};  ///< one per choice (n)
+  Usage usage{};
+  std::string model{};
   bool cache_hit = false;
 };
 

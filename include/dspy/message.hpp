@@ -6,8 +6,8 @@
 namespace dspy {
 
 struct Message {
-  std::string role;  ///< "system", "user" or "assistant"
-  std::string content;
+  std::string role{};  ///< "system", "user" or "assistant"
+  std::string content{};
   friend bool operator==(const Message&, const Message&) = default;
 };
 

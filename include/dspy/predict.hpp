@@ -122,7 +122,7 @@ class Predict {
 
   /// Calls the LM and waits. Never throws: errors come back in the Result.
   result_type operator()(const Input& input, const CallConfig& call = {}) const {
-    Settings global = settings();
+    const Settings global = own_settings_suffice() ? Settings{} : settings();
     BaseLM* lm = lm_ ? lm_.get() : global.lm.get();
     if (!lm) return no_lm_error();
     const Adapter ad = resolved_adapter(global);
@@ -139,7 +139,7 @@ class Predict {
 
   /// Calls the LM asynchronously. The predictor must outlive the returned awaitable.
   asio::awaitable<result_type> acall(Input input, CallConfig call = {}) const {
-    Settings global = settings();
+    const Settings global = own_settings_suffice() ? Settings{} : settings();
     LMHandle lm = lm_ ? lm_ : global.lm;
     if (!lm) co_return no_lm_error();
     const Adapter ad = resolved_adapter(global);
@@ -159,6 +159,9 @@ class Predict {
   }
 
  private:
+  // A predictor with its own LM and adapter never needs the global settings (nor their lock).
+  [[nodiscard]] bool own_settings_suffice() const noexcept { return lm_ && adapter; }
+
   [[nodiscard]] Adapter resolved_adapter(const Settings& global) const { return adapter ? *adapter : global.adapter; }
 
   static Error no_lm_error() {

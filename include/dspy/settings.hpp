@@ -10,7 +10,7 @@
 namespace dspy {
 
 struct Settings {
-  LMHandle lm;
+  LMHandle lm{};
   Adapter adapter = ChatAdapter{};
 };
 

@@ -179,14 +179,20 @@ void for_each_enumerator(F&& f) {
   boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>([&](auto d) { f(d.value, d.name); });
 }
 
-template <Enum E>
+
+}  // namespace detail
+
+/// An enumerator's name, which is its value in prompts (e.g. "high").
+template <detail::Enum E>
 std::string_view enum_name(E v) {
   std::string_view name;
-  for_each_enumerator<E>([&](E value, const char* n) {
+  detail::for_each_enumerator<E>([&](E value, const char* n) {
     if (value == v && name.empty()) name = n;
   });
   return name;
 }
+
+namespace detail {
 
 template <class T>
 boost::json::object schema_node(boost::json::object& defs);

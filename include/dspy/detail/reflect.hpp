@@ -22,7 +22,7 @@ namespace dspy::detail {
 // the value we return, so the name is a plain constant usable anywhere.
 template <std::size_t N>
 struct NameStorage {
-  std::array<char, N> chars{};
+  std::array<char, N + 1> chars{};  // NUL-terminated so that compilers print it whole in diagnostics
   [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars.data(), N}; }
 };
 
