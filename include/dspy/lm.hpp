@@ -15,8 +15,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "error.hpp"
 #include "message.hpp"
@@ -75,6 +77,21 @@ struct LMResponse {
   bool cache_hit = false;
 };
 
+/// The typed error for an exception that escaped an LM call: an aborted operation is a
+/// cancellation, anything else a failure of the call.
+inline Error error_from_exception(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const boost::system::system_error& ex) {
+    if (ex.code() == asio::error::operation_aborted) return Error(Errc::cancelled, "the LM call was cancelled");
+    return Error(Errc::network, std::string("LM call failed: ") + ex.what());
+  } catch (const std::exception& ex) {
+    return Error(Errc::network, std::string("LM call threw: ") + ex.what());
+  } catch (...) {
+    return Error(Errc::network, "LM call threw a non-standard exception");
+  }
+}
+
 /// What every LM implements. `acall` is the primary path; `call` blocks, by default by running
 /// `acall` on a private io_context (an LM with a cheaper blocking path overrides it).
 class BaseLM {
@@ -87,7 +104,7 @@ class BaseLM {
     asio::io_context io;
     std::optional<Result<LMResponse>> out;
     asio::co_spawn(io, store(this, request, &out), [&](const std::exception_ptr& e) {
-      if (e) out.emplace(Error(Errc::network, describe(e)));
+      if (e) out.emplace(error_from_exception(e));
     });
     io.run();
     return std::move(*out);
@@ -101,16 +118,6 @@ class BaseLM {
   static asio::awaitable<void> store(BaseLM* self, LMRequest request, std::optional<Result<LMResponse>>* out) {
     auto pending = self->acall(std::move(request));  // not inside co_await: GCC 12 PR 100611
     out->emplace(co_await std::move(pending));
-  }
-
-  static std::string describe(const std::exception_ptr& e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      return std::string("LM call threw: ") + ex.what();
-    } catch (...) {
-      return "LM call threw a non-standard exception";
-    }
   }
 };
 

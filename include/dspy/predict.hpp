@@ -127,12 +127,12 @@ class Predict {
     if (!lm) return no_lm_error();
     const Adapter ad = resolved_adapter(global);
     auto start = std::chrono::steady_clock::now();
-    auto reply = lm->call(make_request(ad, input, call));
+    auto reply = guarded_call(*lm, make_request(ad, input, call));
     Prior prior{std::chrono::steady_clock::now() - start, {}, {}};
     result_type out = finish(ad, std::move(reply), prior);
     if (!wants_fallback(ad, out, prior)) return out;
     start = std::chrono::steady_clock::now();
-    auto retry = lm->call(make_request(JSONAdapter{}, input, call));
+    auto retry = guarded_call(*lm, make_request(JSONAdapter{}, input, call));
     prior.latency += std::chrono::steady_clock::now() - start;
     return finish(JSONAdapter{}, std::move(retry), prior);
   }
@@ -144,21 +144,39 @@ class Predict {
     if (!lm) co_return no_lm_error();
     const Adapter ad = resolved_adapter(global);
     auto start = std::chrono::steady_clock::now();
-    // The call and the co_await are separate statements: GCC 12 destroys temporaries of a
-    // co_await full-expression twice (PR 100611), and the request is one.
-    auto pending = lm->acall(make_request(ad, input, call));
+    // Call, then co_await, in two statements: GCC 12 destroys temporaries of a co_await
+    // full-expression twice (bug 100611), and the request is one.
+    auto pending = guarded(lm->acall(make_request(ad, input, call)));
     auto reply = co_await std::move(pending);
     Prior prior{std::chrono::steady_clock::now() - start, {}, {}};
     result_type out = finish(ad, std::move(reply), prior);
     if (!wants_fallback(ad, out, prior)) co_return out;
     start = std::chrono::steady_clock::now();
-    auto pending_retry = lm->acall(make_request(JSONAdapter{}, input, call));
+    auto pending_retry = guarded(lm->acall(make_request(JSONAdapter{}, input, call)));
     auto retry = co_await std::move(pending_retry);
     prior.latency += std::chrono::steady_clock::now() - start;
     co_return finish(JSONAdapter{}, std::move(retry), prior);
   }
 
  private:
+  // An LM that throws (or an Asio cancellation) becomes a typed error: the Result API never throws.
+  static Result<LMResponse> guarded_call(BaseLM& lm, const LMRequest& request) {
+    try {
+      return lm.call(request);
+    } catch (...) {
+      return error_from_exception(std::current_exception());
+    }
+  }
+  static asio::awaitable<Result<LMResponse>> guarded(asio::awaitable<Result<LMResponse>> pending) {
+    std::optional<Result<LMResponse>> reply;
+    try {
+      reply.emplace(co_await std::move(pending));
+    } catch (...) {
+      reply.emplace(error_from_exception(std::current_exception()));
+    }
+    co_return std::move(*reply);
+  }
+
   // A predictor with its own LM and adapter never needs the global settings (nor their lock).
   [[nodiscard]] bool own_settings_suffice() const noexcept { return lm_ && adapter; }
 

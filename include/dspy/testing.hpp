@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -82,7 +83,9 @@ class ScriptedLM : public BaseLM {
     std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
     if (next_reply.second.count() > 0) {
       asio::steady_timer timer(co_await asio::this_coro::executor, next_reply.second);
-      co_await timer.async_wait(asio::use_awaitable);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) co_return Error(Errc::cancelled, "ScriptedLM: the call was cancelled");
     }
     co_return std::move(next_reply.first);
   }

@@ -1,5 +1,8 @@
 // Predict end to end with ScriptedLM: sync and async calls, config, n, fallback, errors.
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -256,6 +259,50 @@ TEST(Predict, AsyncFallbackAndSyncCallOfAnAsyncOnlyLm) {
   asio::co_spawn(io, ask(&qa, "q", &answers), asio::detached);
   io.run();
   EXPECT_EQ(answers, std::vector<std::string>{"async"});
+}
+
+}  // namespace
+
+namespace {
+
+asio::awaitable<void> ask_into(const dspy::Predict<QA>* qa, std::optional<dspy::Predict<QA>::result_type>* out) {
+  auto pending = qa->acall({.question = "q"});
+  out->emplace(co_await std::move(pending));
+}
+
+TEST(Predict, CancellingAnAsyncCallGivesACancelledError) {
+  auto lm = std::make_shared<ScriptedLM>();
+  lm->push(kParis).delay(std::chrono::seconds(30));
+  dspy::Predict<QA> qa;
+  qa.set_lm(lm);
+  asio::io_context io;
+  asio::cancellation_signal cancel;
+  std::optional<dspy::Predict<QA>::result_type> result;
+  asio::co_spawn(io, ask_into(&qa, &result), asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+  asio::steady_timer soon(io, std::chrono::milliseconds(5));
+  soon.async_wait([&](boost::system::error_code) { cancel.emit(asio::cancellation_type::terminal); });
+  const auto start = std::chrono::steady_clock::now();
+  io.run();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(*result);
+  EXPECT_EQ(result->error().code(), dspy::Errc::cancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));  // did not wait for the reply
+}
+
+TEST(Predict, AnLmThatThrowsGivesATypedError) {
+  struct Throwing : dspy::BaseLM {
+    asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest) override {
+      throw std::runtime_error("socket exploded");
+      co_return dspy::Error(dspy::Errc::network, "unreachable");
+    }
+    [[nodiscard]] std::string model() const override { return "throwing"; }
+  };
+  dspy::Predict<QA> qa;
+  qa.set_lm(Throwing{});
+  const auto r = qa({.question = "q"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), dspy::Errc::network);
+  EXPECT_NE(r.error().message().find("socket exploded"), std::string::npos);
 }
 
 }  // namespace
