@@ -192,6 +192,9 @@ class Predict {
     request.messages =
         detail::AdapterImpl<Sig>::format(ad, system_[ad.index()], std::span<const Demo<Sig>>(demos), input);
     request.config = config.merged_with(call);
+    // As DSPy: several completions at (near) zero temperature would all be the same.
+    if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
+      request.config.temperature = 0.7;
     if (std::holds_alternative<JSONAdapter>(ad)) request.response_format = detail::json_response_format<Sig>();
     return request;
   }

@@ -96,6 +96,12 @@ TEST(Predict, NGivesEveryCompletion) {
   EXPECT_EQ(r->answer, "A");
   EXPECT_EQ(r.value().raw_completions().size(), 3u);
   EXPECT_EQ(lm->requests()[0].config.n, 3);
+  EXPECT_EQ(lm->requests()[0].config.temperature, 0.7);  // DSPy raises a low temperature when n > 1
+
+  lm->push(response({"[[ ## answer ## ]]\nA", "[[ ## answer ## ]]\nB"}));
+  qa.config.temperature = 1.0;
+  ASSERT_TRUE(qa({.question = "q"}));
+  EXPECT_EQ(lm->requests()[1].config.temperature, 1.0);
 }
 
 TEST(Predict, ChatParseFailureFallsBackToJsonOnce) {
