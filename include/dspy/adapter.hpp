@@ -162,7 +162,7 @@ void xml_schema(std::string& out, std::string_view tag) {
   } else if constexpr (Struct<U>) {
     if constexpr (field_count<U> == 0) out += "...";
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (xml_schema<boost::pfr::tuple_element_t<I, U>>(out, field_names<U>[I]), ...);
+      (xml_schema<field_type<I, U>>(out, field_names<U>[I]), ...);
     }(std::make_index_sequence<field_count<U>>{});
   } else {
     out += "...";
@@ -314,7 +314,7 @@ std::optional<std::string> xml_to(const std::vector<const XmlElement*>& els, T& 
     } else {
       std::optional<std::string> error;
       std::size_t i = 0;
-      boost::pfr::for_each_field(result, [&](auto& f) {
+      for_each_field(result, [&](auto& f) {
         const std::string_view name = field_names<T>[i++];
         if (error) return;
         const std::string sub = path.empty() ? std::string(name) : path + "." + std::string(name);
@@ -518,7 +518,7 @@ struct AdapterImpl {
   }
 
   static constexpr std::array<bool, n_out> nested_output = []<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<bool, n_out>{uses_nested_xml<boost::pfr::tuple_element_t<I, Out>>()...};
+    return std::array<bool, n_out>{uses_nested_xml<field_type<I, Out>>()...};
   }(std::make_index_sequence<n_out>{});
 
   static const std::array<std::string, n_out>& output_schemas() {
@@ -526,7 +526,7 @@ struct AdapterImpl {
       std::array<std::string, n_out> s;
       (
           [&] {
-            if constexpr (nested_output[I]) xml_schema<boost::pfr::tuple_element_t<I, Out>>(s[I], field_names<Out>[I]);
+            if constexpr (nested_output[I]) xml_schema<field_type<I, Out>>(s[I], field_names<Out>[I]);
           }(),
           ...);
       return s;
@@ -624,7 +624,7 @@ struct AdapterImpl {
   }
 
   static constexpr std::array<bool, n_out> is_optional_field = []<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<bool, n_out>{Optional<boost::pfr::tuple_element_t<I, Out>>...};
+    return std::array<bool, n_out>{Optional<field_type<I, Out>>...};
   }(std::make_index_sequence<n_out>{});
 
   // "[[ ## name ## ]]" at the start of a (stripped) line; tolerates missing or extra spaces.
@@ -756,7 +756,7 @@ struct AdapterImpl {
       const auto groups = group_children(*root);
       std::optional<Error> error;
       std::size_t j = 0;
-      boost::pfr::for_each_field(out, [&](auto& f) {
+      for_each_field(out, [&](auto& f) {
         const std::size_t idx = j++;
         if (error) return;
         const auto* g = find_group(groups, field_names<Out>[idx]);

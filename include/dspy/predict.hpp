@@ -16,6 +16,7 @@
 #include "error.hpp"
 #include "lm.hpp"
 #include "predicted.hpp"
+#include "predictor.hpp"
 #include "settings.hpp"
 #include "signature.hpp"
 
@@ -58,7 +59,7 @@ const boost::json::value& json_response_format() {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
           [&] {
-            using F = boost::pfr::tuple_element_t<I, Out>;
+            using F = field_type<I, Out>;
             open_mapping = open_mapping || StringMap<F>;
             boost::json::object prop = schema_node<F>(defs);
             if constexpr (!Struct<typename unwrap_optional<F>::type> && !Enum<typename unwrap_optional<F>::type>)
@@ -83,7 +84,7 @@ const boost::json::value& json_response_format() {
 }  // namespace detail
 
 template <Signature Sig>
-class Predict {
+class Predict final : public PredictorBase {
   static_assert(validate_signature<Sig>());
 
  public:
@@ -102,8 +103,8 @@ class Predict {
   Predict() : Predict(signature_meta<Sig>().default_instructions) {}
   explicit Predict(std::string instructions) { set_instructions(std::move(instructions)); }
 
-  [[nodiscard]] const std::string& instructions() const noexcept { return instructions_; }
-  void set_instructions(std::string instructions) {
+  [[nodiscard]] const std::string& instructions() const noexcept override { return instructions_; }
+  void set_instructions(std::string instructions) override {
     instructions_ = std::move(instructions);
     // The system message depends only on the signature, adapter and instructions: build it once.
     system_ = {format_system_message<Sig>(ChatAdapter{}, instructions_),
@@ -112,8 +113,61 @@ class Predict {
   }
 
   /// The LM of this predictor; unset means the global one.
-  void set_lm(LMHandle lm) { lm_ = std::move(lm); }
-  [[nodiscard]] const LMHandle& get_lm() const noexcept { return lm_; }
+  void set_lm(LMHandle lm) override { lm_ = std::move(lm); }
+  [[nodiscard]] const LMHandle& get_lm() const noexcept override { return lm_; }
+  [[nodiscard]] const SignatureMeta& signature() const override { return signature_meta<Sig>(); }
+  [[nodiscard]] std::size_t demo_count() const noexcept override { return demos.size(); }
+  void reset() override { demos.clear(); }
+
+  /// `lm` is written as null: an LM's settings are the LM client's to save, and never its key.
+  [[nodiscard]] boost::json::object dump_state() const override {
+    boost::json::array demo_states;
+    for (const auto& d : demos) demo_states.push_back(demo_to_json(d));
+    boost::json::array fields;
+    const SignatureMeta& meta = signature_meta<Sig>();
+    for (const auto* group : {&meta.inputs, &meta.outputs})
+      for (const auto& f : *group)
+        fields.push_back({{"prefix", infer_prefix(f.name) + ":"},
+                          {"description", f.desc.empty() ? "${" + std::string(f.name) + "}" : std::string(f.desc)}});
+    return {{"traces", boost::json::array{}},
+            {"train", boost::json::array{}},
+            {"demos", std::move(demo_states)},
+            {"signature", {{"instructions", instructions_}, {"fields", std::move(fields)}}},
+            {"lm", nullptr}};
+  }
+
+  Result<void> load_state(const boost::json::value& state) override {
+    const auto bad = [](std::string what) { return Error(Errc::parse_error, std::move(what)); };
+    if (!state.is_object()) return bad("expected a JSON object");
+    const auto& o = state.get_object();
+    std::vector<Demo<Sig>> loaded;
+    if (const auto* d = o.if_contains("demos")) {
+      if (!d->is_array()) return bad("`demos` must be an array");
+      for (std::size_t i = 0; i < d->get_array().size(); ++i) {
+        const auto& item = d->get_array()[i];
+        if (!item.is_object()) return bad("`demos[" + std::to_string(i) + "]` must be an object");
+        auto demo = demo_from_json<Sig>(item.get_object());
+        if (!demo) return Error(Errc::type_mismatch, "`demos[" + std::to_string(i) + "]`: " + demo.error().message());
+        loaded.push_back(std::move(*demo));
+      }
+    }
+    std::string new_instructions = instructions_;
+    if (const auto* s = o.if_contains("signature")) {
+      if (!s->is_object()) return bad("`signature` must be an object");
+      if (const auto* ins = s->get_object().if_contains("instructions")) {
+        if (!ins->is_string()) return bad("`signature.instructions` must be a string");
+        new_instructions = std::string(ins->get_string());
+      }
+      if (const auto* f = s->get_object().if_contains("fields")) {
+        const std::size_t expected = signature().inputs.size() + signature().outputs.size();
+        if (!f->is_array() || f->get_array().size() != expected)
+          return bad("`signature.fields` must list the signature's " + std::to_string(expected) + " fields");
+      }
+    }
+    demos = std::move(loaded);
+    if (new_instructions != instructions_) set_instructions(std::move(new_instructions));
+    return {};
+  }
 
   /// The messages a call would send, without calling an LM.
   [[nodiscard]] std::vector<Message> format(const Input& input) const {

@@ -2,6 +2,7 @@
 // field `docs`, validated at compile time.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,14 @@ consteval bool has_name(std::string_view name) {
   return false;
 }
 
+template <class S>
+consteval bool unique_names() {
+  for (std::size_t i = 0; i < field_count<S>; ++i)
+    for (std::size_t j = i + 1; j < field_count<S>; ++j)
+      if (field_names<S>[i] == field_names<S>[j]) return false;
+  return true;
+}
+
 template <class Sig>
 consteval bool no_shared_names() {
   for (auto n : field_names<typename Sig::Input>)
@@ -94,7 +103,7 @@ struct check_field_type {
 
 template <class S, std::size_t... I>
 consteval bool check_field_types(std::index_sequence<I...>) {
-  return (check_field_type<S, field_name_storage<S, I>, boost::pfr::tuple_element_t<I, S>>::ok && ...);
+  return (check_field_type<S, store_name<field_names<S>[I].size()>(field_names<S>[I]), field_type<I, S>>::ok && ...);
 }
 
 template <class S>
@@ -123,6 +132,9 @@ consteval bool validate_signature() {
   static_assert(field_count<In> + field_count<Out> <= 64, "dspy: a signature has at most 64 fields.");
   static_assert(detail::all_field_types_supported<In>() && detail::all_field_types_supported<Out>(),
                 "dspy: a field of this signature has an unsupported type (see the note above naming it).");
+  static_assert(detail::unique_names<In>() && detail::unique_names<Out>(),
+                "dspy: a field name appears twice in Sig::Input or Sig::Output (ChainOfThought<Sig> adds "
+                "`reasoning`: a Sig that already has it needs another name for its own field).");
   static_assert(detail::no_shared_names<Sig>(),
                 "dspy: the same field name is in both Sig::Input and Sig::Output. Rename one of them: DSPy field "
                 "names are unique within a signature.");
@@ -145,7 +157,7 @@ struct FieldTable {
   using IsNoneFn = bool (*)(const S&);
 
   template <std::size_t I>
-  using type = boost::pfr::tuple_element_t<I, S>;
+  using type = field_type<I, S>;
 
   template <std::size_t... I>
   static constexpr auto make(std::index_sequence<I...>) {
@@ -158,14 +170,14 @@ struct FieldTable {
       std::array<bool, size> is_str;
     };
     return Tables{
-        {[](std::string_view t, S& s, const ParseContext& c) { return parse_text(t, boost::pfr::get<I>(s), c); }...},
+        {[](std::string_view t, S& s, const ParseContext& c) { return parse_text(t, get_field<I>(s), c); }...},
         {[](const boost::json::value& v, S& s, const ParseContext& c) {
-          return dspy::from_json(v, boost::pfr::get<I>(s), c, std::string(field_names<S>[I]));
+          return dspy::from_json(v, get_field<I>(s), c, std::string(field_names<S>[I]));
         }...},
-        {[](std::string& out, const S& s) { render_value(out, boost::pfr::get<I>(s)); }...},
-        {[](const S& s) { return dspy::to_json(boost::pfr::get<I>(s)); }...},
+        {[](std::string& out, const S& s) { render_value(out, get_field<I>(s)); }...},
+        {[](const S& s) { return dspy::to_json(get_field<I>(s)); }...},
         {[](const S& s) {
-          if constexpr (Optional<type<I>>) return !boost::pfr::get<I>(s).has_value();
+          if constexpr (Optional<type<I>>) return !get_field<I>(s).has_value();
           else return false;
         }...},
         {String<type<I>>...},
@@ -237,10 +249,10 @@ std::vector<FieldMeta> field_metas(std::string_view (*doc)(std::string_view), st
   std::vector<FieldMeta> out;
   out.reserve(sizeof...(I));
   (out.push_back(FieldMeta{
-       field_names<S>[I], dspy_type_name<boost::pfr::tuple_element_t<I, S>>(), doc(field_names<S>[I]),
-       String<boost::pfr::tuple_element_t<I, S>>,
+       field_names<S>[I], dspy_type_name<field_type<I, S>>(), doc(field_names<S>[I]),
+       String<field_type<I, S>>,
        "{" + std::string(field_names<S>[I]) + "}" +
-           (IsOutput ? output_type_note<boost::pfr::tuple_element_t<I, S>>() : std::string())}),
+           (IsOutput ? output_type_note<field_type<I, S>>() : std::string())}),
    ...);
   return out;
 }
@@ -257,6 +269,52 @@ inline std::string join_names(const std::vector<FieldMeta>& fields) {
 }
 
 }  // namespace detail
+
+/// dspy.signatures.signature.infer_prefix: "next_thought" -> "Next Thought", "HTMLParser" ->
+/// "HTML Parser", "text2number" -> "Text 2 Number".
+inline std::string infer_prefix(std::string_view name) {
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto alpha = [&](char c) { return upper(c) || lower(c); };
+  // The same four re.sub passes DSPy makes, each inserting '_' at word boundaries.
+  std::string s(name), t;
+  for (std::size_t i = 0; i < s.size(); ++i) {  // (.)([A-Z][a-z]+)
+    if (i > 0 && upper(s[i]) && i + 1 < s.size() && lower(s[i + 1])) t += '_';
+    t += s[i];
+  }
+  s.swap(t), t.clear();
+  for (std::size_t i = 0; i < s.size(); ++i) {  // ([a-z0-9])([A-Z])
+    if (i > 0 && upper(s[i]) && (lower(s[i - 1]) || digit(s[i - 1]))) t += '_';
+    t += s[i];
+  }
+  s.swap(t), t.clear();
+  for (std::size_t i = 0; i < s.size(); ++i) {  // ([a-zA-Z])(\d)
+    if (i > 0 && digit(s[i]) && alpha(s[i - 1])) t += '_';
+    t += s[i];
+  }
+  s.swap(t), t.clear();
+  for (std::size_t i = 0; i < s.size(); ++i) {  // (\d)([a-zA-Z])
+    if (i > 0 && alpha(s[i]) && digit(s[i - 1])) t += '_';
+    t += s[i];
+  }
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = std::min(t.find('_', start), t.size());
+    std::string word = t.substr(start, end - start);
+    const bool has_cased = std::any_of(word.begin(), word.end(), alpha);
+    const bool is_upper = has_cased && std::none_of(word.begin(), word.end(), lower);
+    if (!is_upper)  // str.capitalize(): first upper, rest lower
+      for (std::size_t i = 0; i < word.size(); ++i)
+        word[i] = i == 0 ? (lower(word[i]) ? static_cast<char>(word[i] - 'a' + 'A') : word[i]) : detail::ascii_lower(word[i]);
+    if (start) out += ' ';
+    out += word;
+    if (end == t.size()) break;
+    start = end + 1;
+  }
+  return out;
+}
 
 /// The run-time description of a Signature (names, DSPy type names, docs, structure lines).
 template <Signature Sig>

@@ -78,7 +78,7 @@ consteval bool is_supported_type();
 
 template <class T, std::size_t... I>
 consteval bool all_fields_supported(std::index_sequence<I...>) {
-  return (is_supported_type<boost::pfr::tuple_element_t<I, T>>() && ...);
+  return (is_supported_type<field_type<I, T>>() && ...);
 }
 
 template <class T>
@@ -204,7 +204,7 @@ boost::json::object struct_schema(boost::json::object& defs) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (
         [&] {
-          using F = boost::pfr::tuple_element_t<I, T>;
+          using F = field_type<I, T>;
           using Inner = typename unwrap_optional<F>::type;
           boost::json::object prop = schema_node<F>(defs);
           // pydantic gives no title to a property that is a reference to a model or enum.
@@ -322,7 +322,7 @@ void write_json(std::string& out, const T& v) {
   } else {
     out += '{';
     std::size_t i = 0;
-    boost::pfr::for_each_field(v, [&](const auto& f) {
+    for_each_field(v, [&](const auto& f) {
       if (i) out += ", ";
       append_json_string(out, field_names<T>[i++]);
       out += ": ";
@@ -374,7 +374,7 @@ boost::json::value to_json(const T& v) {
   } else {
     boost::json::object o;
     std::size_t i = 0;
-    boost::pfr::for_each_field(v, [&](const auto& f) { o[field_names<T>[i++]] = to_json(f); });
+    for_each_field(v, [&](const auto& f) { o[field_names<T>[i++]] = to_json(f); });
     return o;
   }
 }
@@ -757,7 +757,7 @@ std::optional<std::string> from_json(const boost::json::value& v, T& out, const 
     T result{};
     std::optional<std::string> error;
     std::size_t i = 0;
-    boost::pfr::for_each_field(result, [&](auto& f) {
+    for_each_field(result, [&](auto& f) {
       const std::string_view name = field_names<T>[i++];
       if (error) return;
       const std::string sub = path.empty() ? std::string(name) : path + "." + std::string(name);

@@ -102,10 +102,15 @@ void check_parse(const json::object& v) {
 template <class Sig>
 void check_state(const json::object& v) {
   dspy::Predict<Sig> p;
-  ASSERT_TRUE(dspy::load_state(p, v.at("state")));
+  ASSERT_TRUE(p.load_state(v.at("state")));
   ASSERT_EQ(p.demos.size(), 2u);
   EXPECT_TRUE(p.demos[0].augmented);
-  EXPECT_EQ(dspy::dump_state(p), v.at("state").as_object());
+  EXPECT_EQ(p.dump_state(), v.at("state").as_object());
+  // As a program: DSPy keys a bare Predict's state by "self".
+  const json::object program{{"self", v.at("state")}};
+  dspy::Predict<Sig> q;
+  ASSERT_TRUE(dspy::load_state(q, program));
+  EXPECT_EQ(dspy::dump_state(q), program);
 }
 
 struct Runner {
@@ -125,7 +130,7 @@ Runner runner() {
 }
 
 const std::vector<Runner>& runners() {
-  static const std::vector<Runner> all{runner<QA>(),          runner<QAWithReasoning>(), runner<ContextQA>(),
+  static const std::vector<Runner> all{runner<QA>(),          runner<dspy::WithReasoning<QA>>(), runner<ContextQA>(),
                                        runner<DefaultInstructions>(), runner<TextMetrics>(), runner<WordCounts>(),
                                        runner<EnumSentiment>(), runner<LiteralSentiment>(), runner<ExtractPerson>(),
                                        runner<Translate>()};

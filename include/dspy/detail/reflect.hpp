@@ -33,6 +33,9 @@ consteval NameStorage<N> store_name(std::string_view s) {
   return out;
 }
 
+template <class S, class T>
+using copy_const_t = std::conditional_t<std::is_const_v<S>, const T, T>;
+
 constexpr bool is_ident_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -140,14 +143,78 @@ struct ReflectSelfTest {
 
 namespace dspy {
 
-/// Number of fields of an aggregate.
-template <class T>
-inline constexpr std::size_t field_count = boost::pfr::tuple_size_v<T>;
+/// A struct made of two: `Base`'s fields then `Extra`'s (or, with ExtraFirst, `Extra`'s first). Both
+/// stay reachable by name through the bases, and aggregate initialization follows the field order:
+/// ChainOfThought's output is `Extended<Sig::Output, Reasoning, true>`, initialized as
+/// `{Reasoning{"..."}, {answer...}}`, with `.reasoning` and every field of Sig::Output.
+template <class Base, class Extra, bool ExtraFirst = false>
+struct Extended : std::conditional_t<ExtraFirst, Extra, Base>, std::conditional_t<ExtraFirst, Base, Extra> {};
 
-/// Field names of an aggregate, in declaration order.
+/// How the library sees a struct's fields. The default reads a plain aggregate with Boost.PFR.
 template <class T>
-inline constexpr std::array<std::string_view, field_count<T>> field_names =
-    detail::make_field_names<T>(std::make_index_sequence<field_count<T>>{});
+struct FieldsOf {
+  static constexpr std::size_t count = boost::pfr::tuple_size_v<T>;
+  static constexpr std::array<std::string_view, count> names =
+      detail::make_field_names<T>(std::make_index_sequence<count>{});
+  template <std::size_t I>
+  using type = boost::pfr::tuple_element_t<I, T>;
+  template <std::size_t I, class S>
+  static constexpr auto& get(S& s) noexcept {
+    return boost::pfr::get<I>(s);
+  }
+};
+
+template <class Base, class Extra, bool ExtraFirst>
+struct FieldsOf<Extended<Base, Extra, ExtraFirst>> {
+  using First = std::conditional_t<ExtraFirst, Extra, Base>;
+  using Second = std::conditional_t<ExtraFirst, Base, Extra>;
+  static constexpr std::size_t n1 = FieldsOf<First>::count;
+  template <std::size_t I>
+  static auto type_of() {
+    if constexpr (I < n1) return std::type_identity<typename FieldsOf<First>::template type<I>>{};
+    else return std::type_identity<typename FieldsOf<Second>::template type<I - n1>>{};
+  }
+  static constexpr std::size_t count = n1 + FieldsOf<Second>::count;
+  static constexpr std::array<std::string_view, count> names = [] {
+    std::array<std::string_view, count> out{};
+    for (std::size_t i = 0; i < count; ++i)
+      out[i] = i < n1 ? FieldsOf<First>::names[i] : FieldsOf<Second>::names[i - n1];
+    return out;
+  }();
+  template <std::size_t I>
+  using type = typename decltype(type_of<I>())::type;
+  template <std::size_t I, class S>
+  static constexpr auto& get(S& s) noexcept {
+    if constexpr (I < n1) return FieldsOf<First>::template get<I>(static_cast<detail::copy_const_t<S, First>&>(s));
+    else return FieldsOf<Second>::template get<I - n1>(static_cast<detail::copy_const_t<S, Second>&>(s));
+  }
+};
+
+/// Number of fields of a struct.
+template <class T>
+inline constexpr std::size_t field_count = FieldsOf<std::remove_cv_t<T>>::count;
+
+/// Field names of a struct, in order.
+template <class T>
+inline constexpr const auto& field_names = FieldsOf<std::remove_cv_t<T>>::names;
+
+/// The type of field I.
+template <std::size_t I, class T>
+using field_type = typename FieldsOf<std::remove_cv_t<T>>::template type<I>;
+
+/// Field I of a struct (const if the struct is).
+template <std::size_t I, class S>
+constexpr auto& get_field(S& s) noexcept {
+  return FieldsOf<std::remove_cv_t<S>>::template get<I>(s);
+}
+
+/// Calls f(field) for each field, in order.
+template <class S, class F>
+constexpr void for_each_field(S& s, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(get_field<I>(s)), ...);
+  }(std::make_index_sequence<field_count<S>>{});
+}
 
 /// Unqualified name of a type (a struct's or enum's own name, as DSPy shows it).
 template <class T>

@@ -1,0 +1,41 @@
+// PredictorBase: what every predictor offers to code that walks a module without knowing its
+// signatures (optimizers, save/load, set_lm).
+#pragma once
+
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "error.hpp"
+#include "lm.hpp"
+#include "signature.hpp"
+
+namespace dspy {
+
+class PredictorBase {
+ public:
+  virtual ~PredictorBase() = default;
+
+  [[nodiscard]] virtual const std::string& instructions() const noexcept = 0;
+  virtual void set_instructions(std::string instructions) = 0;
+  virtual void set_lm(LMHandle lm) = 0;
+  [[nodiscard]] virtual const LMHandle& get_lm() const noexcept = 0;
+  [[nodiscard]] virtual const SignatureMeta& signature() const = 0;
+  [[nodiscard]] virtual std::size_t demo_count() const noexcept = 0;
+  /// Clears the demos (DSPy's reset: the learned state).
+  virtual void reset() = 0;
+
+  /// DSPy's per-predictor state: demos, instructions, field prefixes and descriptions, `lm`.
+  [[nodiscard]] virtual boost::json::object dump_state() const = 0;
+  /// All or nothing: on error the predictor is unchanged and the message says what was wrong.
+  virtual Result<void> load_state(const boost::json::value& state) = 0;
+
+ protected:
+  PredictorBase() = default;
+  PredictorBase(const PredictorBase&) = default;
+  PredictorBase& operator=(const PredictorBase&) = default;
+  PredictorBase(PredictorBase&&) = default;
+  PredictorBase& operator=(PredictorBase&&) = default;
+};
+
+}  // namespace dspy
