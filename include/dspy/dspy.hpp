@@ -2,6 +2,7 @@
 #pragma once
 
 #include "adapter.hpp"
+#include "batch.hpp"
 #include "chain_of_thought.hpp"
 #include "demo.hpp"
 #include "error.hpp"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -48,6 +49,8 @@ enum class Errc : std::uint8_t {
   }
   return "unknown";
 }
+
+inline std::ostream& operator<<(std::ostream& os, Errc code) { return os << to_string(code); }
 
 /// True for the errors an adapter raises while reading a completion (DSPy's AdapterParseError).
 [[nodiscard]] constexpr bool is_parse_error(Errc code) noexcept {
