@@ -3,6 +3,7 @@
 
 #include "adapter.hpp"
 #include "batch.hpp"
+#include "chain.hpp"
 #include "chain_of_thought.hpp"
 #include "demo.hpp"
 #include "error.hpp"

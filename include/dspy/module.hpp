@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -33,6 +34,11 @@ template <class T, std::size_t N>
 inline constexpr bool is_std_array_v<std::array<T, N>> = true;
 
 template <class T>
+inline constexpr bool is_tuple_v = false;
+template <class... T>
+inline constexpr bool is_tuple_v<std::tuple<T...>> = true;
+
+template <class T>
 concept Described = boost::describe::has_describe_members<T>::value;
 
 template <class T>
@@ -52,6 +58,10 @@ consteval bool holds_predictor() {
   if constexpr (std::is_base_of_v<PredictorBase, T>) return true;
   else if constexpr (Vector<T> || Optional<T> || is_std_array_v<T>) return holds_predictor<typename T::value_type>();
   else if constexpr (is_string_map_v<T>) return holds_predictor<typename T::mapped_type>();
+  else if constexpr (is_tuple_v<T>)
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (holds_predictor<std::tuple_element_t<I, T>>() || ...);
+    }(std::make_index_sequence<std::tuple_size_v<T>>{});
   else if constexpr (Described<T>) {
     bool any = false;
     boost::mp11::mp_for_each<public_members<T>>([&](auto d) {
@@ -115,6 +125,10 @@ void walk(T& value, const std::string& path, F& f) {
     for (auto& [key, item] : value) walk(item, path + "['" + key + "']", f);
   } else if constexpr (Optional<V>) {
     if (value) walk(*value, path, f);
+  } else if constexpr (is_tuple_v<V>) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (walk(std::get<I>(value), path + "[" + std::to_string(I) + "]", f), ...);
+    }(std::make_index_sequence<std::tuple_size_v<V>>{});
   } else if constexpr (Described<V>) {
     static_assert(check_module_description<V>());
     boost::mp11::mp_for_each<public_members<V>>([&](auto d) {
