@@ -49,6 +49,8 @@ struct CallConfig {
   std::optional<int> max_tokens{};
   std::optional<int> n{};  ///< number of completions
   std::optional<std::vector<std::string>> stop{};
+  /// DSPy's rollout_id: part of the cache key (a fresh sample per id), never sent to the provider.
+  std::optional<std::int64_t> rollout_id{};
   boost::json::object extra{};  ///< extra request-body fields, merged last
 
   /// This config with every field that `over` sets taken from `over`.
@@ -58,6 +60,7 @@ struct CallConfig {
     if (over.max_tokens) out.max_tokens = over.max_tokens;
     if (over.n) out.n = over.n;
     if (over.stop) out.stop = over.stop;
+    if (over.rollout_id) out.rollout_id = over.rollout_id;
     for (const auto& kv : over.extra) out.extra[kv.key()] = kv.value();
     return out;
   }

@@ -116,6 +116,8 @@ class Predict final : public PredictorBase {
   void set_lm(LMHandle lm) override { lm_ = std::move(lm); }
   [[nodiscard]] const LMHandle& get_lm() const noexcept override { return lm_; }
   [[nodiscard]] const SignatureMeta& signature() const override { return signature_meta<Sig>(); }
+  [[nodiscard]] CallConfig& call_config() noexcept override { return config; }
+  [[nodiscard]] const CallConfig& call_config() const noexcept override { return config; }
   [[nodiscard]] std::size_t demo_count() const noexcept override { return demos.size(); }
   void reset() override { demos.clear(); }
 

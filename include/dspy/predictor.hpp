@@ -21,6 +21,9 @@ class PredictorBase {
   virtual void set_lm(LMHandle lm) = 0;
   [[nodiscard]] virtual const LMHandle& get_lm() const noexcept = 0;
   [[nodiscard]] virtual const SignatureMeta& signature() const = 0;
+  /// The predictor's own LM parameters (a call's config overrides them).
+  [[nodiscard]] virtual CallConfig& call_config() noexcept = 0;
+  [[nodiscard]] virtual const CallConfig& call_config() const noexcept = 0;
   [[nodiscard]] virtual std::size_t demo_count() const noexcept = 0;
   /// Clears the demos (DSPy's reset: the learned state).
   virtual void reset() = 0;

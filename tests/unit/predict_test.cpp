@@ -74,6 +74,7 @@ TEST(Predict, ConfigIsMergedPerCall) {
   call.max_tokens = 100;
   call.stop = std::vector<std::string>{"\n\n"};
   call.extra["top_p"] = 0.9;
+  call.rollout_id = 3;
   ASSERT_TRUE(qa({.question = "q"}, call));
   const auto sent = lm->requests().at(0).config;
   EXPECT_EQ(sent.temperature, 0.5);
@@ -81,6 +82,7 @@ TEST(Predict, ConfigIsMergedPerCall) {
   EXPECT_EQ(sent.stop, std::vector<std::string>{"\n\n"});
   EXPECT_EQ(sent.extra.at("seed"), 7);
   EXPECT_EQ(sent.extra.at("top_p"), 0.9);
+  EXPECT_EQ(sent.rollout_id, 3);
 }
 
 TEST(Predict, NGivesEveryCompletion) {
