@@ -181,16 +181,21 @@ class Predict final : public PredictorBase {
     const Settings global = own_settings_suffice() ? Settings{} : settings();
     BaseLM* lm = lm_ ? lm_.get() : global.lm.get();
     if (!lm) return no_lm_error();
-    const Adapter ad = resolved_adapter(global);
-    auto start = std::chrono::steady_clock::now();
-    auto reply = guarded_call(*lm, make_request(ad, input, call));
-    Prior prior{std::chrono::steady_clock::now() - start, {}, {}};
-    result_type out = finish(ad, std::move(reply), prior);
-    if (!wants_fallback(ad, out, prior)) return out;
-    start = std::chrono::steady_clock::now();
-    auto retry = guarded_call(*lm, make_request(JSONAdapter{}, input, call));
-    prior.latency += std::chrono::steady_clock::now() - start;
-    return finish(JSONAdapter{}, std::move(retry), prior);
+    Adapter ad = resolved_adapter(global);
+    Prior prior{};
+    for (;;) {  // at most twice: the adapter's attempt, then the JSONAdapter fallback
+      const auto start = std::chrono::steady_clock::now();
+      std::optional<Result<LMResponse>> reply;
+      try {
+        reply.emplace(lm->call(make_request(ad, input, call)));
+      } catch (...) {
+        reply.emplace(error_from_exception(std::current_exception()));
+      }
+      prior.latency += std::chrono::steady_clock::now() - start;
+      result_type out = finish(ad, std::move(*reply), prior);
+      if (!wants_fallback(ad, out, prior)) return out;
+      ad = JSONAdapter{};
+    }
   }
 
   /// Calls the LM asynchronously. The predictor must outlive the returned awaitable.
@@ -198,40 +203,28 @@ class Predict final : public PredictorBase {
     const Settings global = own_settings_suffice() ? Settings{} : settings();
     LMHandle lm = lm_ ? lm_ : global.lm;
     if (!lm) co_return no_lm_error();
-    const Adapter ad = resolved_adapter(global);
-    auto start = std::chrono::steady_clock::now();
-    // Call, then co_await, in two statements: GCC 12 destroys temporaries of a co_await
-    // full-expression twice (bug 100611), and the request is one.
-    auto pending = guarded(lm->acall(make_request(ad, input, call)));
-    auto reply = co_await std::move(pending);
-    Prior prior{std::chrono::steady_clock::now() - start, {}, {}};
-    result_type out = finish(ad, std::move(reply), prior);
-    if (!wants_fallback(ad, out, prior)) co_return out;
-    start = std::chrono::steady_clock::now();
-    auto pending_retry = guarded(lm->acall(make_request(JSONAdapter{}, input, call)));
-    auto retry = co_await std::move(pending_retry);
-    prior.latency += std::chrono::steady_clock::now() - start;
-    co_return finish(JSONAdapter{}, std::move(retry), prior);
+    Adapter ad = resolved_adapter(global);
+    Prior prior{};
+    for (;;) {  // at most twice, as above
+      const auto start = std::chrono::steady_clock::now();
+      std::optional<Result<LMResponse>> reply;
+      // An LM that throws, or a cancellation, becomes a typed error. The call and the co_await
+      // are separate statements: GCC 12 destroys temporaries of a co_await expression twice
+      // (bug 100611), and the request is one.
+      try {
+        auto pending = lm->acall(make_request(ad, input, call));
+        reply.emplace(co_await std::move(pending));
+      } catch (...) {
+        reply.emplace(error_from_exception(std::current_exception()));
+      }
+      prior.latency += std::chrono::steady_clock::now() - start;
+      result_type out = finish(ad, std::move(*reply), prior);
+      if (!wants_fallback(ad, out, prior)) co_return out;
+      ad = JSONAdapter{};
+    }
   }
 
  private:
-  // An LM that throws (or an Asio cancellation) becomes a typed error: the Result API never throws.
-  static Result<LMResponse> guarded_call(BaseLM& lm, const LMRequest& request) {
-    try {
-      return lm.call(request);
-    } catch (...) {
-      return error_from_exception(std::current_exception());
-    }
-  }
-  static asio::awaitable<Result<LMResponse>> guarded(asio::awaitable<Result<LMResponse>> pending) {
-    std::optional<Result<LMResponse>> reply;
-    try {
-      reply.emplace(co_await std::move(pending));
-    } catch (...) {
-      reply.emplace(error_from_exception(std::current_exception()));
-    }
-    co_return std::move(*reply);
-  }
 
   // A predictor with its own LM and adapter never needs the global settings (nor their lock).
   [[nodiscard]] bool own_settings_suffice() const noexcept { return lm_ && adapter; }
