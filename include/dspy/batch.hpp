@@ -181,7 +181,8 @@ std::vector<module_result_t<M>> batch(const M& module, std::vector<typename M::I
                                       BatchOptions options = {}) {
   asio::io_context io;
   std::optional<std::vector<module_result_t<M>>> out;
-  asio::co_spawn(io, detail::batch_into(&module, std::move(inputs), std::move(options), &out), asio::detached);
+  asio::co_spawn(with_settings(io.get_executor(), current_settings()),
+                 detail::batch_into(&module, std::move(inputs), std::move(options), &out), asio::detached);
   io.run();
   return std::move(*out);
 }

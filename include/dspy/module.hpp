@@ -234,7 +234,9 @@ template <AsyncCallable M>
 module_result_t<M> call(const M& m, typename M::Input input) {
   asio::io_context io;
   std::optional<module_result_t<M>> out;
-  asio::co_spawn(io, detail::store_call(&m, std::move(input), &out), [&](const std::exception_ptr& e) {
+  // The thread's settings (dspy::context) travel into the coroutine with its executor.
+  asio::co_spawn(with_settings(io.get_executor(), current_settings()), detail::store_call(&m, std::move(input), &out),
+                 [&](const std::exception_ptr& e) {
     if (e) out.emplace(error_from_exception(e));
   });
   io.run();

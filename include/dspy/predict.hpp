@@ -3,6 +3,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +18,7 @@
 #include "lm.hpp"
 #include "predicted.hpp"
 #include "predictor.hpp"
+#include "callback.hpp"
 #include "settings.hpp"
 #include "signature.hpp"
 
@@ -99,6 +101,14 @@ class Predict final : public PredictorBase {
   CallConfig config;
   /// The adapter; unset means the global one (dspy::configure).
   std::optional<Adapter> adapter;
+  /// When set, renders each call's messages in place of the adapter (given the adapter, the
+  /// instructions, the demos and the input). Refine sets it on its per-attempt copies to show
+  /// DSPy's extra `hint_` input field. Not part of the saved state.
+  std::function<std::vector<Message>(const Adapter&, const std::string&, std::span<const Demo<Sig>>, const Input&)>
+      format_hook;
+  /// When set, sees the input and prediction of every successful call (DSPy's trace entry); Refine
+  /// reads an attempt's trajectory from it. Not part of the saved state.
+  std::function<void(const Input&, const Predicted<Output>&)> trace_hook;
 
   Predict() : Predict(signature_meta<Sig>().default_instructions) {}
   explicit Predict(std::string instructions) { set_instructions(std::move(instructions)); }
@@ -173,61 +183,120 @@ class Predict final : public PredictorBase {
 
   /// The messages a call would send, without calling an LM.
   [[nodiscard]] std::vector<Message> format(const Input& input) const {
-    return make_request(resolved_adapter(settings()), input, {}).messages;
+    return make_request(resolved_adapter(*current_settings()), input, {}).messages;
   }
 
   /// Calls the LM and waits. Never throws: errors come back in the Result.
   result_type operator()(const Input& input, const CallConfig& call = {}) const {
-    const Settings global = own_settings_suffice() ? Settings{} : settings();
-    BaseLM* lm = lm_ ? lm_.get() : global.lm.get();
-    if (!lm) return no_lm_error();
-    Adapter ad = resolved_adapter(global);
-    Prior prior{};
+    Run run(*this, current_settings(), input);
+    if (!run.lm) return run.done(no_lm_error());
     for (;;) {  // at most twice: the adapter's attempt, then the JSONAdapter fallback
+      LMRequest request = run.request(call);
       const auto start = std::chrono::steady_clock::now();
       std::optional<Result<LMResponse>> reply;
       try {
-        reply.emplace(lm->call(make_request(ad, input, call)));
+        reply.emplace(run.lm->call(request));
       } catch (...) {
         reply.emplace(error_from_exception(std::current_exception()));
       }
-      prior.latency += std::chrono::steady_clock::now() - start;
-      result_type out = finish(ad, std::move(*reply), prior);
-      if (!wants_fallback(ad, out, prior)) return out;
-      ad = JSONAdapter{};
+      if (auto out = run.attempt(request, std::move(*reply), std::chrono::steady_clock::now() - start)) return *out;
     }
   }
 
-  /// Calls the LM asynchronously. The predictor must outlive the returned awaitable.
+  /// Calls the LM asynchronously. The predictor must outlive the returned awaitable. Settings
+  /// come from the coroutine's executor when it carries some (dspy::with_context).
   asio::awaitable<result_type> acall(Input input, CallConfig call = {}) const {
-    const Settings global = own_settings_suffice() ? Settings{} : settings();
-    LMHandle lm = lm_ ? lm_ : global.lm;
-    if (!lm) co_return no_lm_error();
-    Adapter ad = resolved_adapter(global);
-    Prior prior{};
+    Run run(*this, settings_of(co_await asio::this_coro::executor), input);
+    if (!run.lm) co_return run.done(no_lm_error());
     for (;;) {  // at most twice, as above
+      LMRequest request = run.request(call);
       const auto start = std::chrono::steady_clock::now();
       std::optional<Result<LMResponse>> reply;
       // An LM that throws, or a cancellation, becomes a typed error. The call and the co_await
       // are separate statements: GCC 12 destroys temporaries of a co_await expression twice
-      // (bug 100611), and the request is one.
+      // (bug 100611).
       try {
-        auto pending = lm->acall(make_request(ad, input, call));
+        auto pending = run.lm->acall(request);
         reply.emplace(co_await std::move(pending));
       } catch (...) {
         reply.emplace(error_from_exception(std::current_exception()));
       }
-      prior.latency += std::chrono::steady_clock::now() - start;
-      result_type out = finish(ad, std::move(*reply), prior);
-      if (!wants_fallback(ad, out, prior)) co_return out;
-      ad = JSONAdapter{};
+      if (auto out = run.attempt(request, std::move(*reply), std::chrono::steady_clock::now() - start))
+        co_return std::move(*out);
     }
   }
 
  private:
+  // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
+  struct Prior {
+    std::chrono::nanoseconds latency{};
+    Usage usage;
+    std::vector<ParseNote> notes;
+  };
 
-  // A predictor with its own LM and adapter never needs the global settings (nor their lock).
-  [[nodiscard]] bool own_settings_suffice() const noexcept { return lm_ && adapter; }
+  // One prediction: the settings it runs under, its adapter (the JSONAdapter after a fallback),
+  // what earlier attempts cost, and the callback events around each step.
+  struct Run {
+    const Predict& self;
+    SettingsPtr settings;
+    const Input& input;
+    BaseLM* lm;
+    Adapter adapter;
+    std::uint64_t id;  // 0: no callbacks to tell
+    Prior prior{};
+
+    Run(const Predict& p, SettingsPtr s, const Input& in)
+        : self(p),
+          settings(std::move(s)),
+          input(in),
+          lm(p.lm_ ? p.lm_.get() : settings->lm.get()),
+          adapter(p.resolved_adapter(*settings)),
+          id(settings->callbacks.empty() ? 0 : next_call_id()) {
+      if (id) notify([&](Callback& c) { c.on_module_start(id, module_name(), to_json(input)); });
+    }
+
+    template <class F>
+    void notify(F&& f) const {
+      for (const auto& c : settings->callbacks) f(*c);
+    }
+
+    LMRequest request(const CallConfig& call) {
+      if (id) notify([&](Callback& c) { c.on_adapter_format_start(id, adapter_name(adapter), to_json(input)); });
+      LMRequest r = self.make_request(adapter, input, call);
+      if (id) {
+        notify([&](Callback& c) { c.on_adapter_format_end(id, r.messages); });
+        notify([&](Callback& c) { c.on_lm_start(id, lm->model(), r); });
+      }
+      return r;
+    }
+
+    // The result, or nullopt when the JSONAdapter should try again.
+    std::optional<result_type> attempt(const LMRequest&, Result<LMResponse> reply, std::chrono::nanoseconds latency) {
+      prior.latency += latency;
+      if (id) notify([&](Callback& c) { c.on_lm_end(id, reply, latency); });
+      result_type out = finish(adapter, std::move(reply), prior, id ? this : nullptr);
+      if (wants_fallback(adapter, out, prior)) {
+        adapter = JSONAdapter{};
+        return std::nullopt;
+      }
+      return done(self.traced(input, std::move(out)));
+    }
+
+    result_type done(result_type out) const {
+      if (id) {
+        const boost::json::value outputs = out ? to_json(out.value().value()) : boost::json::value(nullptr);
+        notify([&](Callback& c) { c.on_module_end(id, outputs, out ? nullptr : &out.error()); });
+      }
+      return out;
+    }
+
+    static std::string module_name() { return "Predict<" + std::string(type_name_of<Sig>) + ">"; }
+  };
+
+  result_type traced(const Input& input, result_type out) const {
+    if (trace_hook && out) trace_hook(input, *out);
+    return out;
+  }
 
   [[nodiscard]] Adapter resolved_adapter(const Settings& global) const { return adapter ? *adapter : global.adapter; }
 
@@ -239,7 +308,8 @@ class Predict final : public PredictorBase {
   [[nodiscard]] LMRequest make_request(const Adapter& ad, const Input& input, const CallConfig& call) const {
     LMRequest request;
     request.messages =
-        detail::AdapterImpl<Sig>::format(ad, system_[ad.index()], std::span<const Demo<Sig>>(demos), input);
+        format_hook ? format_hook(ad, instructions_, std::span<const Demo<Sig>>(demos), input)
+                    : detail::AdapterImpl<Sig>::format(ad, system_[ad.index()], std::span<const Demo<Sig>>(demos), input);
     request.config = config.merged_with(call);
     // As DSPy: several completions at (near) zero temperature would all be the same.
     if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
@@ -248,14 +318,7 @@ class Predict final : public PredictorBase {
     return request;
   }
 
-  // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
-  struct Prior {
-    std::chrono::nanoseconds latency{};
-    Usage usage;
-    std::vector<ParseNote> notes;
-  };
-
-  static result_type finish(const Adapter& ad, Result<LMResponse> reply, Prior& prior) {
+  static result_type finish(const Adapter& ad, Result<LMResponse> reply, Prior& prior, const Run* run) {
     if (!reply) return std::move(reply).error();
     LMResponse& r = *reply;
     r.usage += prior.usage;
@@ -266,7 +329,12 @@ class Predict final : public PredictorBase {
     outputs.reserve(r.completions.size());
     std::vector<ParseNote> notes = std::move(prior.notes);
     for (const auto& text : r.completions) {
+      if (run) run->notify([&](Callback& c) { c.on_adapter_parse_start(run->id, adapter_name(ad), text); });
       auto parsed = parse_completion<Sig>(ad, text, &notes);
+      if (run) {
+        const boost::json::value outputs_json = parsed ? to_json(*parsed) : boost::json::value(nullptr);
+        run->notify([&](Callback& c) { c.on_adapter_parse_end(run->id, outputs_json, parsed ? nullptr : &parsed.error()); });
+      }
       if (!parsed) return std::move(parsed).error();
       outputs.push_back(std::move(*parsed));
     }
