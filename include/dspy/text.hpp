@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "detail/unicode_tables.hpp"
+#include "detail/utf8.hpp"
 
 namespace dspy {
 
@@ -34,24 +35,6 @@ inline std::u32string decode_utf8(std::string_view s) {
     i += ok ? len : 1;
   }
   return out;
-}
-
-inline void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 template <class Row>
@@ -186,7 +169,7 @@ inline std::string normalize_text(std::string_view s) {
     }
     if (pending_space) out += ' ';
     pending_space = false;
-    append_utf8(out, cp);
+    detail::append_utf8(out, cp);
   }
   return out;
 }

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "utf8.hpp"
+
 namespace dspy::detail {
 
 struct XmlElement {
@@ -52,30 +54,12 @@ class XmlReader {
       } catch (...) {
         return fail("bad character reference");
       }
-      append_utf8(out, cp);
+      append_utf8(out, static_cast<char32_t>(cp));
     } else {
       return fail("unknown entity '&" + std::string(name) + ";'");
     }
     i_ = semi + 1;
     return true;
-  }
-
-  static void append_utf8(std::string& out, unsigned long cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   static bool name_char(char c) {
