@@ -44,6 +44,12 @@ concept Described = boost::describe::has_describe_members<T>::value;
 template <class T>
 using public_members = boost::describe::describe_members<T, boost::describe::mod_public>;
 
+// Aggregates whose fields PFR can count cheaply. A member without a default constructor makes
+// PFR's field count search explode at compile time (memory and time), so such structs are not
+// inspected: reflection cannot see them here.
+template <class T>
+concept pfr_countable = std::is_aggregate_v<T> && std::is_class_v<T> && std::is_default_constructible_v<T>;
+
 template <class T>
 consteval bool holds_predictor();
 
@@ -69,7 +75,7 @@ consteval bool holds_predictor() {
       any = any || holds_predictor<M>();
     });
     return any;
-  } else if constexpr (std::is_aggregate_v<T> && std::is_class_v<T>) {
+  } else if constexpr (pfr_countable<T>) {
     return any_field_holds_predictor<T>(std::make_index_sequence<field_count<T>>{});
   } else {
     return false;
@@ -104,7 +110,7 @@ consteval bool predictor_members_described(std::index_sequence<I...>) {
 // Where reflection can see every member (aggregates), a member holding a predictor must be described.
 template <class T>
 consteval bool check_module_description() {
-  if constexpr (std::is_aggregate_v<T> && std::is_class_v<T> && !std::is_base_of_v<PredictorBase, T>)
+  if constexpr (pfr_countable<T> && !std::is_base_of_v<PredictorBase, T>)
     return predictor_members_described<T>(std::make_index_sequence<field_count<T>>{});
   else
     return true;

@@ -62,7 +62,7 @@ const boost::json::value& json_response_format() {
       (
           [&] {
             using F = field_type<I, Out>;
-            open_mapping = open_mapping || StringMap<F>;
+            open_mapping = open_mapping || StringMap<F> || JsonObject<F>;
             boost::json::object prop = schema_node<F>(defs);
             if constexpr (!Struct<typename unwrap_optional<F>::type> && !Enum<typename unwrap_optional<F>::type>)
               prop["title"] = title_case(field_names<Out>[I]);

@@ -69,6 +69,11 @@ template <class T>
 concept StringMap = is_string_map_v<T>;
 template <class T>
 concept Optional = is_optional_v<T>;
+// boost::json::object is DSPy's dict[str, Any]; boost::json::value is Any.
+template <class T>
+concept JsonObject = std::is_same_v<T, boost::json::object>;
+template <class T>
+concept JsonAny = std::is_same_v<T, boost::json::value>;
 template <class T>
 concept Struct = std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_array_v<T> && !Vector<T> &&
                  !StringMap<T> && !Optional<T> && !String<T> && !LiteralType<T>;
@@ -83,7 +88,9 @@ consteval bool all_fields_supported(std::index_sequence<I...>) {
 
 template <class T>
 consteval bool is_supported_type() {
-  if constexpr (String<T> || Integer<T> || Float<T> || Bool<T> || Enum<T> || LiteralType<T>) return true;
+  if constexpr (String<T> || Integer<T> || Float<T> || Bool<T> || Enum<T> || LiteralType<T> || JsonObject<T> ||
+                JsonAny<T>)
+    return true;
   else if constexpr (Vector<T> || Optional<T>) return is_supported_type<typename T::value_type>();
   else if constexpr (StringMap<T>) return is_supported_type<typename T::mapped_type>();
   else if constexpr (Struct<T>) return all_fields_supported<T>(std::make_index_sequence<field_count<T>>{});
@@ -102,8 +109,9 @@ struct unwrap_optional<std::optional<T>> {
 }  // namespace detail
 
 /// A type a Signature field may have: std::string, integers, floating point, bool, a described
-/// enum class, dspy::Literal, std::vector / std::map<std::string, T> / std::optional of these, or
-/// an aggregate struct whose fields are all of these.
+/// enum class, dspy::Literal, boost::json::object (`dict[str, Any]`), boost::json::value (`Any`),
+/// std::vector / std::map<std::string, T> / std::optional of these, or an aggregate struct whose
+/// fields are all of these.
 template <class T>
 concept FieldType = detail::is_supported_type<T>();
 
@@ -130,6 +138,8 @@ std::string make_type_name() {
   else if constexpr (Bool<T>) return "bool";
   else if constexpr (Integer<T>) return "int";
   else if constexpr (Float<T>) return "float";
+  else if constexpr (JsonObject<T>) return "dict[str, Any]";
+  else if constexpr (JsonAny<T>) return "Any";
   else if constexpr (LiteralType<T>) {
     std::string out = "Literal[";
     for (std::size_t i = 0; i < T::choices.size(); ++i) {
@@ -230,7 +240,11 @@ boost::json::object schema_node(boost::json::object& defs) {
   else if constexpr (Bool<T>) out["type"] = "boolean";
   else if constexpr (Integer<T>) out["type"] = "integer";
   else if constexpr (Float<T>) out["type"] = "number";
-  else if constexpr (LiteralType<T>) {
+  else if constexpr (JsonObject<T>) {  // pydantic: dict[str, Any] accepts any key and value
+    out["type"] = "object";
+    out["additionalProperties"] = true;
+  } else if constexpr (JsonAny<T>) {  // pydantic: Any is the empty schema
+  } else if constexpr (LiteralType<T>) {
     out["type"] = "string";
     if (T::choices.size() == 1) {
       out["const"] = T::choices[0];
@@ -298,6 +312,7 @@ void write_json(std::string& out, const T& v) {
   else if constexpr (Float<T>) append_py_float(out, static_cast<double>(v), true);
   else if constexpr (LiteralType<T>) append_json_string(out, v.value());
   else if constexpr (Enum<T>) append_json_string(out, enum_name(v));
+  else if constexpr (JsonObject<T> || JsonAny<T>) dump_py_json(out, v);
   else if constexpr (Optional<T>) {
     if (v) write_json(out, *v);
     else out += "null";
@@ -339,7 +354,15 @@ void write_json(std::string& out, const T& v) {
 template <FieldType T>
 void render_value(std::string& out, const T& v) {
   using namespace detail;
-  if constexpr (String<T>) out += v;
+  if constexpr (JsonAny<T>) {  // by the kind of value held, as DSPy's format_field_value does
+    switch (v.kind()) {
+      case boost::json::kind::string: out += v.get_string(); break;
+      case boost::json::kind::bool_: out += v.get_bool() ? "True" : "False"; break;
+      case boost::json::kind::null: out += "None"; break;
+      case boost::json::kind::double_: append_py_float(out, v.get_double()); break;
+      default: dump_py_json(out, v);
+    }
+  } else if constexpr (String<T>) out += v;
   else if constexpr (Bool<T>) out += v ? "True" : "False";
   else if constexpr (Integer<T>) append_int(out, v);
   else if constexpr (Float<T>) append_py_float(out, static_cast<double>(v));
@@ -359,6 +382,7 @@ boost::json::value to_json(const T& v) {
   else if constexpr (Bool<T>) return v;
   else if constexpr (Integer<T>) return v;
   else if constexpr (Float<T>) return static_cast<double>(v);
+  else if constexpr (JsonObject<T> || JsonAny<T>) return v;
   else if constexpr (LiteralType<T>) return boost::json::string(v.value());
   else if constexpr (Enum<T>) return boost::json::string(enum_name(v));
   else if constexpr (Optional<T>) return v ? to_json(*v) : boost::json::value(nullptr);
@@ -657,6 +681,16 @@ std::optional<std::string> parse_text(std::string_view text, T& out, const Parse
     if (auto err = parse_text(text, inner, ctx)) return err;
     out = std::move(inner);
     return std::nullopt;
+  } else if constexpr (JsonAny<T>) {
+    // As DSPy's parse_value for Any: JSON (or a Python literal) when the text is one, else the text.
+    std::string how;
+    if (auto json = parse_json_tolerant(text, &how)) {
+      if (!how.empty()) ctx.note(how);
+      out = std::move(*json);
+    } else {
+      out = boost::json::string(text);
+    }
+    return std::nullopt;
   } else {
     std::string how;
     auto json = parse_json_tolerant(text, &how);
@@ -720,6 +754,13 @@ std::optional<std::string> from_json(const boost::json::value& v, T& out, const 
       return std::nullopt;
     }
     return expected(path, "a boolean", v);
+  } else if constexpr (JsonAny<T>) {
+    out = v;
+    return std::nullopt;
+  } else if constexpr (JsonObject<T>) {
+    if (!v.is_object()) return expected(path, "an object", v);
+    out = v.get_object();
+    return std::nullopt;
   } else if constexpr (LiteralType<T> || Enum<T>) {
     if (!v.is_string()) return expected(path, "one of the choices of " + dspy_type_name<T>(), v);
     if (auto err = parse_text(std::string_view(v.get_string()), out, ctx)) return at(path) + *err;
