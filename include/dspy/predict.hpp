@@ -203,6 +203,12 @@ class Predict final : public PredictorBase {
     }
   }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
+// operator new in this coroutine.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
   /// Calls the LM asynchronously. The predictor must outlive the returned awaitable. Settings
   /// come from the coroutine's executor when it carries some (dspy::with_context).
   asio::awaitable<result_type> acall(Input input, CallConfig call = {}) const {
@@ -225,6 +231,9 @@ class Predict final : public PredictorBase {
         co_return std::move(*out);
     }
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
  private:
   // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
