@@ -9,6 +9,7 @@
 #include "callback.hpp"
 #include "chain.hpp"
 #include "chain_of_thought.hpp"
+#include "client.hpp"
 #include "demo.hpp"
 #include "error.hpp"
 #include "history.hpp"

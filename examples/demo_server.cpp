@@ -1,0 +1,193 @@
+// An offline, OpenAI-compatible LM server for examples and CI: answers POST /v1/chat/completions
+// (and Anthropic's POST /v1/messages) on 127.0.0.1 from a file of scripted replies.
+//
+//   demo_server REPLIES.jsonl [PORT]
+//
+// REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
+// a "content" string. Replies are served in order and cycle. With PORT 0 (the default) the
+// system picks a port; the port is printed alone on the first line of stdout, e.g.
+//
+//   port=$(./demo_server replies.jsonl | head -1) ...
+//   dspy::LM("openai/demo", {.api_base = "http://127.0.0.1:" + port + "/v1", .api_key = "none"})
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using asio::ip::tcp;
+
+struct Script {
+  std::vector<std::string> replies;
+  std::size_t next = 0;
+  std::uint64_t served = 0;
+
+  const std::string& take() {
+    const std::string& r = replies[next];
+    next = (next + 1) % replies.size();
+    return r;
+  }
+};
+
+std::vector<std::string> load_replies(const char* path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(std::string("cannot open ") + path);
+  std::vector<std::string> out;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(line, ec);
+    const json::string* text = nullptr;
+    if (!ec && v.is_string()) text = &v.get_string();
+    if (!ec && v.is_object())
+      if (const auto* c = v.get_object().if_contains("content"); c && c->is_string()) text = &c->get_string();
+    if (!text)
+      throw std::runtime_error(std::string(path) + ":" + std::to_string(number) +
+                               ": expected a JSON string or an object with a \"content\" string");
+    out.emplace_back(*text);
+  }
+  if (out.empty()) throw std::runtime_error(std::string(path) + " holds no replies");
+  return out;
+}
+
+// A rough token count (4 characters a token), so that usage figures move with the text.
+std::int64_t tokens(std::size_t chars) { return static_cast<std::int64_t>((chars + 3) / 4); }
+
+std::size_t prompt_chars(const json::object& body) {
+  std::size_t n = 0;
+  if (const auto* s = body.if_contains("system"); s && s->is_string()) n += s->get_string().size();
+  if (const auto* m = body.if_contains("messages"); m && m->is_array())
+    for (const auto& msg : m->get_array())
+      if (const auto* o = msg.if_object())
+        if (const auto* c = o->if_contains("content"); c && c->is_string()) n += c->get_string().size();
+  return n;
+}
+
+json::value error_body(std::string_view message) { return {{"error", {{"message", message}, {"type", "invalid_request_error"}}}}; }
+
+// The status and body answering one request.
+std::pair<http::status, json::value> answer(Script& script, const http::request<http::string_body>& req) {
+  const bool openai = req.target() == "/v1/chat/completions" || req.target() == "/chat/completions";
+  const bool anthropic = req.target() == "/v1/messages";
+  if (!openai && !anthropic)
+    return {http::status::not_found, error_body("no route for " + std::string(req.target()) +
+                                                "; this server answers POST /v1/chat/completions and /v1/messages")};
+  if (req.method() != http::verb::post) return {http::status::method_not_allowed, error_body("use POST")};
+  boost::system::error_code ec;
+  json::value parsed = json::parse(req.body(), ec);
+  if (ec || !parsed.is_object()) return {http::status::bad_request, error_body("the body is not a JSON object")};
+  const json::object& body = parsed.get_object();
+  const std::string model = body.contains("model") && body.at("model").is_string()
+                                ? std::string(body.at("model").get_string())
+                                : std::string("demo");
+  const std::int64_t prompt = tokens(prompt_chars(body));
+  ++script.served;
+  if (anthropic) {
+    const std::string& text = script.take();
+    const std::int64_t completion = tokens(text.size());
+    return {http::status::ok,
+            {{"id", "msg_demo_" + std::to_string(script.served)},
+             {"type", "message"},
+             {"role", "assistant"},
+             {"model", model},
+             {"content", {{{"type", "text"}, {"text", text}}}},
+             {"stop_reason", "end_turn"},
+             {"usage", {{"input_tokens", prompt}, {"output_tokens", completion}}}}};
+  }
+  std::int64_t n = 1;
+  if (const auto* v = body.if_contains("n"); v && v->is_int64() && v->get_int64() > 0) n = v->get_int64();
+  json::array choices;
+  std::int64_t completion = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::string& text = script.take();
+    completion += tokens(text.size());
+    choices.push_back(
+        {{"index", i}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}});
+  }
+  return {http::status::ok,
+          {{"id", "chatcmpl-demo-" + std::to_string(script.served)},
+           {"object", "chat.completion"},
+           {"model", model},
+           {"choices", std::move(choices)},
+           {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}}};
+}
+
+asio::awaitable<void> session(Script* script, tcp::socket socket) {
+  boost::beast::flat_buffer buffer;
+  for (;;) {
+    http::request<http::string_body> req;
+    boost::system::error_code ec;
+    auto reading = http::async_read(socket, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(reading);
+    if (ec) co_return;
+    auto [status, body] = answer(*script, req);
+    http::response<http::string_body> res(status, req.version());
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::server, "dspy-cpp demo_server");
+    res.keep_alive(req.keep_alive());
+    res.body() = json::serialize(body);
+    res.prepare_payload();
+    auto writing = http::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(writing);
+    if (ec || !res.keep_alive()) co_return;
+  }
+}
+
+asio::awaitable<void> serve(Script* script, tcp::acceptor* acceptor) {
+  for (;;) {
+    boost::system::error_code ec;
+    auto accepting = acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket = co_await std::move(accepting);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (!ec) asio::co_spawn(acceptor->get_executor(), session(script, std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || argc > 3) {
+    std::cerr << "usage: " << argv[0] << " REPLIES.jsonl [PORT]\n"
+              << "Serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) on 127.0.0.1,\n"
+              << "answering with the file's replies in order, cycling. PORT 0 (default) picks a free port;\n"
+              << "the port is printed alone on the first line of stdout.\n";
+    return 2;
+  }
+  try {
+    Script script{load_replies(argv[1])};
+    const int port = argc == 3 ? std::stoi(argv[2]) : 0;
+    if (port < 0 || port > 65535) throw std::runtime_error("the port must be in 0..65535");
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    std::cout << acceptor.local_endpoint().port() << std::endl;
+    std::cerr << "demo_server: " << script.replies.size() << " replies, listening on http://127.0.0.1:"
+              << acceptor.local_endpoint().port() << "/v1\n";
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
+    asio::co_spawn(io, serve(&script, &acceptor), asio::detached);
+    io.run();
+    std::cerr << "demo_server: served " << script.served << " requests\n";
+  } catch (const std::exception& e) {
+    std::cerr << "demo_server: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,257 @@
+// dspy::LM: a real language model over HTTP. OpenAI-compatible chat completions (OpenAI,
+// Ollama, vLLM, OpenRouter, Groq, Together, DeepSeek, Mistral) and Anthropic's Messages API,
+// with retries, timeouts and cancellation, on a libcurl multi shared per Asio execution context.
+#pragma once
+
+#include <cctype>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "detail/curl_multi.hpp"
+#include "detail/http_retry.hpp"
+#include "detail/provider.hpp"
+#include "error.hpp"
+#include "lm.hpp"
+
+namespace dspy {
+
+class LM;
+
+/// Where caching, usage tracking and history attach to an LM. Both are optional.
+struct LMHooks {
+  /// Asked before any HTTP, with the merged request (`rollout_id` still in `config.extra`);
+  /// a value answers the call (e.g. a cache hit, which sets `cache_hit`).
+  std::function<std::optional<LMResponse>(const LM&, const LMRequest&)> lookup;
+  /// Told about every finished call, however it was answered, with its wall time.
+  std::function<void(const LM&, const LMRequest&, const Result<LMResponse>&, std::chrono::nanoseconds)> record;
+};
+
+/// An LM's settings. Call parameters (temperature ... extra_body) are defaults that a
+/// predictor's or a call's CallConfig overrides.
+struct LMConfig {
+  std::string api_base{};              ///< empty: the provider's *_API_BASE variable, then its default
+  std::optional<std::string> api_key{};  ///< unset: the provider's *_API_KEY variable
+  std::optional<double> temperature{};
+  std::optional<int> max_tokens{};
+  std::optional<int> n{};
+  std::optional<std::vector<std::string>> stop{};
+  boost::json::object extra_body{};  ///< more request-body fields (e.g. "top_p"); a call's `extra` wins
+  std::vector<std::pair<std::string, std::string>> headers{};  ///< extra headers; replace defaults of the same name
+  int num_retries = 3;  ///< retries after the first attempt, on 408/409/429/5xx and network errors
+  std::chrono::milliseconds timeout{600'000};  ///< per attempt, connect included
+  detail::Backoff backoff{};                   ///< waits between retries
+  bool verify_tls = true;
+  std::shared_ptr<const LMHooks> hooks{};
+};
+
+class LM : public BaseLM {
+ public:
+  /// `model` in DSPy/LiteLLM form: "openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
+  /// "ollama_chat/llama3.2", "hosted_vllm/...", "openrouter/...", "groq/...", "together_ai/...",
+  /// "deepseek/...", "mistral/...". Unknown prefixes are OpenAI-compatible given an `api_base`.
+  explicit LM(std::string model, LMConfig config = {}) : model_(std::move(model)), config_(std::move(config)) {
+    auto [provider, model_id] = detail::split_model(model_);
+    model_id_ = std::move(model_id);
+    api_ = provider ? provider->api : detail::WireApi::openai_chat;
+    std::string base = config_.api_base;
+    if (base.empty() && provider) base = detail::first_env(provider->base_env);
+    const bool hosted = base.empty() && provider && !provider->default_base.empty();
+    if (hosted) base = std::string(provider->default_base);
+    key_ = config_.api_key ? *config_.api_key : (provider ? detail::first_env(provider->key_env) : std::string());
+    if (base.empty()) {
+      problem_ = provider ? "no API base URL: set LMConfig::api_base or " + std::string(provider->base_env[0])
+                          : "unknown provider prefix: set LMConfig::api_base for an OpenAI-compatible server";
+    } else if (hosted && key_.empty()) {
+      problem_ = "no API key: set LMConfig::api_key or " + std::string(provider->key_env[0]);
+    } else {
+      url_ = detail::endpoint_url(api_, std::move(base));
+    }
+    defaults_.temperature = config_.temperature;
+    defaults_.max_tokens = config_.max_tokens;
+    defaults_.n = config_.n;
+    defaults_.stop = config_.stop;
+    defaults_.extra = config_.extra_body;
+    headers_ = {"Content-Type: application/json"};
+    if (api_ == detail::WireApi::anthropic_messages) {
+      headers_.push_back("x-api-key: " + key_);
+      headers_.emplace_back("anthropic-version: 2023-06-01");
+    } else if (!key_.empty()) {
+      headers_.push_back("Authorization: Bearer " + key_);
+    }
+    for (const auto& header : config_.headers) {
+      std::erase_if(headers_, [&](const std::string& h) { return same_header(h, header.first); });
+      headers_.push_back(header.first + ": " + header.second);
+    }
+  }
+
+  [[nodiscard]] std::string model() const override { return model_; }
+  [[nodiscard]] const LMConfig& config() const noexcept { return config_; }
+  /// The endpoint calls go to; empty when the LM is misconfigured (calls then fail with Errc::config).
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+
+  /// Calls the model on the current executor (an io_context's). The LM must outlive the call.
+  /// Cancelling through the awaiting coroutine's cancellation slot ends the call with Errc::cancelled.
+  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { return answer(this, std::move(request)); }
+
+  /// Blocks the calling thread. Each thread keeps one io_context (and so one curl multi with
+  /// its open connections) for its blocking calls.
+  Result<LMResponse> call(const LMRequest& request) override {
+    thread_local asio::io_context io;
+    std::optional<Result<LMResponse>> out;
+    io.restart();
+    asio::co_spawn(io, store(this, request, &out), [&](const std::exception_ptr& e) {
+      if (e) out.emplace(error_from_exception(e));
+    });
+    while (!out && io.run_one() > 0) {
+    }
+    return std::move(*out);
+  }
+
+ private:
+  // acall's body: a static member, so the frame holds `self` (GCC 12 mis-diagnoses the
+  // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
+  static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request) {
+    const auto start = std::chrono::steady_clock::now();
+    request.config = self->defaults_.merged_with(request.config);
+    if (self->config_.hooks && self->config_.hooks->lookup)
+      if (auto hit = self->config_.hooks->lookup(*self, request)) {
+        Result<LMResponse> out(std::move(*hit));
+        self->notify(request, out, start);
+        co_return out;
+      }
+    if (!self->problem_.empty()) {
+      Result<LMResponse> out = self->fail(Errc::config, self->problem_);
+      self->notify(request, out, start);
+      co_return out;
+    }
+    detail::HttpRequest http = self->http_request();
+    const int n = request.config.n.value_or(1);
+    if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {
+      // The Messages API has no `n`: n requests, one completion each.
+      CallConfig one = request.config;
+      one.n.reset();
+      http.body = self->body_for(request, std::move(one));
+      LMResponse all;
+      all.model = self->model_;
+      std::optional<Error> error;
+      for (int i = 0; i < n && !error; ++i) {
+        auto pending = self->exchange(http);  // not inside co_await: GCC 12 PR 100611
+        Result<LMResponse> r = co_await std::move(pending);
+        if (!r) {
+          error = std::move(r).error();
+        } else {
+          all.completions.push_back(std::move(r->completions.front()));
+          all.usage += r->usage;
+        }
+      }
+      Result<LMResponse> out = error ? Result<LMResponse>(std::move(*error)) : Result<LMResponse>(std::move(all));
+      self->notify(request, out, start);
+      co_return out;
+    }
+    http.body = self->body_for(request, request.config);
+    auto pending = self->exchange(std::move(http));  // not inside co_await: GCC 12 PR 100611
+    Result<LMResponse> out = co_await std::move(pending);
+    self->notify(request, out, start);
+    co_return out;
+  }
+
+
+  static bool same_header(std::string_view line, std::string_view name) {
+    if (line.size() <= name.size() || line[name.size()] != ':') return false;
+    for (std::size_t i = 0; i < name.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i])))
+        return false;
+    return true;
+  }
+
+  void notify(const LMRequest& request, const Result<LMResponse>& out,
+              std::chrono::steady_clock::time_point start) const {
+    if (config_.hooks && config_.hooks->record)
+      config_.hooks->record(*this, request, out, std::chrono::steady_clock::now() - start);
+  }
+
+  Error fail(Errc code, const std::string& what, const std::string& raw = {}) const {
+    return Error(code, detail::redact(model_ + ": " + what, key_), detail::redact(raw, key_));
+  }
+
+  // What every call of this LM sends, less the body.
+  [[nodiscard]] detail::HttpRequest http_request() const {
+    detail::HttpRequest http;
+    http.url = url_;
+    http.headers = headers_;
+    http.timeout = config_.timeout;
+    http.verify_tls = config_.verify_tls;
+    return http;
+  }
+
+  [[nodiscard]] std::string body_for(const LMRequest& request, CallConfig config) const {
+    // DSPy's rollout_id tells otherwise identical calls apart in the cache; it is never sent.
+    config.extra.erase("rollout_id");
+    return boost::json::serialize(detail::request_body(api_, model_id_, request, config));
+  }
+
+  // One request with its retries.
+  asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http) const {
+    const auto ex = co_await asio::this_coro::executor;
+    for (int attempt = 1;; ++attempt) {
+      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+        co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
+      auto transfer = detail::async_http(ex, http, asio::use_awaitable);  // GCC 12 PR 100611
+      detail::HttpResponse r = co_await std::move(transfer);
+      if (r.cancelled) co_return fail(Errc::cancelled, "call to " + http.url + " cancelled");
+      const bool may_retry = attempt <= config_.num_retries;
+      const std::string tries = " (attempt " + std::to_string(attempt) + ")";
+      std::optional<std::chrono::milliseconds> retry_after;
+      if (r.curl != CURLE_OK) {
+        if (!may_retry || !detail::retryable_transport(r.curl)) {
+          const Errc code = r.curl == CURLE_OPERATION_TIMEDOUT ? Errc::timeout
+                            : r.curl == CURLE_URL_MALFORMAT || r.curl == CURLE_UNSUPPORTED_PROTOCOL
+                                ? Errc::config
+                                : Errc::network;
+          co_return fail(code, r.curl_error + " calling " + http.url + tries);
+        }
+      } else if (r.status >= 200 && r.status < 300) {
+        Result<LMResponse> parsed = detail::parse_reply(api_, r.body);
+        if (!parsed) co_return fail(parsed.error().code(), parsed.error().message() + " from " + http.url, r.body);
+        parsed->model = model_;
+        co_return parsed;
+      } else if (!may_retry || !detail::retryable_status(r.status)) {
+        co_return fail(detail::status_errc(r.status, r.body),
+                       "HTTP " + std::to_string(r.status) + " from " + http.url + tries + ": " +
+                           detail::provider_message(r.body),
+                       r.body);
+      } else {
+        retry_after = detail::parse_retry_after(r.retry_after);
+      }
+      asio::steady_timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
+      auto waited = wait.async_wait(asio::as_tuple(asio::use_awaitable));
+      auto [ec] = co_await std::move(waited);
+      if (ec) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
+    }
+  }
+
+  std::string model_;
+  LMConfig config_;
+  std::string model_id_;
+  detail::WireApi api_ = detail::WireApi::openai_chat;
+  std::string url_;
+  std::string key_;
+  std::string problem_;  // why calls cannot be made, if they cannot
+  CallConfig defaults_;
+  std::vector<std::string> headers_;
+};
+
+}  // namespace dspy

@@ -1,0 +1,428 @@
+// HTTP over libcurl's multi interface, driven by Boost.Asio: one curl multi per execution context,
+// shared by every LM that runs there (so connections are reused across LMs and calls).
+//
+// Integration: curl's socket callbacks on the Asio reactor, not a poll thread. The reactor is
+// epoll, O(ready sockets) per wake-up, so 10,000 transfers in flight cost what the active ones
+// cost, where poll() is O(connections) on every turn; and no thread hop sits on the reply path.
+// The price is curl's socket contract, handled here:
+//  - curl owns its sockets: we watch a socket through a stream_descriptor and release() it
+//    (never close) on CURL_POLL_REMOVE.
+//  - POLL_REMOVE is not close: a connection parked in curl's cache is removed and later added
+//    again, and its descriptor number can be reused by a new socket meanwhile. Each add gets a
+//    fresh watch object, so a late completion of an old wait never touches a new socket.
+//  - Asio's epoll reactor is edge-triggered and never tries a wait speculatively: readiness that
+//    arrived before a wait was queued produces no new edge. A wait is re-armed after every
+//    socket_action; when curl newly asks for a direction we arm first and then poll() once, and
+//    act at once if the socket is already ready.
+//  - curl must not be re-entered from its own callbacks: a 0 ms timer request is served by a
+//    posted timer wait, and completions are delivered by post, after socket_action returned.
+#pragma once
+
+#include <poll.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <curl/curl.h>
+
+namespace dspy::detail {
+
+namespace asio = boost::asio;
+
+/// One HTTP POST.
+struct HttpRequest {
+  std::string url;
+  std::vector<std::string> headers;  ///< "Name: value" lines
+  std::string body;
+  std::chrono::milliseconds timeout{600'000};  ///< whole exchange, connect included
+  bool verify_tls = true;
+};
+
+/// What came back: a curl result (CURLE_OK when an HTTP reply arrived), the status and body.
+struct HttpResponse {
+  CURLcode curl = CURLE_OK;
+  std::string curl_error;  ///< curl's detail message when curl != CURLE_OK
+  bool cancelled = false;
+  long status = 0;
+  std::string body;
+  std::string retry_after;  ///< the Retry-After header's value, if any
+};
+
+class CurlService : public asio::execution_context::service {
+ public:
+  using key_type = CurlService;
+  static inline asio::execution_context::id id;  // NOLINT: Asio's service identity
+
+  explicit CurlService(asio::execution_context& ctx) : service(ctx) {
+    // Thread-safe once per process; curl's global state lives until exit.
+    static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
+    (void)global;
+  }
+  CurlService(const CurlService&) = delete;
+  CurlService& operator=(const CurlService&) = delete;
+  ~CurlService() override { shutdown(); }
+
+  /// The service of `ex`'s execution context (an io_context: sockets need its reactor).
+  static CurlService& of(const asio::any_io_executor& ex) {
+    auto& svc = asio::use_service<CurlService>(asio::query(ex, asio::execution::context));
+    svc.init(ex);
+    return svc;
+  }
+
+  /// Starts `request`; `handler` gets the HttpResponse through its own executor. Cancelling
+  /// through the handler's cancellation slot removes the transfer and completes it as cancelled.
+  template <class Handler>
+  void start(HttpRequest request, Handler handler) {
+    asio::any_io_executor work =
+        asio::prefer(asio::get_associated_executor(handler, *strand_), asio::execution::outstanding_work.tracked);
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    // Constructed in place: Boost 1.81's any_completion_handler recurses on assignment.
+    auto t = std::make_shared<Transfer>(std::move(request), std::move(handler), std::move(work));
+    if (slot.is_connected()) {
+      t->slot = slot;
+      slot.template emplace<Canceller>(Canceller{this, t});
+    }
+    asio::dispatch(*strand_, [this, t] { add(t); });
+  }
+
+ private:
+  struct Transfer {
+    template <class Handler>
+    Transfer(HttpRequest r, Handler&& h, asio::any_io_executor w)
+        : request(std::move(r)), handler(std::forward<Handler>(h)), work(std::move(w)) {}
+    HttpRequest request;
+    HttpResponse response;
+    CURL* easy = nullptr;
+    curl_slist* headers = nullptr;
+    char errbuf[CURL_ERROR_SIZE] = {};
+    asio::any_completion_handler<void(HttpResponse)> handler;
+    asio::any_io_executor work;
+    asio::cancellation_slot slot;
+    bool cancel_requested = false;
+  };
+
+  struct Canceller {
+    CurlService* svc;
+    std::weak_ptr<Transfer> transfer;
+    void operator()(asio::cancellation_type type) const {
+      if (type == asio::cancellation_type::none) return;
+      asio::post(*svc->strand_, [svc = svc, w = transfer] {
+        if (auto t = w.lock()) svc->cancel(t);
+      });
+    }
+  };
+
+  struct Socket {
+    explicit Socket(const asio::any_io_executor& ex) : sd(ex) {}
+    asio::posix::stream_descriptor sd;
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    int want = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits
+    bool reading = false;
+    bool writing = false;
+    bool removed = false;
+  };
+
+  void init(const asio::any_io_executor& ex) {
+    std::lock_guard lock(init_mutex_);
+    if (multi_) return;
+    strand_.emplace(asio::make_strand(ex));
+    timer_.emplace(*strand_);
+    multi_ = curl_multi_init();
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlService::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlService::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  }
+
+  void shutdown() override {
+    if (!multi_) return;
+    // Unwatch first: curl_multi_cleanup closes the cached connections and reports removals.
+    for (auto& [fd, s] : sockets_) {
+      s->removed = true;
+      s->sd.release();
+    }
+    sockets_.clear();
+    for (auto& [easy, t] : transfers_) {
+      curl_multi_remove_handle(multi_, easy);
+      release(*t);
+    }
+    transfers_.clear();
+    curl_multi_cleanup(multi_);
+    multi_ = nullptr;
+    for (CURL* easy : idle_) curl_easy_cleanup(easy);
+    idle_.clear();
+    // The timer and strand belong to services created after this one, so destroyed before it.
+    timer_.reset();
+    strand_.reset();
+  }
+
+  CURL* take_easy() {
+    if (idle_.empty()) return curl_easy_init();
+    CURL* easy = idle_.back();
+    idle_.pop_back();
+    return easy;
+  }
+
+  void release(Transfer& t) {
+    curl_slist_free_all(t.headers);
+    t.headers = nullptr;
+    if (!t.easy) return;
+    // Pooled handles skip curl_easy_init's allocations; reset drops every per-request option.
+    if (idle_.size() < 64) {
+      curl_easy_reset(t.easy);
+      idle_.push_back(t.easy);
+    } else {
+      curl_easy_cleanup(t.easy);
+    }
+    t.easy = nullptr;
+  }
+
+  void add(const std::shared_ptr<Transfer>& t) {
+    if (t->cancel_requested) {
+      t->response.cancelled = true;
+      return complete(t);
+    }
+    CURL* e = take_easy();
+    if (!e) {
+      t->response.curl = CURLE_OUT_OF_MEMORY;
+      t->response.curl_error = "curl_easy_init failed";
+      return complete(t);
+    }
+    t->easy = e;
+    for (const auto& h : t->request.headers) t->headers = curl_slist_append(t->headers, h.c_str());
+    // curl would send "Expect: 100-continue" for bodies over 1 KiB: a round trip for nothing.
+    t->headers = curl_slist_append(t->headers, "Expect:");
+    curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t->request.timeout.count()));
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl was built with
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    // Over TLS, wait for a connection in progress to learn (by ALPN) whether it multiplexes,
+    // rather than open a second one. Plain http is HTTP/1.1 here: waiting would serialise the
+    // first transfers behind the first reply.
+    if (t->request.url.starts_with("https://")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->request.verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->request.verify_tls ? 2L : 0L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "dspy-cpp/0.1");
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlService::on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &CurlService::on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
+      t->response.curl = CURLE_FAILED_INIT;
+      t->response.curl_error = curl_multi_strerror(rc);
+      return complete(t);
+    }
+    transfers_.emplace(e, t);
+  }
+
+  void cancel(const std::shared_ptr<Transfer>& t) {
+    t->cancel_requested = true;
+    auto it = transfers_.find(t->easy);
+    if (!t->easy || it == transfers_.end()) return;  // not added yet (add() completes it) or done
+    transfers_.erase(it);
+    curl_multi_remove_handle(multi_, t->easy);
+    t->response.cancelled = true;
+    complete(t);
+  }
+
+  // Hands the response to the handler's executor; the transfer's easy handle goes back to the pool.
+  void complete(const std::shared_ptr<Transfer>& t) {
+    release(*t);
+    if (t->slot.is_connected()) t->slot.clear();
+    auto work = std::move(t->work);
+    asio::post(work, [h = std::move(t->handler), r = std::move(t->response)]() mutable { std::move(h)(std::move(r)); });
+  }
+
+  void drain_completed() {
+    int left = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+      if (m->msg != CURLMSG_DONE) continue;
+      CURL* e = m->easy_handle;
+      const CURLcode result = m->data.result;
+      auto it = transfers_.find(e);
+      if (it == transfers_.end()) continue;
+      std::shared_ptr<Transfer> t = std::move(it->second);
+      transfers_.erase(it);
+      t->response.curl = result;
+      if (result != CURLE_OK) t->response.curl_error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->response.status);
+      curl_multi_remove_handle(multi_, e);
+      complete(t);
+    }
+  }
+
+  void act(curl_socket_t fd, int events) {
+    int running = 0;
+    curl_multi_socket_action(multi_, fd, events, &running);
+    drain_completed();
+  }
+
+  void arm(const std::shared_ptr<Socket>& s) {
+    if ((s->want & CURL_POLL_IN) && !s->reading) {
+      s->reading = true;
+      s->sd.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this, s](boost::system::error_code ec) { on_ready(s, CURL_CSELECT_IN, ec); });
+    }
+    if ((s->want & CURL_POLL_OUT) && !s->writing) {
+      s->writing = true;
+      s->sd.async_wait(asio::posix::stream_descriptor::wait_write,
+                       [this, s](boost::system::error_code ec) { on_ready(s, CURL_CSELECT_OUT, ec); });
+    }
+  }
+
+  void on_ready(const std::shared_ptr<Socket>& s, int direction, boost::system::error_code ec) {
+    (direction == CURL_CSELECT_IN ? s->reading : s->writing) = false;
+    if (s->removed || ec == asio::error::operation_aborted) return;
+    const int wanted = direction == CURL_CSELECT_IN ? CURL_POLL_IN : CURL_POLL_OUT;
+    if (!(s->want & wanted)) return;  // curl stopped asking while the wait was queued
+    act(s->fd, ec ? (direction | CURL_CSELECT_ERR) : direction);
+    if (!s->removed) arm(s);
+  }
+
+  // Acts on a socket that was ready before its wait was queued (see the edge-trigger note above).
+  void kick(const std::shared_ptr<Socket>& s, int gained) {
+    pollfd p{s->fd, static_cast<short>(((gained & CURL_POLL_IN) ? POLLIN : 0) | ((gained & CURL_POLL_OUT) ? POLLOUT : 0)),
+             0};
+    if (::poll(&p, 1, 0) <= 0 || p.revents == 0) return;
+    const int events = ((p.revents & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
+                       ((p.revents & POLLOUT) ? CURL_CSELECT_OUT : 0) | ((p.revents & POLLERR) ? CURL_CSELECT_ERR : 0);
+    asio::post(*strand_, [this, s, events] {
+      if (s->removed) return;
+      act(s->fd, events);
+      if (!s->removed) arm(s);
+    });
+  }
+
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
+    auto* self = static_cast<CurlService*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      self->forget(fd);
+      return 0;
+    }
+    std::shared_ptr<Socket>& s = self->sockets_[fd];
+    if (!s) {
+      s = std::make_shared<Socket>(*self->strand_);
+      s->fd = fd;
+      boost::system::error_code ec;
+      s->sd.assign(fd, ec);
+      if (ec) {
+        self->sockets_.erase(fd);
+        return -1;
+      }
+    }
+    const int gained = what & ~s->want;
+    s->want = what;
+    const std::shared_ptr<Socket> keep = s;  // `s` refers into the map, which kick() may not outlive
+    self->arm(keep);
+    if (gained) self->kick(keep, gained);
+    return 0;
+  }
+
+  void forget(curl_socket_t fd) {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end()) return;
+    it->second->removed = true;
+    it->second->sd.release();  // stop watching; curl closes the socket itself
+    sockets_.erase(it);
+  }
+
+  // Re-arming an Asio timer rewrites the reactor's timerfd, and curl moves its deadline on
+  // every state change: so a due-now request is a post, and a later deadline leaves an earlier
+  // pending wake-up in place. curl reports a deadline only when it changes, so after an early
+  // wake-up we ask it for the current one.
+  static int on_timer(CURLM*, long timeout_ms, void* userp) {
+    static_cast<CurlService*>(userp)->schedule(timeout_ms);
+    return 0;
+  }
+
+  void schedule(long timeout_ms) {
+    if (timeout_ms < 0) {
+      timer_->cancel();
+      timer_armed_ = false;
+      return;
+    }
+    if (timeout_ms == 0) {
+      asio::post(*strand_, [this] { act(CURL_SOCKET_TIMEOUT, 0); });
+      return;
+    }
+    const auto when = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (timer_armed_ && timer_->expiry() <= when) return;
+    timer_armed_ = true;
+    timer_->expires_at(when);
+    timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      timer_armed_ = false;
+      act(CURL_SOCKET_TIMEOUT, 0);
+      long next = -1;
+      if (!timer_armed_ && curl_multi_timeout(multi_, &next) == CURLM_OK && next >= 0) schedule(next);
+    });
+  }
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* userp) {
+    static_cast<Transfer*>(userp)->response.body.append(data, size * count);
+    return size * count;
+  }
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* userp) {
+    auto* t = static_cast<Transfer*>(userp);
+    const std::string_view line(data, size * count);
+    if (line.starts_with("HTTP/")) t->response.retry_after.clear();  // a new response (after 100, redirects)
+    constexpr std::string_view name = "retry-after:";
+    if (line.size() > name.size() && std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+          return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
+        })) {
+      std::string_view v = line.substr(name.size());
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+      t->response.retry_after.assign(v);
+    }
+    return size * count;
+  }
+
+  std::mutex init_mutex_;
+  std::optional<asio::strand<asio::any_io_executor>> strand_;
+  std::optional<asio::steady_timer> timer_;
+  bool timer_armed_ = false;
+  CURLM* multi_ = nullptr;
+  std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
+  std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
+  std::vector<CURL*> idle_;
+};
+
+/// `co_await async_http(ex, request, asio::use_awaitable)`: one POST on `ex`'s shared curl multi.
+template <class Token>
+auto async_http(const asio::any_io_executor& ex, HttpRequest request, Token&& token) {
+  return asio::async_initiate<Token, void(HttpResponse)>(
+      [](auto handler, CurlService* svc, HttpRequest req) { svc->start(std::move(req), std::move(handler)); }, token,
+      &CurlService::of(ex), std::move(request));
+}
+
+}  // namespace dspy::detail

@@ -1,0 +1,82 @@
+// When and how long to wait before retrying an LM call.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include <curl/curl.h>
+
+namespace dspy::detail {
+
+/// 408, 409, 429 and 5xx are worth another try; every other 4xx would fail the same way again.
+[[nodiscard]] constexpr bool retryable_status(long status) noexcept {
+  return status == 408 || status == 409 || status == 429 || (status >= 500 && status <= 599);
+}
+
+/// Transport failures worth another try: refused or broken connections and timeouts. TLS
+/// verification failures and malformed URLs are not.
+[[nodiscard]] constexpr bool retryable_transport(CURLcode code) noexcept {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// The wait a Retry-After value asks for: delta-seconds ("120") or an HTTP date
+/// ("Wed, 21 Oct 2015 07:28:00 GMT", measured from `now`). A date in the past means no wait;
+/// anything unparseable means the header is ignored.
+[[nodiscard]] inline std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+  if (value.empty()) return std::nullopt;
+  if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+    long long seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc{} || end != value.data() + value.size()) return std::nullopt;
+    return std::chrono::milliseconds(std::min(seconds, 86'400LL) * 1000);
+  }
+  const std::time_t when = curl_getdate(std::string(value).c_str(), nullptr);
+  if (when < 0) return std::nullopt;
+  const auto delta = std::chrono::system_clock::from_time_t(when) - now;
+  return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(delta));
+}
+
+/// How retries wait: exponential steps from `initial`, capped at `max`, each scaled by a random
+/// factor in [1 - jitter, 1] so that clients that failed together do not retry together.
+/// A server's Retry-After up to `max_retry_after` replaces the step.
+struct Backoff {
+  std::chrono::milliseconds initial{500};
+  std::chrono::milliseconds max{8000};
+  double jitter = 0.25;
+  std::chrono::milliseconds max_retry_after{60'000};
+
+  /// The wait before retry number `retry` (0-based), given the server's Retry-After if any.
+  [[nodiscard]] std::chrono::milliseconds delay(int retry, std::optional<std::chrono::milliseconds> retry_after) const {
+    if (retry_after && *retry_after <= max_retry_after) return *retry_after;
+    const double step = std::min(static_cast<double>(initial.count()) * static_cast<double>(1LL << std::min(retry, 30)),
+                                 static_cast<double>(max.count()));
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    std::uniform_real_distribution<double> factor(1.0 - std::clamp(jitter, 0.0, 1.0), 1.0);
+    return std::chrono::milliseconds(static_cast<long long>(step * factor(rng)));
+  }
+};
+
+}  // namespace dspy::detail

@@ -1,0 +1,226 @@
+// An HTTP/1.1 server on 127.0.0.1 (ephemeral port) answering from a per-test script, for
+// testing the LM client over real sockets. It runs on its own thread and records every request.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json.hpp>
+
+namespace dspy::test {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+
+/// One scripted answer.
+struct Reply {
+  enum class Kind {
+    normal,             ///< status, headers and body
+    reset_mid_body,     ///< headers announcing the whole body, half of it, then a TCP reset
+    close_before_reply  ///< close the connection without answering
+  };
+  int status = 200;
+  std::string body{};
+  std::vector<std::pair<std::string, std::string>> headers{};
+  std::chrono::milliseconds delay{0};  ///< wait before answering
+  Kind kind = Kind::normal;
+};
+
+/// What the server received.
+struct Received {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  ///< names lower-cased
+  std::string body;
+  std::chrono::steady_clock::time_point at;
+  int connection = 0;  ///< which accepted connection carried it (1-based)
+
+  [[nodiscard]] boost::json::value json() const { return boost::json::parse(body); }
+  [[nodiscard]] std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+/// An OpenAI chat-completions reply with one choice per content (and usage unless told not to).
+inline std::string openai_reply(const std::vector<std::string>& contents, bool usage = true) {
+  boost::json::array choices;
+  for (std::size_t i = 0; i < contents.size(); ++i)
+    choices.push_back({{"index", i},
+                       {"message", {{"role", "assistant"}, {"content", contents[i]}}},
+                       {"finish_reason", "stop"}});
+  boost::json::object o{{"id", "chatcmpl-test"}, {"object", "chat.completion"}, {"model", "test-model"},
+                        {"choices", std::move(choices)}};
+  if (usage) o["usage"] = {{"prompt_tokens", 11}, {"completion_tokens", 7}, {"total_tokens", 18}};
+  return boost::json::serialize(o);
+}
+
+/// An Anthropic Messages reply.
+inline std::string anthropic_reply(const std::string& text) {
+  return boost::json::serialize(boost::json::object{
+      {"id", "msg_test"},
+      {"type", "message"},
+      {"role", "assistant"},
+      {"model", "claude-test"},
+      {"content", {{{"type", "text"}, {"text", text}}}},
+      {"stop_reason", "end_turn"},
+      {"usage", {{"input_tokens", 20}, {"output_tokens", 5}}}});
+}
+
+class TestServer {
+ public:
+  TestServer() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(io_, accept_loop(this), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+  ~TestServer() {
+    io_.stop();
+    thread_.join();
+  }
+
+  [[nodiscard]] unsigned short port() const noexcept { return port_; }
+  /// "http://127.0.0.1:<port>/v1", an OpenAI-style API base.
+  [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+
+  TestServer& push(Reply r) {
+    std::lock_guard lock(mutex_);
+    script_.push_back(std::move(r));
+    return *this;
+  }
+  /// Answers every request not scripted otherwise with `r`.
+  TestServer& fallback(Reply r) {
+    std::lock_guard lock(mutex_);
+    fallback_ = std::move(r);
+    return *this;
+  }
+  [[nodiscard]] std::vector<Received> requests() const {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+  [[nodiscard]] int connections() const {
+    std::lock_guard lock(mutex_);
+    return connections_;
+  }
+
+ private:
+  static asio::awaitable<void> accept_loop(TestServer* self) {
+    for (;;) {
+      auto accepting = self->acceptor_.async_accept(asio::use_awaitable);
+      tcp::socket socket = co_await std::move(accepting);
+      int id = 0;
+      {
+        std::lock_guard lock(self->mutex_);
+        id = ++self->connections_;
+      }
+      asio::co_spawn(self->io_, session(self, std::move(socket), id), asio::detached);
+    }
+  }
+
+  static std::string reason(int status) {
+    switch (status) {
+      case 200: return "OK";
+      case 400: return "Bad Request";
+      case 401: return "Unauthorized";
+      case 404: return "Not Found";
+      case 429: return "Too Many Requests";
+      case 500: return "Internal Server Error";
+      case 503: return "Service Unavailable";
+      default: return "Status";
+    }
+  }
+
+  static asio::awaitable<void> session(TestServer* self, tcp::socket socket, int id) {
+    boost::beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> req;
+      boost::system::error_code ec;
+      auto reading = http::async_read(socket, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
+      co_await std::move(reading);
+      if (ec) co_return;
+      Reply reply = self->record(req, id);
+      if (reply.delay.count() > 0) {
+        asio::steady_timer timer(socket.get_executor(), reply.delay);
+        auto waiting = timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await std::move(waiting);
+      }
+      if (reply.kind == Reply::Kind::close_before_reply) co_return;
+      std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason(reply.status) +
+                         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
+                         "\r\n";
+      for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+      head += "\r\n";
+      if (reply.kind == Reply::Kind::reset_mid_body) {
+        head += reply.body.substr(0, reply.body.size() / 2);
+        auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+        co_await std::move(writing);
+        // SO_LINGER 0: close() sends RST instead of FIN.
+        socket.set_option(asio::socket_base::linger(true, 0), ec);
+        socket.close(ec);
+        co_return;
+      }
+      head += reply.body;
+      auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+      co_await std::move(writing);
+      if (ec) co_return;
+    }
+  }
+
+  Reply record(const http::request<http::string_body>& req, int id) {
+    Received r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      // A repeated header reads "first, second", as HTTP folds it.
+      auto [it, fresh] = r.headers.emplace(name, std::string(field.value()));
+      if (!fresh) it->second += ", " + std::string(field.value());
+    }
+    r.body = req.body();
+    r.at = std::chrono::steady_clock::now();
+    r.connection = id;
+    std::lock_guard lock(mutex_);
+    received_.push_back(std::move(r));
+    if (script_.empty()) return fallback_;
+    Reply next = std::move(script_.front());
+    script_.pop_front();
+    return next;
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::deque<Reply> script_;
+  Reply fallback_{.status = 500, .body = R"({"error":{"message":"no scripted reply left"}})"};
+  std::vector<Received> received_;
+  int connections_ = 0;
+};
+
+}  // namespace dspy::test

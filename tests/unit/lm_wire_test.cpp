@@ -1,0 +1,301 @@
+// dspy::LM over real HTTP on loopback: the request and reply shapes of both APIs, n, usage,
+// config merging, hooks, and Predict end to end.
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/detached.hpp>
+#include <dspy/client.hpp>
+#include <dspy/predict.hpp>
+#include <gtest/gtest.h>
+
+#include "../support/http_test_server.hpp"
+
+namespace {
+
+using dspy::test::Reply;
+using dspy::test::TestServer;
+
+struct CapitalQA {
+  static constexpr std::string_view instructions = "Answer questions with short factoid answers.";
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+  };
+};
+
+dspy::LMRequest ask(std::string question) {
+  dspy::LMRequest r;
+  r.messages = {{"system", "Be brief."}, {"user", std::move(question)}};
+  return r;
+}
+
+TEST(LmWire, OpenAIRequestIsExactAndTheReplyIsRead) {
+  TestServer server;
+  server.push({.body = dspy::test::openai_reply({"Paris"})});
+  dspy::LM lm("openai/gpt-4o-mini", {.api_base = server.base_url(),
+                                     .api_key = "sk-test-123",
+                                     .temperature = 0.5,
+                                     .max_tokens = 100,
+                                     .stop = std::vector<std::string>{"END"},
+                                     .extra_body = {{"top_p", 1}},
+                                     .headers = {{"X-Trace", "abc"}}});
+  auto request = ask("Capital of France?");
+  request.config.max_tokens = 50;  // the call's config beats the LM's defaults
+  request.config.extra = {{"seed", 7}, {"rollout_id", 2}};
+  request.response_format = {{"type", "json_object"}};
+  auto r = lm.call(request);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions, std::vector<std::string>{"Paris"});
+  EXPECT_EQ(r->usage, (dspy::Usage{11, 7, 18}));
+  EXPECT_EQ(r->model, "openai/gpt-4o-mini");
+  EXPECT_FALSE(r->cache_hit);
+
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].method, "POST");
+  EXPECT_EQ(got[0].target, "/v1/chat/completions");
+  EXPECT_EQ(got[0].body,
+            R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},)"
+            R"({"role":"user","content":"Capital of France?"}],"temperature":5E-1,"max_tokens":50,"stop":["END"],)"
+            R"("response_format":{"type":"json_object"},"top_p":1,"seed":7})");
+  EXPECT_EQ(got[0].header("authorization"), "Bearer sk-test-123");
+  EXPECT_EQ(got[0].header("content-type"), "application/json");
+  EXPECT_EQ(got[0].header("x-trace"), "abc");
+  EXPECT_NE(got[0].header("accept-encoding").find("gzip"), std::string::npos);
+  EXPECT_EQ(got[0].headers.count("x-api-key"), 0u);
+}
+
+TEST(LmWire, AnthropicRequestUsesTheMessagesApi) {
+  TestServer server;
+  server.push({.body = dspy::test::anthropic_reply("Paris")});
+  dspy::LM lm("anthropic/claude-sonnet-4-5", {.api_base = "http://127.0.0.1:" + std::to_string(server.port()),
+                                              .api_key = "ak-test-456",
+                                              .temperature = 0.5,
+                                              .stop = std::vector<std::string>{"END"}});
+  auto request = ask("Capital of France?");
+  request.messages.insert(request.messages.begin() + 1, {"system", "Use one word."});
+  request.response_format = {{"type", "json_object"}};  // not part of the Messages API
+  auto r = lm.call(request);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions, std::vector<std::string>{"Paris"});
+  EXPECT_EQ(r->usage, (dspy::Usage{20, 5, 25}));
+
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].target, "/v1/messages");
+  EXPECT_EQ(got[0].body,
+            R"({"model":"claude-sonnet-4-5","system":"Be brief.\n\nUse one word.",)"
+            R"("messages":[{"role":"user","content":"Capital of France?"}],"max_tokens":4096,)"
+            R"("temperature":5E-1,"stop_sequences":["END"]})");
+  EXPECT_EQ(got[0].header("x-api-key"), "ak-test-456");
+  EXPECT_EQ(got[0].header("anthropic-version"), "2023-06-01");
+  EXPECT_EQ(got[0].headers.count("authorization"), 0u);
+}
+
+TEST(LmWire, ExtraHeadersReplaceDefaultsOfTheSameName) {
+  TestServer server;
+  server.push({.body = dspy::test::anthropic_reply("ok")});
+  dspy::LM lm("anthropic/claude-test", {.api_base = server.base_url(),
+                                        .api_key = "k",
+                                        .headers = {{"Anthropic-Version", "2024-01-01"}, {"anthropic-beta", "x"}}});
+  ASSERT_TRUE(lm.call(ask("q")));
+  const auto got = server.requests().at(0);
+  EXPECT_EQ(got.header("anthropic-version"), "2024-01-01");
+  EXPECT_EQ(got.header("anthropic-beta"), "x");
+  EXPECT_EQ(got.header("x-api-key"), "k");
+}
+
+TEST(LmWire, AnthropicWithNGivesNCompletionsFromNRequests) {
+  TestServer server;
+  server.push({.body = dspy::test::anthropic_reply("a")}).push({.body = dspy::test::anthropic_reply("b")});
+  dspy::LM lm("anthropic/claude-test", {.api_base = server.base_url(), .api_key = "k", .n = 2});
+  auto r = lm.call(ask("q"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r->usage, (dspy::Usage{40, 10, 50}));
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[0].target, "/v1/messages");
+  EXPECT_FALSE(server.requests()[0].json().as_object().contains("n"));
+}
+
+TEST(LmWire, NChoicesComeBackInIndexOrder) {
+  TestServer server;
+  // Choices listed out of order: the index decides.
+  server.push({.body = R"({"choices":[{"index":2,"message":{"content":"c"}},{"index":0,"message":{"content":"a"}},)"
+                       R"({"index":1,"message":{"content":"b"}}],"usage":{"prompt_tokens":3,"completion_tokens":6}})"});
+  dspy::LM lm("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k"});
+  auto request = ask(std::string(4000, 'q'));  // big enough that curl would otherwise send Expect
+  request.config.n = 3;
+  auto r = lm.call(request);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(r->usage, (dspy::Usage{3, 6, 9}));  // total filled in when the server leaves it out
+  EXPECT_EQ(server.requests()[0].json().at("n"), 3);
+  EXPECT_EQ(server.requests()[0].headers.count("expect"), 0u);
+}
+
+TEST(LmWire, MissingUsageIsZeroAndNullContentIsEmpty) {
+  TestServer server;
+  server.push({.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":null}}]})"});
+  dspy::LM lm("ollama_chat/llama3.2", {.api_base = server.base_url()});
+  auto r = lm.call(ask("q"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions, std::vector<std::string>{""});
+  EXPECT_EQ(r->usage, dspy::Usage{});
+  EXPECT_EQ(server.requests()[0].json().at("model"), "llama3.2");
+  EXPECT_EQ(server.requests()[0].headers.count("authorization"), 0u);  // no key, no header
+}
+
+TEST(LmWire, ReasoningModelsTakeMaxCompletionTokens) {
+  TestServer server;
+  server.fallback({.body = dspy::test::openai_reply({"x"})});
+  for (const char* model : {"openai/o3-mini", "openai/gpt-5", "openai/gpt-5-chat"}) {
+    dspy::LM lm(model, {.api_base = server.base_url(), .api_key = "k", .max_tokens = 16000});
+    ASSERT_TRUE(lm.call(ask("q")));
+  }
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(got[0].json().as_object().contains("max_completion_tokens"));
+  EXPECT_TRUE(got[1].json().as_object().contains("max_completion_tokens"));
+  EXPECT_TRUE(got[2].json().as_object().contains("max_tokens"));
+}
+
+TEST(LmWire, ReasoningModelNamesFollowDspy) {
+  for (const char* yes : {"o1", "o3-mini", "O4-MINI", "o1-pro-2025-03-19", "o3-2025-04-16", "gpt-5", "gpt-5-mini",
+                          "gpt-5-nano-2025-08-07", "azure/o3"})
+    EXPECT_TRUE(dspy::detail::openai_reasoning_model(yes)) << yes;
+  for (const char* no : {"gpt-4o-mini", "gpt-5-chat-latest", "gpt-5.1", "o2", "o1-mini-pro", "o3-2025-04", "o1x",
+                         "gpt-50", "omni"})
+    EXPECT_FALSE(dspy::detail::openai_reasoning_model(no)) << no;
+}
+
+TEST(LmWire, ProvidersResolveEndpointsAndKeysFromTheEnvironment) {
+  ::setenv("GROQ_API_KEY", "gsk-env", 1);
+  ::unsetenv("GROQ_API_BASE");
+  dspy::LM groq("groq/llama-3.1-8b-instant");
+  EXPECT_EQ(groq.url(), "https://api.groq.com/openai/v1/chat/completions");
+  ::unsetenv("GROQ_API_KEY");
+
+  ::unsetenv("OPENAI_BASE_URL");
+  ::unsetenv("OPENAI_API_BASE");
+  ::unsetenv("OPENAI_API_KEY");
+  EXPECT_EQ(dspy::LM("gpt-4o-mini", {.api_key = "k"}).url(), "https://api.openai.com/v1/chat/completions");
+  EXPECT_EQ(dspy::LM("anthropic/claude", {.api_key = "k"}).url(), "https://api.anthropic.com/v1/messages");
+  EXPECT_EQ(dspy::LM("openrouter/anthropic/claude", {.api_key = "k"}).url(),
+            "https://openrouter.ai/api/v1/chat/completions");
+
+  // A hosted provider without a key, vLLM without a base, an unknown prefix: config errors.
+  for (const char* model : {"openai/gpt-4o-mini", "hosted_vllm/qwen", "nosuch/model"}) {
+    dspy::LM lm(model);
+    EXPECT_TRUE(lm.url().empty()) << model;
+    auto r = lm.call(ask("q"));
+    ASSERT_FALSE(r) << model;
+    EXPECT_EQ(r.error().code(), dspy::Errc::config) << model;
+  }
+  EXPECT_NE(dspy::LM("openai/gpt-4o-mini").call(ask("q")).error().message().find("OPENAI_API_KEY"), std::string::npos);
+
+  // The base URL comes from the environment; a local server needs no key.
+  TestServer server;
+  server.push({.body = dspy::test::openai_reply({"ok"})});
+  ::setenv("HOSTED_VLLM_API_BASE", server.base_url().c_str(), 1);
+  dspy::LM vllm("hosted_vllm/qwen");
+  ::unsetenv("HOSTED_VLLM_API_BASE");
+  auto r = vllm.call(ask("q"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(server.requests()[0].json().at("model"), "qwen");
+}
+
+TEST(LmWire, ConnectionsAreReusedAcrossCalls) {
+  TestServer server;
+  server.fallback({.body = dspy::test::openai_reply({"x"})});
+  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = "k"});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(lm.call(ask("q")));
+  // A second LM on the same thread shares the connection pool.
+  dspy::LM other("openai/m2", {.api_base = server.base_url(), .api_key = "k"});
+  ASSERT_TRUE(other.call(ask("q")));
+  EXPECT_EQ(server.requests().size(), 6u);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(LmWire, HooksCanAnswerACallAndSeeEveryCall) {
+  TestServer server;
+  server.push({.body = dspy::test::openai_reply({"from server"})});
+  auto hooks = std::make_shared<dspy::LMHooks>();
+  std::vector<std::string> seen;
+  hooks->lookup = [](const dspy::LM&, const dspy::LMRequest& r) -> std::optional<dspy::LMResponse> {
+    if (r.config.extra.contains("rollout_id")) return std::nullopt;
+    dspy::LMResponse hit;
+    hit.completions = {"from hook"};
+    hit.cache_hit = true;
+    return hit;
+  };
+  hooks->record = [&](const dspy::LM& lm, const dspy::LMRequest& r, const dspy::Result<dspy::LMResponse>& out,
+                      std::chrono::nanoseconds latency) {
+    EXPECT_GE(latency.count(), 0);
+    EXPECT_EQ(r.config.temperature, 0.25);  // the merged config
+    seen.push_back(lm.model() + ":" + (out ? out->completions.at(0) : "error"));
+  };
+  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = "k", .temperature = 0.25, .hooks = hooks});
+  auto cached = lm.call(ask("q"));
+  ASSERT_TRUE(cached);
+  EXPECT_TRUE(cached->cache_hit);
+  auto request = ask("q");
+  request.config.extra = {{"rollout_id", 1}};
+  auto fresh = lm.call(request);
+  ASSERT_TRUE(fresh) << fresh.error().message();
+  EXPECT_EQ(fresh->completions.at(0), "from server");
+  EXPECT_EQ(seen, (std::vector<std::string>{"openai/m:from hook", "openai/m:from server"}));
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_FALSE(server.requests()[0].json().as_object().contains("rollout_id"));
+}
+
+TEST(LmWire, PredictRunsEndToEndOverHttp) {
+  TestServer server;
+  server.push({.body = dspy::test::openai_reply({"[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"})});
+  dspy::Predict<CapitalQA> qa;
+  qa.set_lm(dspy::LM("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k"}));
+  auto r = qa({.question = "Capital of France?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->answer, "Paris");
+  EXPECT_EQ(r.value().usage(), (dspy::Usage{11, 7, 18}));
+  EXPECT_EQ(r.value().model(), "openai/gpt-4o-mini");
+  // The prompt on the wire is the one Predict formats.
+  const auto sent = server.requests().at(0).json().at("messages").as_array();
+  const auto expected = qa.format({.question = "Capital of France?"});
+  ASSERT_EQ(sent.size(), expected.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].at("role").as_string(), expected[i].role);
+    EXPECT_EQ(sent[i].at("content").as_string(), expected[i].content);
+  }
+}
+
+boost::asio::awaitable<void> count_answer(const dspy::Predict<CapitalQA>* qa, int* ok) {
+  auto pending = qa->acall({.question = "q"});
+  auto r = co_await std::move(pending);
+  if (r && r->answer == "Paris") ++*ok;
+}
+
+TEST(LmWire, PredictAsyncCallsShareOneThreadAndOneMulti) {
+  TestServer server;
+  server.fallback({.body = dspy::test::openai_reply({"[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"}),
+                   .delay = std::chrono::milliseconds(150)});
+  dspy::Predict<CapitalQA> qa;
+  qa.set_lm(dspy::LM("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k"}));
+  boost::asio::io_context io;
+  int ok = 0;
+  for (int i = 0; i < 8; ++i)
+    boost::asio::co_spawn(io, count_answer(&qa, &ok), boost::asio::detached);
+  const auto start = std::chrono::steady_clock::now();
+  io.run();
+  EXPECT_EQ(ok, 8);
+  // Eight 150 ms replies in flight together, each on its own connection.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));  // 8 in a row would take 1.2 s
+  EXPECT_EQ(server.connections(), 8);
+  EXPECT_EQ(server.requests().size(), 8u);
+}
+
+}  // namespace
