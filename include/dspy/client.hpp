@@ -21,6 +21,7 @@
 #include <boost/json.hpp>
 
 #include "detail/curl_multi.hpp"
+#include "detail/http_reply.hpp"
 #include "detail/http_retry.hpp"
 #include "detail/provider.hpp"
 #include "error.hpp"
@@ -54,6 +55,7 @@ struct LMConfig {
   std::chrono::milliseconds timeout{600'000};  ///< per attempt, connect included
   detail::Backoff backoff{};                   ///< waits between retries
   bool verify_tls = true;
+  std::size_t max_response_bytes = 64U << 20;  ///< a longer reply fails with Errc::bad_response, not retried
   std::shared_ptr<const LMHooks> hooks{};
 };
 
@@ -194,6 +196,7 @@ class LM : public BaseLM {
     http.headers = headers_;
     http.timeout = config_.timeout;
     http.verify_tls = config_.verify_tls;
+    http.max_response_bytes = config_.max_response_bytes;
     return http;
   }
 
@@ -212,30 +215,14 @@ class LM : public BaseLM {
       auto transfer = detail::async_http(ex, http, asio::use_awaitable);  // GCC 12 PR 100611
       detail::HttpResponse r = co_await std::move(transfer);
       if (r.cancelled) co_return fail(Errc::cancelled, "call to " + http.url + " cancelled");
-      const bool may_retry = attempt <= config_.num_retries;
       const std::string tries = " (attempt " + std::to_string(attempt) + ")";
-      std::optional<std::chrono::milliseconds> retry_after;
-      if (r.curl != CURLE_OK) {
-        if (!may_retry || !detail::retryable_transport(r.curl)) {
-          const Errc code = r.curl == CURLE_OPERATION_TIMEDOUT ? Errc::timeout
-                            : r.curl == CURLE_URL_MALFORMAT || r.curl == CURLE_UNSUPPORTED_PROTOCOL
-                                ? Errc::config
-                                : Errc::network;
-          co_return fail(code, r.curl_error + " calling " + http.url + tries);
-        }
-      } else if (r.status >= 200 && r.status < 300) {
-        Result<LMResponse> parsed = detail::parse_reply(api_, r.body);
-        if (!parsed) co_return fail(parsed.error().code(), parsed.error().message() + " from " + http.url, r.body);
-        parsed->model = model_;
-        co_return parsed;
-      } else if (!may_retry || !detail::retryable_status(r.status)) {
-        co_return fail(detail::status_errc(r.status, r.body),
-                       "HTTP " + std::to_string(r.status) + " from " + http.url + tries + ": " +
-                           detail::provider_message(r.body),
-                       r.body);
-      } else {
-        retry_after = detail::parse_retry_after(r.retry_after);
+      auto outcome = detail::judge_reply(api_, r, attempt <= config_.num_retries, http.url, tries);
+      if (auto* done = std::get_if<Result<LMResponse>>(&outcome)) {
+        if (!*done) co_return fail(done->error().code(), done->error().message(), done->error().raw_response());
+        (*done)->model = model_;
+        co_return std::move(*done);
       }
+      const auto retry_after = std::get<detail::RetryAttempt>(outcome).retry_after;
       asio::steady_timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
       auto waited = wait.async_wait(asio::as_tuple(asio::use_awaitable));
       auto [ec] = co_await std::move(waited);

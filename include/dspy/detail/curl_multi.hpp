@@ -55,6 +55,7 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds timeout{600'000};  ///< whole exchange, connect included
   bool verify_tls = true;
+  std::size_t max_response_bytes = 64U << 20;  ///< a longer body ends the transfer (too_large)
 };
 
 /// What came back: a curl result (CURLE_OK when an HTTP reply arrived), the status and body.
@@ -65,6 +66,8 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::string retry_after;  ///< the Retry-After header's value, if any
+  bool too_large = false;   ///< the body outgrew `limit` bytes and the transfer was stopped
+  std::size_t limit = 0;    ///< the request's max_response_bytes
 };
 
 class CurlService : public asio::execution_context::service {
@@ -387,7 +390,15 @@ class CurlService : public asio::execution_context::service {
   }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* userp) {
-    static_cast<Transfer*>(userp)->response.body.append(data, size * count);
+    auto* t = static_cast<Transfer*>(userp);
+    // A hostile or broken server must not make us buffer without bound: returning short makes
+    // curl stop with CURLE_WRITE_ERROR.
+    if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->response.body.size())) {
+      t->response.too_large = true;
+      t->response.limit = t->request.max_response_bytes;
+      return 0;
+    }
+    t->response.body.append(data, size * count);
     return size * count;
   }
 
