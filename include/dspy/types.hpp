@@ -749,8 +749,9 @@ std::optional<std::string> from_json(const boost::json::value& v, T& out, const 
       if (auto err = parse_text(std::string_view(v.get_string()), out, ctx)) return at(path) + *err;
       return std::nullopt;
     }
-    if ((v.is_int64() || v.is_uint64()) && (v.to_number<std::int64_t>() == 0 || v.to_number<std::int64_t>() == 1)) {
-      out = v.to_number<std::int64_t>() == 1;
+    // 0 and 1 only; a uint64 past INT64_MAX must not reach to_number<int64_t>, which throws.
+    if ((v.is_int64() && (v.get_int64() == 0 || v.get_int64() == 1)) || (v.is_uint64() && v.get_uint64() <= 1)) {
+      out = v.is_int64() ? v.get_int64() == 1 : v.get_uint64() == 1;
       return std::nullopt;
     }
     return expected(path, "a boolean", v);

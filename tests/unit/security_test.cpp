@@ -185,6 +185,20 @@ TEST(Security, RetryAfterDatesFarAheadAreCappedAtADay) {
   EXPECT_EQ(dspy::detail::parse_retry_after("Thu, 22 Oct 2015 07:28:01 GMT", now), std::chrono::hours(24));
 }
 
+// Found by fuzzing: a JSON integer past INT64_MAX for a bool field threw from Boost.JSON.
+TEST(Security, HugeIntegersForABoolAreTypedErrors) {
+  bool b = false;
+  EXPECT_TRUE(dspy::from_json(boost::json::parse("15222222222262323996"), b));
+  EXPECT_TRUE(dspy::from_json(boost::json::parse("-1"), b));
+  EXPECT_FALSE(dspy::from_json(boost::json::parse("1"), b));
+  EXPECT_TRUE(b);
+  auto r = dspy::parse_completion<golden::TextMetrics>(
+      dspy::JSONAdapter{},
+      R"({"word_count": 1, "score": 0.5, "is_question": 15222222222262323996, "keywords": []})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::type_mismatch);
+}
+
 TEST(Security, DeeplyNestedReplyBodiesAreBadResponses) {
   TestServer server;
   server.push({.body = std::string(200'000, '[') + std::string(200'000, ']')});
