@@ -29,6 +29,7 @@
 #include "refine.hpp"
 #include "settings.hpp"
 #include "signature.hpp"
+#include "simulated_lm.hpp"
 #include "state.hpp"
 #include "testing.hpp"
 #include "text.hpp"
