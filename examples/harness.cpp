@@ -465,7 +465,9 @@ int main(int argc, char** argv) {
       RAG rag;
       rag.retriever.k = 2;
       // The corpus: every distinct passage of the dataset file (all of it, not just --limit).
-      const auto all = load<Factoid>(Options{o.task, o.program, o.data, 0, o.concurrency, o.out, o.api_base, o.latency_ms});
+      Options whole = o;
+      whole.limit = 0;
+      const auto all = load<Factoid>(whole);
       std::set<std::string> seen;
       for (const auto& e : all)
         if (seen.insert(e.input.passage).second) rag.retriever.passages.push_back(e.input.passage);
