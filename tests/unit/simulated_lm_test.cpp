@@ -54,7 +54,10 @@ std::vector<dspy::Example<Factoid>> factoid() {
 
 TEST(SimulatedLM, ReadsChatAdapterPrompts) {
   dspy::ChainOfThought<Factoid> cot;
-  cot.predict.demos.push_back({{"P.", "Q?"}, {"because", "A"}});
+  dspy::Demo<dspy::WithReasoning<Factoid>> demo{.input = {"P.", "Q?"}};
+  demo.output.reasoning = "because";
+  demo.output.answer = "A";
+  cot.predict.demos.push_back(demo);
   const auto p = dspy::testing::read_chat_prompt(cot.format({"The capital of Oz is Emerald.", "What is the capital of Oz?"}));
   EXPECT_EQ(p.input_fields, (std::vector<std::string>{"passage", "question"}));
   EXPECT_EQ(p.output_fields, (std::vector<std::string>{"reasoning", "answer"}));
