@@ -11,6 +11,7 @@
 #include "chain_of_thought.hpp"
 #include "client.hpp"
 #include "demo.hpp"
+#include "demo_server.hpp"
 #include "error.hpp"
 #include "history.hpp"
 #include "literal.hpp"
