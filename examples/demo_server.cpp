@@ -209,12 +209,13 @@ int main(int argc, char** argv) {
     if (port < 0 || port > 65535) throw std::runtime_error("the port must be in 0..65535");
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    // Handle the signals before announcing the port: a parent may stop us right after reading it.
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
     std::cout << acceptor.local_endpoint().port() << std::endl;
     std::cerr << "demo_server: " << (simulate ? std::string("simulated model") : std::to_string(script.replies.size()) + " replies")
               << ", listening on http://127.0.0.1:"
               << acceptor.local_endpoint().port() << "/v1\n";
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
     asio::co_spawn(io, serve(&script, &acceptor), asio::detached);
     io.run();
     std::cerr << "demo_server: served " << script.served << " requests\n";

@@ -6,17 +6,11 @@
 //           [--limit N] [--concurrency N] [--out DIR] [--api-base URL] [--latency-ms MS]
 //
 // The LM: with DSPY_LM set (e.g. DSPY_LM=openai/gpt-4o-mini and OPENAI_API_KEY), that model;
-// with --api-base, an OpenAI-compatible server there; otherwise the harness starts the demo
-// server next to it (`demo_server --simulate`, a real HTTP server on loopback) and stops it at
-// the end.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// with --api-base, an OpenAI-compatible server there; otherwise the harness starts the shipped
+// demo server (`demo_server --simulate`, a real HTTP server on loopback) and stops it at the end.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,11 +22,10 @@
 #include <vector>
 
 #include <boost/describe/class.hpp>
+#include <dspy/demo_server.hpp>
 #include <dspy/dspy.hpp>
 
 #include "keyword_retriever.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -129,7 +122,7 @@ struct Options {
             << " [--task arithmetic|factoid] [--program predict|cot|rag] [--data FILE.jsonl]\n"
                "       [--limit N] [--concurrency N] [--out DIR] [--api-base URL] [--latency-ms MS]\n"
                "LM: DSPY_LM (e.g. openai/gpt-4o-mini) if set; else --api-base (OpenAI-compatible); else a\n"
-               "demo_server --simulate started next to this program (--latency-ms is its mean latency).\n";
+               "demo_server --simulate started by the harness (--latency-ms is its mean latency).\n";
   std::exit(2);
 }
 
@@ -160,50 +153,6 @@ Options parse(int argc, char** argv) {
   if (o.data.empty()) o.data = std::string(DSPY_EXAMPLES_DATA) + "/" + o.task + ".jsonl";
   return o;
 }
-
-// ---- the demo server as a child process -------------------------------------------------------------
-
-class DemoServer {
- public:
-  explicit DemoServer(int latency_ms) {
-    const auto self = std::filesystem::read_symlink("/proc/self/exe");
-    const std::string path = (self.parent_path() / "demo_server").string();
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    const std::string latency = std::to_string(latency_ms);
-    std::vector<char*> args{const_cast<char*>(path.c_str()), const_cast<char*>("--simulate"),
-                            const_cast<char*>("--latency-ms"), const_cast<char*>(latency.c_str()), nullptr};
-    const int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    if (rc != 0) {
-      ::close(out[0]);
-      throw std::runtime_error("cannot start " + path + " (build the demo_server example)");
-    }
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    ::close(out[0]);
-    if (line.empty()) throw std::runtime_error(path + " printed no port");
-    port_ = std::stoi(line);
-  }
-  ~DemoServer() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  DemoServer(const DemoServer&) = delete;
-  DemoServer& operator=(const DemoServer&) = delete;
-  [[nodiscard]] int port() const { return port_; }
-
- private:
-  pid_t pid_ = 0;
-  int port_ = 0;
-};
 
 // ---- report -------------------------------------------------------------------------------------------
 
@@ -426,7 +375,7 @@ std::vector<dspy::Example<Sig>> load(const Options& o) {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   try {
-    std::optional<DemoServer> server;
+    std::optional<dspy::testing::DemoServer> server;
     dspy::LMHandle lm;
     std::string endpoint;
     // Every finished call's tokens, counted where the LM reports its calls.
@@ -443,8 +392,14 @@ int main(int argc, char** argv) {
     } else {
       std::string base = o.api_base;
       if (base.empty()) {
-        server.emplace(o.latency_ms);
-        base = "http://127.0.0.1:" + std::to_string(server->port()) + "/v1";
+        auto started = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER,
+                                                        {"--simulate", "--latency-ms", std::to_string(o.latency_ms)});
+        if (!started) {
+          std::cerr << "harness: " << started.error().message() << "\n";
+          return 1;
+        }
+        server.emplace(std::move(started).value());
+        base = server->api_base();
       }
       auto local = std::make_shared<dspy::LM>("openai/dspy-simulated",
                                               dspy::LMConfig{.api_base = base, .api_key = "none", .hooks = hooks});

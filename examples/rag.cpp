@@ -7,6 +7,7 @@
 #include <boost/describe/class.hpp>
 #include <dspy/dspy.hpp>
 
+#include "example_lm.hpp"
 #include "keyword_retriever.hpp"
 
 struct GenerateQuery {
@@ -59,12 +60,8 @@ int main(int argc, char** argv) {
   for (std::string line; std::getline(corpus, line);)
     if (!line.empty()) rag.retriever.passages.push_back(line);
 
-  // Offline, an in-process LM answers from a script; the prompts are the real ones.
-  auto lm = std::make_shared<dspy::testing::ScriptedLM>();
-  lm->push("[[ ## query ## ]]\ncapital of Australia\n\n[[ ## completed ## ]]");
-  lm->push("[[ ## reasoning ## ]]\nThe context says Canberra is the capital city of Australia.\n\n"
-           "[[ ## answer ## ]]\nCanberra\n\n[[ ## completed ## ]]");
-  dspy::set_lm(rag, lm);
+  auto lm = example_lm("rag");
+  dspy::set_lm(rag, lm.lm);
 
   std::cout << "predictors:";
   for (const auto& [path, p] : dspy::named_predictors(rag)) std::cout << ' ' << path;
@@ -76,5 +73,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "answer:    " << r->answer << "\nreasoning: " << r->reasoning << "\n\n";
-  std::cout << "the answer step's prompt:\n" << lm->requests().at(1).messages.back().content << "\n";
+  std::cout << "the answer step's call:\n";
+  dspy::inspect_history(1);
 }

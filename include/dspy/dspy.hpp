@@ -12,6 +12,7 @@
 #include "client.hpp"
 #include "dataset.hpp"
 #include "demo.hpp"
+#include "demo_server.hpp"
 #include "error.hpp"
 #include "evaluate.hpp"
 #include "example.hpp"

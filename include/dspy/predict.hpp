@@ -199,7 +199,7 @@ class Predict final : public PredictorBase {
       } catch (...) {
         reply.emplace(error_from_exception(std::current_exception()));
       }
-      if (auto out = run.attempt(request, std::move(*reply), std::chrono::steady_clock::now() - start)) return *out;
+      if (auto out = run.attempt(std::move(*reply), std::chrono::steady_clock::now() - start)) return std::move(*out);
     }
   }
 
@@ -222,12 +222,12 @@ class Predict final : public PredictorBase {
       // are separate statements: GCC 12 destroys temporaries of a co_await expression twice
       // (bug 100611).
       try {
-        auto pending = run.lm->acall(request);
+        auto pending = run.lm->acall(std::move(request));  // callbacks have seen it; nothing reads it after
         reply.emplace(co_await std::move(pending));
       } catch (...) {
         reply.emplace(error_from_exception(std::current_exception()));
       }
-      if (auto out = run.attempt(request, std::move(*reply), std::chrono::steady_clock::now() - start))
+      if (auto out = run.attempt(std::move(*reply), std::chrono::steady_clock::now() - start))
         co_return std::move(*out);
     }
   }
@@ -280,7 +280,7 @@ class Predict final : public PredictorBase {
     }
 
     // The result, or nullopt when the JSONAdapter should try again.
-    std::optional<result_type> attempt(const LMRequest&, Result<LMResponse> reply, std::chrono::nanoseconds latency) {
+    std::optional<result_type> attempt(Result<LMResponse> reply, std::chrono::nanoseconds latency) {
       prior.latency += latency;
       if (id) notify([&](Callback& c) { c.on_lm_end(id, reply, latency); });
       result_type out = finish(adapter, std::move(reply), prior, id ? this : nullptr);
@@ -288,24 +288,26 @@ class Predict final : public PredictorBase {
         adapter = JSONAdapter{};
         return std::nullopt;
       }
-      return done(self.traced(input, std::move(out)));
+      if (self.trace_hook && out) self.trace_hook(input, *out);
+      ended(out);
+      return out;
     }
 
     result_type done(result_type out) const {
+      ended(out);
+      return out;
+    }
+
+    // By reference: a Predicted is moved as few times as possible on the way out.
+    void ended(const result_type& out) const {
       if (id) {
         const boost::json::value outputs = out ? to_json(out.value().value()) : boost::json::value(nullptr);
         notify([&](Callback& c) { c.on_module_end(id, outputs, out ? nullptr : &out.error()); });
       }
-      return out;
     }
 
     static std::string module_name() { return "Predict<" + std::string(type_name_of<Sig>) + ">"; }
   };
-
-  result_type traced(const Input& input, result_type out) const {
-    if (trace_hook && out) trace_hook(input, *out);
-    return out;
-  }
 
   [[nodiscard]] Adapter resolved_adapter(const Settings& global) const { return adapter ? *adapter : global.adapter; }
 

@@ -126,6 +126,23 @@ TEST(SimulatedLM, WrongExactlyOnHashChosenItems) {
   EXPECT_NE(c.rows[0].prediction->at("reasoning").as_string().find("Start with"), std::string::npos);
 }
 
+TEST(SimulatedLM, DemoServerSimulatesOverHttp) {
+  auto dev = arithmetic();
+  dev.resize(80);
+  auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate", "--latency-ms", "2"});
+  ASSERT_TRUE(server) << server.error().message();
+  dspy::ChainOfThought<Arithmetic> cot;
+  dspy::set_lm(cot, server->lm());
+  const auto result = dspy::evaluate(cot, dev, dspy::answer_exact_match, {.concurrency = 8, .progress = false});
+  ASSERT_EQ(result.rows.size(), 80u);
+  EXPECT_EQ(result.errors(), 0u);
+  std::vector<std::string> questions;
+  for (const auto& e : dev) questions.push_back(e.input.question);
+  EXPECT_EQ(wrong_rows(result), expected_wrong(questions, 0.15));
+  EXPECT_GT(result.rows[0].usage.prompt_tokens, 0);  // the server's estimate, through the HTTP reply
+  EXPECT_TRUE(server->stop());
+}
+
 TEST(SimulatedLM, ErrorRateIsASeamOverWhatThePromptCarries) {
   auto dev = factoid();
   dev.resize(60);
