@@ -293,9 +293,10 @@ inline Result<EvaluationResult> EvaluationResult::from_json(const boost::json::v
     const auto* prediction = o->if_contains("prediction");
     const auto* error = o->if_contains("error");
     const auto row_score = detail::json_number(o->if_contains("score"));
-    if (!index || !index->is_number() || !example || !example->is_object() || !row_score)
-      return detail::bad_results(where, "expected `index`, an object `example` and a number `score`");
-    row.index = index->to_number<std::size_t>();
+    const bool index_ok = index && (index->is_uint64() || (index->is_int64() && index->get_int64() >= 0));
+    if (!index_ok || !example || !example->is_object() || !row_score)
+      return detail::bad_results(where, "expected an `index` >= 0, an object `example` and a number `score`");
+    row.index = index->is_uint64() ? index->get_uint64() : static_cast<std::size_t>(index->get_int64());
     row.example = example->get_object();
     row.score = *row_score;
     if (prediction && prediction->is_object()) row.prediction = prediction->get_object();

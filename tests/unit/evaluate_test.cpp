@@ -465,6 +465,10 @@ TEST_F(Dataset, EvaluationResultsRoundTripThroughCsvAndJson) {
   auto broken = dspy::EvaluationResult::load_json(bad);
   ASSERT_FALSE(broken);
   EXPECT_NE(broken.error().message().find("rows[0]"), std::string::npos);
+  const auto negative = write("neg.json", R"({"score": 1, "total": 1, "rows": [{"index": -1, "example": {}, "score": 1}]})");
+  broken = dspy::EvaluationResult::load_json(negative);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code(), dspy::Errc::parse_error);
 
   const std::string table = result.table(4);
   EXPECT_NE(table.find("question"), std::string::npos);
