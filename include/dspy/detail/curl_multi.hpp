@@ -152,6 +152,9 @@ class CurlService : public asio::execution_context::service {
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlService::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    // curl's default keeps 4 idle connections per transfer added at that moment: whenever the
+    // number in flight dips, it closes connections it will have to reopen a moment later.
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 16384L);
   }
 
   void shutdown() override {
@@ -370,7 +373,15 @@ class CurlService : public asio::execution_context::service {
       return;
     }
     if (timeout_ms == 0) {
-      asio::post(*strand_, [this] { act(CURL_SOCKET_TIMEOUT, 0); });
+      // One pending timeout action serves every request made before it runs (each added
+      // transfer asks for one).
+      if (!timeout_posted_) {
+        timeout_posted_ = true;
+        asio::post(*strand_, [this] {
+          timeout_posted_ = false;
+          act(CURL_SOCKET_TIMEOUT, 0);
+        });
+      }
       return;
     }
     const auto when = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -411,6 +422,7 @@ class CurlService : public asio::execution_context::service {
   std::optional<asio::strand<asio::any_io_executor>> strand_;
   std::optional<asio::steady_timer> timer_;
   bool timer_armed_ = false;
+  bool timeout_posted_ = false;
   CURLM* multi_ = nullptr;
   std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
