@@ -20,20 +20,23 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "cache.hpp"
 #include "detail/curl_multi.hpp"
 #include "detail/http_retry.hpp"
 #include "detail/provider.hpp"
 #include "error.hpp"
+#include "history.hpp"
 #include "lm.hpp"
+#include "usage.hpp"
 
 namespace dspy {
 
 class LM;
 
-/// Where caching, usage tracking and history attach to an LM. Both are optional.
+/// Extra observers of an LM's calls (the cache, usage scopes and history are built in). Both
+/// are optional.
 struct LMHooks {
-  /// Asked before any HTTP, with the merged request (`rollout_id` still in `config.extra`);
-  /// a value answers the call (e.g. a cache hit, which sets `cache_hit`).
+  /// Asked first, before the cache, with the merged request; a value answers the call.
   std::function<std::optional<LMResponse>(const LM&, const LMRequest&)> lookup;
   /// Told about every finished call, however it was answered, with its wall time.
   std::function<void(const LM&, const LMRequest&, const Result<LMResponse>&, std::chrono::nanoseconds)> record;
@@ -54,6 +57,10 @@ struct LMConfig {
   std::chrono::milliseconds timeout{600'000};  ///< per attempt, connect included
   detail::Backoff backoff{};                   ///< waits between retries
   bool verify_tls = true;
+  /// Answer repeated requests from the cache (memory LRU + disk, as DSPy). Off here for this LM;
+  /// off for every LM with `dspy::configure_cache({.enable_memory = false, .enable_disk = false})`.
+  bool cache = true;
+  std::shared_ptr<Cache> cache_store{};  ///< null: dspy::default_cache() at call time
   std::shared_ptr<const LMHooks> hooks{};
 };
 
@@ -125,49 +132,52 @@ class LM : public BaseLM {
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
   static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request) {
     const auto start = std::chrono::steady_clock::now();
+    const UsageContext usage = UsageContext::current();  // the scopes open when the call was made
     request.config = self->defaults_.merged_with(request.config);
+    std::optional<Result<LMResponse>> out;
     if (self->config_.hooks && self->config_.hooks->lookup)
-      if (auto hit = self->config_.hooks->lookup(*self, request)) {
-        Result<LMResponse> out(std::move(*hit));
-        self->notify(request, out, start);
-        co_return out;
-      }
-    if (!self->problem_.empty()) {
-      Result<LMResponse> out = self->fail(Errc::config, self->problem_);
-      self->notify(request, out, start);
-      co_return out;
+      if (auto hit = self->config_.hooks->lookup(*self, request)) out.emplace(std::move(*hit));
+    std::shared_ptr<Cache> cache;
+    std::optional<CacheKey> key;
+    if (!out && self->config_.cache) {
+      cache = self->config_.cache_store ? self->config_.cache_store : default_cache();
+      key = cache_key(self->model_, request);
+      if (auto hit = cache->get(*key)) out.emplace(std::move(*hit));
     }
-    detail::HttpRequest http = self->http_request();
+    if (!out) {
+      auto pending = self->fetch(request);  // not inside co_await: GCC 12 PR 100611
+      out.emplace(co_await std::move(pending));
+      if (cache && *out) cache->put(*key, **out);
+    }
+    self->record(request, *out, start, usage);
+    co_return std::move(*out);
+  }
+
+  // A call the cache did not answer: over HTTP.
+  asio::awaitable<Result<LMResponse>> fetch(const LMRequest& request) const {
+    if (!problem_.empty()) co_return fail(Errc::config, problem_);
+    detail::HttpRequest http = http_request(request.config);
     const int n = request.config.n.value_or(1);
-    if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {
+    if (api_ == detail::WireApi::anthropic_messages && n > 1) {
       // The Messages API has no `n`: n requests, one completion each.
       CallConfig one = request.config;
       one.n.reset();
-      http.body = self->body_for(request, std::move(one));
+      http.body = body_for(request, one);
       LMResponse all;
-      all.model = self->model_;
-      std::optional<Error> error;
-      for (int i = 0; i < n && !error; ++i) {
-        auto pending = self->exchange(http);  // not inside co_await: GCC 12 PR 100611
+      all.model = model_;
+      for (int i = 0; i < n; ++i) {
+        auto pending = exchange(http);  // not inside co_await: GCC 12 PR 100611
         Result<LMResponse> r = co_await std::move(pending);
-        if (!r) {
-          error = std::move(r).error();
-        } else {
-          all.completions.push_back(std::move(r->completions.front()));
-          all.usage += r->usage;
-        }
+        if (!r) co_return std::move(r).error();
+        all.completions.push_back(std::move(r->completions.front()));
+        all.usage += r->usage;
       }
-      Result<LMResponse> out = error ? Result<LMResponse>(std::move(*error)) : Result<LMResponse>(std::move(all));
-      self->notify(request, out, start);
-      co_return out;
+      co_return all;
     }
-    http.body = self->body_for(request, request.config);
-    auto pending = self->exchange(std::move(http));  // not inside co_await: GCC 12 PR 100611
-    Result<LMResponse> out = co_await std::move(pending);
-    self->notify(request, out, start);
-    co_return out;
+    http.body = body_for(request, request.config);
+    auto pending = exchange(std::move(http));  // not inside co_await: GCC 12 PR 100611
+    co_return co_await std::move(pending);
   }
-
 
   static bool same_header(std::string_view line, std::string_view name) {
     if (line.size() <= name.size() || line[name.size()] != ':') return false;
@@ -177,29 +187,38 @@ class LM : public BaseLM {
     return true;
   }
 
-  void notify(const LMRequest& request, const Result<LMResponse>& out,
-              std::chrono::steady_clock::time_point start) const {
-    if (config_.hooks && config_.hooks->record)
-      config_.hooks->record(*this, request, out, std::chrono::steady_clock::now() - start);
+  // Every finished call goes to the hooks; a successful one also to the usage scopes open when
+  // it was made (a cache hit counts zero) and to the global history.
+  void record(const LMRequest& request, const Result<LMResponse>& out, std::chrono::steady_clock::time_point start,
+              const UsageContext& usage) const {
+    const auto latency = std::chrono::steady_clock::now() - start;
+    if (config_.hooks && config_.hooks->record) config_.hooks->record(*this, request, out, latency);
+    if (!out) return;
+    usage.record(model_, *out);
+    global_history().add({.model = model_,
+                          .messages = request.messages,
+                          .outputs = out->completions,
+                          .usage = out->cache_hit ? Usage{} : out->usage,
+                          .latency = latency,
+                          .timestamp = std::chrono::system_clock::now(),
+                          .cache_hit = out->cache_hit});
   }
 
   Error fail(Errc code, const std::string& what, const std::string& raw = {}) const {
     return Error(code, detail::redact(model_ + ": " + what, key_), detail::redact(raw, key_));
   }
 
-  // What every call of this LM sends, less the body.
-  [[nodiscard]] detail::HttpRequest http_request() const {
+  // What a call with `config` sends, less the body.
+  [[nodiscard]] detail::HttpRequest http_request(const CallConfig& config) const {
     detail::HttpRequest http;
     http.url = url_;
     http.headers = headers_;
-    http.timeout = config_.timeout;
+    http.timeout = config.timeout.value_or(config_.timeout);
     http.verify_tls = config_.verify_tls;
     return http;
   }
 
-  [[nodiscard]] std::string body_for(const LMRequest& request, CallConfig config) const {
-    // DSPy's rollout_id tells otherwise identical calls apart in the cache; it is never sent.
-    config.extra.erase("rollout_id");
+  [[nodiscard]] std::string body_for(const LMRequest& request, const CallConfig& config) const {
     return boost::json::serialize(detail::request_body(api_, model_id_, request, config));
   }
 

@@ -52,6 +52,8 @@ struct CallConfig {
   /// DSPy's rollout_id: part of the cache key (a fresh sample per id), never sent to the provider.
   std::optional<std::int64_t> rollout_id{};
   boost::json::object extra{};  ///< extra request-body fields, merged last
+  /// Per-attempt timeout of this call (connect included); unset: the LM's. Not part of the cache key.
+  std::optional<std::chrono::milliseconds> timeout{};
 
   /// This config with every field that `over` sets taken from `over`.
   [[nodiscard]] CallConfig merged_with(const CallConfig& over) const {
@@ -62,6 +64,7 @@ struct CallConfig {
     if (over.stop) out.stop = over.stop;
     if (over.rollout_id) out.rollout_id = over.rollout_id;
     for (const auto& kv : over.extra) out.extra[kv.key()] = kv.value();
+    if (over.timeout) out.timeout = over.timeout;
     return out;
   }
 };

@@ -35,7 +35,8 @@ dspy::LMConfig fast(const TestServer& server, int retries = 3) {
           .api_key = "sk-test",
           .num_retries = retries,
           .timeout = milliseconds(1500),
-          .backoff = {.initial = milliseconds(40), .max = milliseconds(1000)}};
+          .backoff = {.initial = milliseconds(40), .max = milliseconds(1000)},
+          .cache = false};
 }
 
 milliseconds gap(const std::vector<dspy::test::Received>& got, std::size_t i) {
@@ -150,6 +151,18 @@ TEST(LmFaults, ASlowReplyTimesOutAndTimeoutsAreRetried) {
   EXPECT_EQ(slow_once.requests().size(), 2u);
 }
 
+TEST(LmFaults, ACallsOwnTimeoutOverridesTheLms) {
+  TestServer server;
+  server.fallback({.body = kOk, .delay = milliseconds(1000)});
+  auto config = fast(server, 0);
+  config.timeout = milliseconds(5000);
+  auto request = ask();
+  request.config.timeout = milliseconds(150);
+  auto r = dspy::LM("openai/m", config).call(request);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::timeout) << r.error().message();
+}
+
 TEST(LmFaults, BrokenConnectionsAreNetworkErrorsAndRetried) {
   for (auto kind : {Reply::Kind::reset_mid_body, Reply::Kind::close_before_reply}) {
     TestServer server;
@@ -176,7 +189,8 @@ TEST(LmFaults, RefusedConnectionsAreRetriedThenReported) {
   dspy::LM lm("openai/m", {.api_base = "http://127.0.0.1:" + std::to_string(port) + "/v1",
                            .api_key = "k",
                            .num_retries = 2,
-                           .backoff = {.initial = milliseconds(40)}});
+                           .backoff = {.initial = milliseconds(40)},
+                           .cache = false});
   const auto start = std::chrono::steady_clock::now();
   auto r = lm.call(ask());
   ASSERT_FALSE(r);
@@ -209,7 +223,7 @@ TEST(LmFaults, TheApiKeyNeverAppearsInErrors) {
   TestServer server;
   // A provider that echoes the key back, in the body and in its error message.
   server.push({.status = 401, .body = R"({"error":{"message":"Incorrect API key provided: )" + key + R"("}})"});
-  auto r = dspy::LM("openai/m", {.api_base = server.base_url(), .api_key = key}).call(ask());
+  auto r = dspy::LM("openai/m", {.api_base = server.base_url(), .api_key = key, .cache = false}).call(ask());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Errc::auth);
   EXPECT_EQ(r.error().message().find(key), std::string::npos) << r.error().message();
@@ -218,7 +232,8 @@ TEST(LmFaults, TheApiKeyNeverAppearsInErrors) {
   EXPECT_EQ(server.requests().at(0).header("authorization"), "Bearer " + key);  // but it was sent
 
   // ...nor in a transport error about a URL that carries it.
-  dspy::LM in_url("openai/m", {.api_base = "http://127.0.0.1:1/" + key, .api_key = key, .num_retries = 0});
+  dspy::LM in_url("openai/m",
+                  {.api_base = "http://127.0.0.1:1/" + key, .api_key = key, .num_retries = 0, .cache = false});
   auto refused = in_url.call(ask());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message().find(key), std::string::npos) << refused.error().message();

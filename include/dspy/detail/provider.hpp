@@ -107,7 +107,7 @@ inline boost::json::array string_array(const std::vector<std::string>& v) {
   return out;
 }
 
-/// The request body; `config` already merged (LM defaults < call), `rollout_id` removed.
+/// The request body; `config` already merged (LM defaults < call). `rollout_id` is never sent.
 inline boost::json::object request_body(WireApi api, const std::string& model_id, const LMRequest& request,
                                         const CallConfig& config) {
   boost::json::object body;
