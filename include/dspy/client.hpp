@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cctype>
+#include <exception>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -111,7 +113,14 @@ class LM : public BaseLM {
 
   /// Calls the model on the current executor (an io_context's). The LM must outlive the call.
   /// Cancelling through the awaiting coroutine's cancellation slot ends the call with Errc::cancelled.
-  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { return answer(this, std::move(request)); }
+  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { return answer(this, std::move(request), {}); }
+
+  /// acall, streamed: the reply comes as server-sent events and the first completion's text goes
+  /// to `on_text` as it arrives, from the transfer's I/O callback (so keep it short). A cache hit
+  /// hands the whole text over at once. A stream that has delivered text is not retried.
+  asio::awaitable<Result<LMResponse>> astream(LMRequest request, TextSink on_text) override {
+    return answer(this, std::move(request), std::move(on_text));
+  }
 
   /// Blocks the calling thread. Each thread keeps one io_context (and so one curl multi with
   /// its open connections) for its blocking calls.
@@ -130,7 +139,7 @@ class LM : public BaseLM {
  private:
   // acall's body: a static member, so the frame holds `self` (GCC 12 mis-diagnoses the
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
-  static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request) {
+  static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request, TextSink on_text) {
     const auto start = std::chrono::steady_clock::now();
     const UsageContext usage = UsageContext::current();  // the scopes open when the call was made
     request.config = self->defaults_.merged_with(request.config);
@@ -144,8 +153,10 @@ class LM : public BaseLM {
       key = cache_key(self->model_, request);
       if (auto hit = cache->get(*key)) out.emplace(std::move(*hit));
     }
-    if (!out) {
-      auto pending = self->fetch(request);  // not inside co_await: GCC 12 PR 100611
+    if (out) {
+      if (on_text && *out && !(*out)->completions.empty()) on_text((*out)->completions.front());
+    } else {
+      auto pending = self->fetch(request, std::move(on_text));  // not inside co_await: GCC 12 PR 100611
       out.emplace(co_await std::move(pending));
       if (cache && *out) cache->put(*key, **out);
     }
@@ -154,7 +165,7 @@ class LM : public BaseLM {
   }
 
   // A call the cache did not answer: over HTTP.
-  asio::awaitable<Result<LMResponse>> fetch(const LMRequest& request) const {
+  asio::awaitable<Result<LMResponse>> fetch(const LMRequest& request, TextSink on_text) const {
     if (!problem_.empty()) co_return fail(Errc::config, problem_);
     detail::HttpRequest http = http_request(request.config);
     const int n = request.config.n.value_or(1);
@@ -162,11 +173,13 @@ class LM : public BaseLM {
       // The Messages API has no `n`: n requests, one completion each.
       CallConfig one = request.config;
       one.n.reset();
-      http.body = body_for(request, one);
+      http.body = body_for(request, one, static_cast<bool>(on_text));
       LMResponse all;
       all.model = model_;
       for (int i = 0; i < n; ++i) {
-        auto pending = exchange(http);  // not inside co_await: GCC 12 PR 100611
+        // Only the first completion is shown as it comes; the others are streams read quietly.
+        TextSink sink = !on_text || i == 0 ? on_text : [](std::string_view) {};
+        auto pending = exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
         Result<LMResponse> r = co_await std::move(pending);
         if (!r) co_return std::move(r).error();
         all.completions.push_back(std::move(r->completions.front()));
@@ -174,8 +187,8 @@ class LM : public BaseLM {
       }
       co_return all;
     }
-    http.body = body_for(request, request.config);
-    auto pending = exchange(std::move(http));  // not inside co_await: GCC 12 PR 100611
+    http.body = body_for(request, request.config, static_cast<bool>(on_text));
+    auto pending = exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
     co_return co_await std::move(pending);
   }
 
@@ -218,23 +231,42 @@ class LM : public BaseLM {
     return http;
   }
 
-  [[nodiscard]] std::string body_for(const LMRequest& request, const CallConfig& config) const {
-    return boost::json::serialize(detail::request_body(api_, model_id_, request, config));
+  [[nodiscard]] std::string body_for(const LMRequest& request, const CallConfig& config, bool stream) const {
+    return boost::json::serialize(detail::request_body(api_, model_id_, request, config, stream));
   }
 
-  // One request with its retries.
-  asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http) const {
+  // One request with its retries. With `on_text`, the body is a stream read as it arrives.
+  asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http, TextSink on_text) const {
     const auto ex = co_await asio::this_coro::executor;
     for (int attempt = 1;; ++attempt) {
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
         co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
+      std::optional<detail::StreamDecoder> stream;
+      std::exception_ptr thrown;  // by on_text, rethrown here rather than through curl
+      if (on_text) {
+        stream.emplace(api_, on_text);
+        http.on_data = [&stream, &thrown](std::string_view bytes) {
+          try {
+            return stream->feed(bytes);
+          } catch (...) {
+            thrown = std::current_exception();
+            return false;
+          }
+        };
+      }
       auto transfer = detail::async_http(ex, http, asio::use_awaitable);  // GCC 12 PR 100611
       detail::HttpResponse r = co_await std::move(transfer);
+      if (thrown) std::rethrow_exception(thrown);
       if (r.cancelled) co_return fail(Errc::cancelled, "call to " + http.url + " cancelled");
-      const bool may_retry = attempt <= config_.num_retries;
+      // Text already shown would be shown twice.
+      const bool may_retry = attempt <= config_.num_retries && !(stream && stream->delivered());
       const std::string tries = " (attempt " + std::to_string(attempt) + ")";
       std::optional<std::chrono::milliseconds> retry_after;
-      if (r.curl != CURLE_OK) {
+      if (stream && stream->error()) {
+        const Error& e = *stream->error();
+        if (!may_retry || (e.code() != Errc::server && e.code() != Errc::rate_limited))
+          co_return fail(e.code(), e.message() + " from " + http.url + tries, stream->raw());
+      } else if (r.curl != CURLE_OK) {
         if (!may_retry || !detail::retryable_transport(r.curl)) {
           const Errc code = r.curl == CURLE_OPERATION_TIMEDOUT ? Errc::timeout
                             : r.curl == CURLE_URL_MALFORMAT || r.curl == CURLE_UNSUPPORTED_PROTOCOL
@@ -243,8 +275,10 @@ class LM : public BaseLM {
           co_return fail(code, r.curl_error + " calling " + http.url + tries);
         }
       } else if (r.status >= 200 && r.status < 300) {
-        Result<LMResponse> parsed = detail::parse_reply(api_, r.body);
-        if (!parsed) co_return fail(parsed.error().code(), parsed.error().message() + " from " + http.url, r.body);
+        Result<LMResponse> parsed = stream ? stream->finish() : detail::parse_reply(api_, r.body);
+        if (!parsed)
+          co_return fail(parsed.error().code(), parsed.error().message() + " from " + http.url,
+                         stream ? stream->raw() : r.body);
         parsed->model = model_;
         co_return parsed;
       } else if (!may_retry || !detail::retryable_status(r.status)) {
