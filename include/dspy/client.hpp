@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "detail/curl_multi.hpp"
 #include "detail/http_retry.hpp"
 #include "detail/provider.hpp"
+#include "detail/rate_limit.hpp"
 #include "error.hpp"
 #include "history.hpp"
 #include "lm.hpp"
@@ -44,6 +46,13 @@ struct LMHooks {
   std::function<void(const LM&, const LMRequest&, const Result<LMResponse>&, std::chrono::nanoseconds)> record;
 };
 
+/// A client-side rate limit (0: no limit). Calls are paced to one second's worth of the rate at
+/// a time; tokens are counted from replies' usage, so a call waits while the budget is spent.
+struct RateLimit {
+  double requests_per_minute = 0;
+  double tokens_per_minute = 0;
+};
+
 /// An LM's settings. Call parameters (temperature ... extra_body) are defaults that a
 /// predictor's or a call's CallConfig overrides.
 struct LMConfig {
@@ -58,6 +67,7 @@ struct LMConfig {
   int num_retries = 3;  ///< retries after the first attempt, on 408/409/429/5xx and network errors
   std::chrono::milliseconds timeout{600'000};  ///< per attempt, connect included
   detail::Backoff backoff{};                   ///< waits between retries
+  RateLimit rate_limit{};                      ///< shared by the copies of this LM; retries count
   bool verify_tls = true;
   /// Answer repeated requests from the cache (memory LRU + disk, as DSPy). Off here for this LM;
   /// off for every LM with `dspy::configure_cache({.enable_memory = false, .enable_disk = false})`.
@@ -88,6 +98,9 @@ class LM : public BaseLM {
     } else {
       url_ = detail::endpoint_url(api_, std::move(base));
     }
+    if (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0)
+      limiter_ = std::make_shared<detail::RateLimiter>(config_.rate_limit.requests_per_minute,
+                                                       config_.rate_limit.tokens_per_minute);
     defaults_.temperature = config_.temperature;
     defaults_.max_tokens = config_.max_tokens;
     defaults_.n = config_.n;
@@ -241,6 +254,12 @@ class LM : public BaseLM {
     for (int attempt = 1;; ++attempt) {
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
         co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
+      if (limiter_) {
+        asio::steady_timer paced(ex, limiter_->reserve());
+        auto waiting = paced.async_wait(asio::as_tuple(asio::use_awaitable));  // GCC 12 PR 100611
+        const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
+        if (std::get<0>(waited)) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
+      }
       std::optional<detail::StreamDecoder> stream;
       std::exception_ptr thrown;  // by on_text, rethrown here rather than through curl
       if (on_text) {
@@ -280,6 +299,7 @@ class LM : public BaseLM {
           co_return fail(parsed.error().code(), parsed.error().message() + " from " + http.url,
                          stream ? stream->raw() : r.body);
         parsed->model = model_;
+        if (limiter_) limiter_->charge(parsed->usage.total_tokens);
         co_return parsed;
       } else if (!may_retry || !detail::retryable_status(r.status)) {
         co_return fail(detail::status_errc(r.status, r.body),
@@ -305,6 +325,7 @@ class LM : public BaseLM {
   std::string problem_;  // why calls cannot be made, if they cannot
   CallConfig defaults_;
   std::vector<std::string> headers_;
+  std::shared_ptr<detail::RateLimiter> limiter_;  // null: no limit
 };
 
 }  // namespace dspy

@@ -1,6 +1,7 @@
 // dspy::LM under faults, over real HTTP on loopback: typed errors, which failures are retried
 // and how long retries wait, timeouts, broken connections, unusable bodies, cancellation, and
 // that the API key never shows in an error.
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -318,6 +319,42 @@ TEST(LmFaults, BlockingCallsFromManyThreads) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 40);
   EXPECT_LE(server.connections(), 4);  // each thread keeps its connection
+}
+
+TEST(LmRateLimit, RequestsPerMinutePaceConcurrentCalls) {
+  TestServer server;
+  server.fallback({.body = kOk});
+  auto config = fast(server);
+  config.rate_limit.requests_per_minute = 1200;  // 20 a second, 20 at once
+  dspy::LM lm("openai/m", config);
+  asio::io_context io;
+  int ok = 0;
+  int failed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 40; ++i) asio::co_spawn(io, call_and_count(&lm, &ok, &failed), asio::detached);
+  io.run();
+  EXPECT_EQ(ok, 40);
+  auto got = server.requests();
+  ASSERT_EQ(got.size(), 40u);
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+  // Request i (0-based) may leave no sooner than (i + 1 - 20) / 20 s after the start.
+  for (std::size_t i = 20; i < got.size(); ++i)
+    EXPECT_GE(got[i].at - start, milliseconds(50 * (static_cast<int>(i) - 19)) - milliseconds(1)) << i;
+}
+
+TEST(LmRateLimit, TokensPerMinuteMakeTheNextCallWaitOffTheDebt) {
+  TestServer server;
+  server.fallback({.body = kOk});  // 18 tokens a reply
+  auto config = fast(server);
+  config.rate_limit.tokens_per_minute = 1200;  // 20 a second
+  dspy::LM lm("openai/m", config);
+  // A copy shares the budget.
+  dspy::LM copy = lm;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((i % 2 ? copy : lm).call(ask()));
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 3u);
+  // 20 - 18 = 2 left: the second call goes at once and leaves 16 tokens of debt, 0.8 s to pay.
+  EXPECT_GE(gap(got, 2), milliseconds(750));
 }
 
 TEST(LmRetryPolicy, RetryAfterTakesSecondsAndHttpDates) {
