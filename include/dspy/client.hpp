@@ -68,7 +68,12 @@ struct LMConfig {
   std::chrono::milliseconds timeout{600'000};  ///< per attempt, connect included
   detail::Backoff backoff{};                   ///< waits between retries
   RateLimit rate_limit{};                      ///< shared by the copies of this LM; retries count
+  /// TLS peer verification (certificate chain and host name), on unless turned off here. Turning
+  /// it off lets anyone on the path read and change calls: for a local test server only.
   bool verify_tls = true;
+  /// PEM file of certificates to trust instead of the system's (e.g. a private CA); empty: the
+  /// system's bundle.
+  std::string ca_bundle{};
   /// Answer repeated requests from the cache (memory LRU + disk, as DSPy). Off here for this LM;
   /// off for every LM with `dspy::configure_cache({.enable_memory = false, .enable_disk = false})`.
   bool cache = true;
@@ -241,6 +246,7 @@ class LM : public BaseLM {
     http.headers = headers_;
     http.timeout = config.timeout.value_or(config_.timeout);
     http.verify_tls = config_.verify_tls;
+    http.ca_bundle = config_.ca_bundle;
     return http;
   }
 
@@ -291,7 +297,7 @@ class LM : public BaseLM {
                             : r.curl == CURLE_URL_MALFORMAT || r.curl == CURLE_UNSUPPORTED_PROTOCOL
                                 ? Errc::config
                                 : Errc::network;
-          co_return fail(code, r.curl_error + " calling " + http.url + tries);
+          co_return fail(code, detail::transport_message(r.curl, r.curl_error) + " calling " + http.url + tries);
         }
       } else if (r.status >= 200 && r.status < 300) {
         Result<LMResponse> parsed = stream ? stream->finish() : detail::parse_reply(api_, r.body);

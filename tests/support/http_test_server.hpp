@@ -9,6 +9,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -21,10 +22,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -155,7 +159,9 @@ inline std::vector<std::string> cut(std::string_view bytes, std::size_t longest 
 
 class TestServer {
  public:
-  TestServer() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  /// With `tls`, the server speaks HTTPS with that context's certificate.
+  explicit TestServer(std::shared_ptr<asio::ssl::context> tls = nullptr)
+      : tls_(std::move(tls)), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(io_, accept_loop(this), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
@@ -168,8 +174,10 @@ class TestServer {
   }
 
   [[nodiscard]] unsigned short port() const noexcept { return port_; }
-  /// "http://127.0.0.1:<port>/v1", an OpenAI-style API base.
-  [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  /// "http://127.0.0.1:<port>/v1" (https with TLS), an OpenAI-style API base.
+  [[nodiscard]] std::string base_url() const {
+    return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_) + "/v1";
+  }
 
   TestServer& push(Reply r) {
     std::lock_guard lock(mutex_);
@@ -201,8 +209,27 @@ class TestServer {
         std::lock_guard lock(self->mutex_);
         id = ++self->connections_;
       }
-      asio::co_spawn(self->io_, session(self, std::move(socket), id), asio::detached);
+      if (self->tls_)
+        asio::co_spawn(self->io_, tls_session(self, std::move(socket), id), asio::detached);
+      else
+        asio::co_spawn(self->io_, plain_session(self, std::move(socket), id), asio::detached);
     }
+  }
+
+  static asio::awaitable<void> plain_session(TestServer* self, tcp::socket socket, int id) {
+    auto serving = session(self, socket, id);
+    co_await std::move(serving);
+  }
+
+  static asio::awaitable<void> tls_session(TestServer* self, tcp::socket socket, int id) {
+    asio::ssl::stream<tcp::socket> stream(std::move(socket), *self->tls_);
+    boost::system::error_code ec;
+    auto shaking =
+        stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(shaking);
+    if (ec) co_return;  // e.g. the client rejected the certificate
+    auto serving = session(self, stream, id);
+    co_await std::move(serving);
   }
 
   static std::string reason(int status) {
@@ -218,7 +245,8 @@ class TestServer {
     }
   }
 
-  static asio::awaitable<void> session(TestServer* self, tcp::socket socket, int id) {
+  template <class Stream>
+  static asio::awaitable<void> session(TestServer* self, Stream& socket, int id) {
     boost::beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
@@ -245,7 +273,7 @@ class TestServer {
       head += "\r\n";
       if (!reply.pieces.empty()) {
         // Each piece in its own segment, so the client reads them apart.
-        socket.set_option(tcp::no_delay(true), ec);
+        boost::beast::get_lowest_layer(socket).set_option(tcp::no_delay(true), ec);
         const std::size_t count =
             reply.kind == Reply::Kind::reset_mid_body ? reply.pieces.size() / 2 : reply.pieces.size();
         auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
@@ -260,8 +288,8 @@ class TestServer {
         }
         if (ec) co_return;
         if (reply.kind == Reply::Kind::reset_mid_body) {
-          socket.set_option(asio::socket_base::linger(true, 0), ec);
-          socket.close(ec);
+          boost::beast::get_lowest_layer(socket).set_option(asio::socket_base::linger(true, 0), ec);
+          boost::beast::get_lowest_layer(socket).close(ec);
           co_return;
         }
         continue;
@@ -271,8 +299,8 @@ class TestServer {
         auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
         co_await std::move(writing);
         // SO_LINGER 0: close() sends RST instead of FIN.
-        socket.set_option(asio::socket_base::linger(true, 0), ec);
-        socket.close(ec);
+        boost::beast::get_lowest_layer(socket).set_option(asio::socket_base::linger(true, 0), ec);
+        boost::beast::get_lowest_layer(socket).close(ec);
         co_return;
       }
       head += reply.body;
@@ -305,6 +333,7 @@ class TestServer {
   }
 
   asio::io_context io_;
+  std::shared_ptr<asio::ssl::context> tls_;
   tcp::acceptor acceptor_;
   unsigned short port_ = 0;
   std::thread thread_;

@@ -56,6 +56,7 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds timeout{600'000};  ///< whole exchange, connect included
   bool verify_tls = true;
+  std::string ca_bundle{};  ///< PEM file of trusted certificates; empty: the system's
   /// When set, the body of a 2xx reply is handed here as it arrives (HttpResponse::body stays
   /// empty); returning false ends the transfer with CURLE_WRITE_ERROR. Called from curl's write
   /// callback on the service's strand, never concurrently, and never after the completion.
@@ -233,6 +234,7 @@ class CurlService : public asio::execution_context::service {
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->request.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->request.verify_tls ? 2L : 0L);
+    if (!t->request.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t->request.ca_bundle.c_str());
     curl_easy_setopt(e, CURLOPT_USERAGENT, "dspy-cpp/0.1");
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlService::on_body);
