@@ -229,7 +229,7 @@ class LM : public BaseLM {
     global_history().add({.model = model_,
                           .messages = request.messages,
                           .outputs = out->completions,
-                          .usage = out->cache_hit ? Usage{} : out->usage,
+                          .usage = out->usage,  // zero on a cache hit
                           .latency = latency,
                           .timestamp = std::chrono::system_clock::now(),
                           .cache_hit = out->cache_hit});
