@@ -27,6 +27,7 @@
 #include "settings.hpp"
 #include "signature.hpp"
 #include "state.hpp"
+#include "streaming.hpp"
 #include "testing.hpp"
 #include "text.hpp"
 #include "tool.hpp"
