@@ -5,6 +5,10 @@
 //   demo_server REPLIES.jsonl [PORT]
 //   demo_server --simulate [--latency-ms MS] [PORT]
 //
+// A request with "stream": true is answered with server-sent events in the API's shape (OpenAI
+// chat.completion.chunk events up to [DONE], with usage when stream_options.include_usage is
+// set; Anthropic message_start ... message_stop), a few bytes of text per event.
+//
 // REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
 // a "content" string. Replies are served in order and cycle. With --simulate, replies come from
 // dspy::testing::simulate_reply (it solves the shipped arithmetic and factoid datasets and is
@@ -14,11 +18,15 @@
 //
 //   port=$(./demo_server replies.jsonl | head -1) ...
 //   dspy::LM("openai/demo", {.api_base = "http://127.0.0.1:" + port + "/v1", .api_key = "none"})
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -29,6 +37,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -146,6 +155,106 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
            {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}}};
 }
 
+// A reply's text in pieces of about `size` bytes, never splitting a UTF-8 sequence.
+std::vector<std::string_view> pieces(std::string_view text, std::size_t size) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    std::size_t n = std::min(size, text.size());
+    while (n < text.size() && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) ++n;
+    out.push_back(text.substr(0, n));
+    text.remove_prefix(n);
+  }
+  return out;
+}
+
+std::string sse(const json::value& data, std::string_view event = {}) {
+  std::string out;
+  if (!event.empty()) out.append("event: ").append(event).append("\n");
+  return out.append("data: ").append(json::serialize(data)).append("\n\n");
+}
+
+// The server-sent events of a streamed answer (`"stream": true`), in the API's own shapes.
+std::vector<std::string> stream_events(const json::object& reply, const json::object& request) {
+  std::vector<std::string> events;
+  const json::value id = reply.at("id");
+  const json::value model = reply.at("model");
+  if (reply.contains("content")) {  // Anthropic
+    const std::string_view text = reply.at("content").at(0).at("text").as_string();
+    const json::object& usage = reply.at("usage").as_object();
+    events.push_back(sse({{"type", "message_start"},
+                          {"message",
+                           {{"id", id},
+                            {"type", "message"},
+                            {"role", "assistant"},
+                            {"model", model},
+                            {"content", json::array{}},
+                            {"stop_reason", nullptr},
+                            {"usage", {{"input_tokens", usage.at("input_tokens")}, {"output_tokens", 1}}}}}},
+                         "message_start"));
+    events.push_back(sse(
+        {{"type", "content_block_start"}, {"index", 0}, {"content_block", {{"type", "text"}, {"text", ""}}}},
+        "content_block_start"));
+    events.push_back(sse({{"type", "ping"}}, "ping"));
+    for (std::string_view piece : pieces(text, 8))
+      events.push_back(sse(
+          {{"type", "content_block_delta"}, {"index", 0}, {"delta", {{"type", "text_delta"}, {"text", piece}}}},
+          "content_block_delta"));
+    events.push_back(sse({{"type", "content_block_stop"}, {"index", 0}}, "content_block_stop"));
+    events.push_back(sse({{"type", "message_delta"},
+                          {"delta", {{"stop_reason", "end_turn"}, {"stop_sequence", nullptr}}},
+                          {"usage", {{"output_tokens", usage.at("output_tokens")}}}},
+                         "message_delta"));
+    events.push_back(sse({{"type", "message_stop"}}, "message_stop"));
+    return events;
+  }
+  const auto chunk = [&](json::array choices) {
+    return json::value{
+        {"id", id}, {"object", "chat.completion.chunk"}, {"model", model}, {"choices", std::move(choices)}};
+  };
+  for (const auto& c : reply.at("choices").as_array()) {
+    const json::value index = c.at("index");
+    events.push_back(sse(chunk({{{"index", index}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}})));
+    for (std::string_view piece : pieces(c.at("message").at("content").as_string(), 8))
+      events.push_back(sse(chunk({{{"index", index}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}})));
+    events.push_back(sse(chunk({{{"index", index}, {"delta", json::object{}}, {"finish_reason", "stop"}}})));
+  }
+  const auto* options = request.if_contains("stream_options");
+  if (options && options->is_object() && options->get_object().if_contains("include_usage") &&
+      options->get_object().at("include_usage") == true) {
+    json::value last = chunk({});
+    last.get_object()["usage"] = reply.at("usage");
+    events.push_back(sse(last));
+  }
+  events.emplace_back("data: [DONE]\n\n");
+  return events;
+}
+
+// Writes the events as HTTP/1.1 chunks, a few milliseconds apart, as a model would.
+asio::awaitable<bool> write_stream(tcp::socket& socket, std::vector<std::string> events, bool keep_alive) {
+  boost::system::error_code ec;
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                     "Server: dspy-cpp demo_server\r\nTransfer-Encoding: chunked\r\n";
+  head += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
+  auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+  co_await std::move(writing);
+  asio::steady_timer pause(socket.get_executor());
+  for (const auto& e : events) {
+    if (ec) co_return false;
+    std::ostringstream framed;
+    framed << std::hex << e.size() << "\r\n" << e << "\r\n";
+    const std::string bytes = framed.str();
+    auto sending = asio::async_write(socket, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(sending);
+    pause.expires_after(std::chrono::milliseconds(2));
+    auto waiting = pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(waiting);
+  }
+  auto ending = asio::async_write(socket, asio::buffer(std::string_view("0\r\n\r\n")),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  co_await std::move(ending);
+  co_return !ec;
+}
+
 asio::awaitable<void> session(Script* script, tcp::socket socket) {
   boost::beast::flat_buffer buffer;
   for (;;) {
@@ -154,7 +263,10 @@ asio::awaitable<void> session(Script* script, tcp::socket socket) {
     auto reading = http::async_read(socket, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
     co_await std::move(reading);
     if (ec) co_return;
-    auto answered = answer(*script, req);
+    // No structured binding: it would live across the co_awaits below (GCC 12).
+    const auto answered = answer(*script, req);
+    const http::status status = answered.first;
+    const json::value& body = answered.second;
     if (script->latency.count() > 0) {  // about `latency`, fixed per request body
       const double scale = 0.5 + dspy::testing::unit_hash(req.body());
       asio::steady_timer wait(socket.get_executor(),
@@ -162,11 +274,20 @@ asio::awaitable<void> session(Script* script, tcp::socket socket) {
       auto waiting = wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       co_await std::move(waiting);
     }
-    http::response<http::string_body> res(answered.first, req.version());
+    if (status == http::status::ok) {
+      const json::value request = json::parse(req.body());
+      if (const auto* stream = request.as_object().if_contains("stream"); stream && *stream == true) {
+        auto streaming =
+            write_stream(socket, stream_events(body.as_object(), request.as_object()), req.keep_alive());
+        if (!co_await std::move(streaming) || !req.keep_alive()) co_return;
+        continue;
+      }
+    }
+    http::response<http::string_body> res(status, req.version());
     res.set(http::field::content_type, "application/json");
     res.set(http::field::server, "dspy-cpp demo_server");
     res.keep_alive(req.keep_alive());
-    res.body() = json::serialize(answered.second);
+    res.body() = json::serialize(body);
     res.prepare_payload();
     auto writing = http::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
     co_await std::move(writing);

@@ -315,8 +315,9 @@ std::string svg_chart(const Report& r, const dspy::EvaluationResult& result) {
 
 template <class Program, class Sig>
 int run(const Options& o, Program& program, const std::vector<dspy::Example<Sig>>& dev, const dspy::LMHandle& lm,
-        const std::string& endpoint, const dspy::UsageTracker& usage) {
+        const std::string& endpoint) {
   dspy::set_lm(program, lm);
+  auto tokens = dspy::track_usage();  // every call's tokens (the LM reports to open scopes)
   const auto start = std::chrono::steady_clock::now();
   const auto result = dspy::evaluate(program, dev, dspy::answer_exact_match,
                                      {.concurrency = o.concurrency, .progress = true, .display_table = 5});
@@ -336,7 +337,7 @@ int run(const Options& o, Program& program, const std::vector<dspy::Example<Sig>
   r.p90 = percentile(ms, 90);
   r.p99 = percentile(ms, 99);
   for (const double v : ms) r.mean += v / static_cast<double>(ms.size());
-  const dspy::Usage total = usage.total();
+  const dspy::Usage total = tokens.total();
   r.tokens_in = total.prompt_tokens;
   r.tokens_out = total.completion_tokens;
   if (const auto price = price_of(r.model))
@@ -378,15 +379,9 @@ int main(int argc, char** argv) {
     std::optional<dspy::testing::DemoServer> server;
     dspy::LMHandle lm;
     std::string endpoint;
-    // Every finished call's tokens, counted where the LM reports its calls.
-    auto usage = std::make_shared<dspy::UsageTracker>();
-    auto hooks = std::make_shared<dspy::LMHooks>();
-    hooks->record = [usage](const dspy::LM& called, const dspy::LMRequest&, const dspy::Result<dspy::LMResponse>& r,
-                            std::chrono::nanoseconds) {
-      if (r) usage->add(called.model(), r->usage);
-    };
+    // No cache: every example is a real call, so latency and tokens are measured, not remembered.
     if (const char* model = std::getenv("DSPY_LM"); model && *model) {
-      auto real = std::make_shared<dspy::LM>(model, dspy::LMConfig{.api_base = o.api_base, .hooks = hooks});
+      auto real = std::make_shared<dspy::LM>(model, dspy::LMConfig{.api_base = o.api_base, .cache = false});
       endpoint = real->url();
       lm = real;
     } else {
@@ -402,7 +397,7 @@ int main(int argc, char** argv) {
         base = server->api_base();
       }
       auto local = std::make_shared<dspy::LM>("openai/dspy-simulated",
-                                              dspy::LMConfig{.api_base = base, .api_key = "none", .hooks = hooks});
+                                              dspy::LMConfig{.api_base = base, .api_key = "none", .cache = false});
       endpoint = local->url();
       lm = local;
     }
@@ -410,10 +405,10 @@ int main(int argc, char** argv) {
       const auto dev = load<Arithmetic>(o);
       if (o.program == "predict") {
         dspy::Predict<Arithmetic> p;
-        return run(o, p, dev, lm, endpoint, *usage);
+        return run(o, p, dev, lm, endpoint);
       }
       dspy::ChainOfThought<Arithmetic> p;
-      return run(o, p, dev, lm, endpoint, *usage);
+      return run(o, p, dev, lm, endpoint);
     }
     if (o.program == "rag") {
       const auto dev = load<OpenFactoid>(o);
@@ -426,15 +421,15 @@ int main(int argc, char** argv) {
       std::set<std::string> seen;
       for (const auto& e : all)
         if (seen.insert(e.input.passage).second) rag.retriever.passages.push_back(e.input.passage);
-      return run(o, rag, dev, lm, endpoint, *usage);
+      return run(o, rag, dev, lm, endpoint);
     }
     const auto dev = load<Factoid>(o);
     if (o.program == "predict") {
       dspy::Predict<Factoid> p;
-      return run(o, p, dev, lm, endpoint, *usage);
+      return run(o, p, dev, lm, endpoint);
     }
     dspy::ChainOfThought<Factoid> p;
-    return run(o, p, dev, lm, endpoint, *usage);
+    return run(o, p, dev, lm, endpoint);
   } catch (const std::exception& e) {
     std::cerr << "harness: " << e.what() << "\n";
     return 1;

@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   }
   const long calls = std::atol(argv[2]);
   const long concurrency = std::atol(argv[3]);
-  auto lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = argv[1], .api_key = "bench", .num_retries = 0});
+  auto lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = argv[1], .api_key = "bench", .num_retries = 0, .cache = false});
+  // Every call must reach the server, and a service under load keeps no call history.
+  dspy::global_history().set_capacity(0);
   dspy::set_lm(cot, lm);
 
   std::vector<QA::Input> inputs;

@@ -32,6 +32,7 @@
 #include "signature.hpp"
 #include "simulated_lm.hpp"
 #include "state.hpp"
+#include "streaming.hpp"
 #include "testing.hpp"
 #include "text.hpp"
 #include "tool.hpp"

@@ -77,7 +77,8 @@ TEST_F(DemoServerTest, PredictAndChainOfThoughtOverHttp) {
 
   for (const char* model : {"openai/demo", "anthropic/demo"}) {
     SCOPED_TRACE(model);
-    auto lm = std::make_shared<dspy::LM>(server->lm(model));
+    // No cache: every call must reach this run's server.
+    auto lm = std::make_shared<dspy::LM>(server->lm(model, {.cache = false}));
     dspy::ChainOfThought<Answer> cot;
     dspy::set_lm(cot, lm);
     const auto r = cot({"moon landing", std::string("When did people first land on the moon? ") + model});
@@ -93,7 +94,7 @@ TEST_F(DemoServerTest, BatchOfAModuleKeepsEveryInputInOrder) {
   auto server = DemoServer::start(DSPY_DEMO_SERVER, {replies_});
   ASSERT_TRUE(server) << server.error().message();
   TwoStep program;
-  dspy::set_lm(program, std::make_shared<dspy::LM>(server->lm()));
+  dspy::set_lm(program, std::make_shared<dspy::LM>(server->lm("openai/demo", {.cache = false})));
 
   std::vector<TwoStep::Input> inputs;
   for (int i = 0; i < 60; ++i) inputs.push_back({"question number " + std::to_string(i)});
@@ -108,7 +109,7 @@ TEST_F(DemoServerTest, BatchOfAModuleKeepsEveryInputInOrder) {
 TEST_F(DemoServerTest, StoppedServerGivesATypedNetworkError) {
   auto server = DemoServer::start(DSPY_DEMO_SERVER, {replies_});
   ASSERT_TRUE(server) << server.error().message();
-  auto lm = std::make_shared<dspy::LM>(server->lm("openai/demo", {.num_retries = 0}));
+  auto lm = std::make_shared<dspy::LM>(server->lm("openai/demo", {.num_retries = 0, .cache = false}));
   EXPECT_TRUE(server->stop());  // SIGTERM: the server exits cleanly
 
   dspy::Predict<Query> p;

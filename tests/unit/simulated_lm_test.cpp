@@ -132,7 +132,7 @@ TEST(SimulatedLM, DemoServerSimulatesOverHttp) {
   auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate", "--latency-ms", "2"});
   ASSERT_TRUE(server) << server.error().message();
   dspy::ChainOfThought<Arithmetic> cot;
-  dspy::set_lm(cot, server->lm());
+  dspy::set_lm(cot, server->lm("openai/demo", {.cache = false}));  // every call reaches this server
   const auto result = dspy::evaluate(cot, dev, dspy::answer_exact_match, {.concurrency = 8, .progress = false});
   ASSERT_EQ(result.rows.size(), 80u);
   EXPECT_EQ(result.errors(), 0u);
