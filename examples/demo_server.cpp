@@ -1,19 +1,32 @@
 // An offline, OpenAI-compatible LM server for examples and CI: answers POST /v1/chat/completions
-// (and Anthropic's POST /v1/messages) on 127.0.0.1 from a file of scripted replies.
+// (and Anthropic's POST /v1/messages) on 127.0.0.1 from a file of scripted replies, or as a
+// simulated model that reads each prompt and answers it.
 //
 //   demo_server REPLIES.jsonl [PORT]
+//   demo_server --simulate [--latency-ms MS] [PORT]
+//
+// A request with "stream": true is answered with server-sent events in the API's shape (OpenAI
+// chat.completion.chunk events up to [DONE], with usage when stream_options.include_usage is
+// set; Anthropic message_start ... message_stop), a few bytes of text per event.
 //
 // REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
-// a "content" string. Replies are served in order and cycle. With PORT 0 (the default) the
-// system picks a port; the port is printed alone on the first line of stdout, e.g.
+// a "content" string. Replies are served in order and cycle. With --simulate, replies come from
+// dspy::testing::simulate_reply (it solves the shipped arithmetic and factoid datasets and is
+// wrong on a fixed share of items), each after about MS milliseconds (0.5 to 1.5 times MS, fixed
+// per prompt). With PORT 0 (the default) the system picks a port; the port is printed alone on
+// the first line of stdout, e.g.
 //
 //   port=$(./demo_server replies.jsonl | head -1) ...
 //   dspy::LM("openai/demo", {.api_base = "http://127.0.0.1:" + port + "/v1", .api_key = "none"})
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,10 +35,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <dspy/simulated_lm.hpp>
 
 namespace {
 
@@ -35,11 +51,13 @@ namespace json = boost::json;
 using asio::ip::tcp;
 
 struct Script {
-  std::vector<std::string> replies;
+  std::vector<std::string> replies;  // empty: simulate
+  std::chrono::milliseconds latency{0};
   std::size_t next = 0;
   std::uint64_t served = 0;
 
-  const std::string& take() {
+  std::string take(const std::vector<dspy::Message>& prompt) {
+    if (replies.empty()) return dspy::testing::simulate_reply(prompt);
     const std::string& r = replies[next];
     next = (next + 1) % replies.size();
     return r;
@@ -68,18 +86,22 @@ std::vector<std::string> load_replies(const char* path) {
   return out;
 }
 
-// A rough token count (4 characters a token), so that usage figures move with the text.
-std::int64_t tokens(std::size_t chars) { return static_cast<std::int64_t>((chars + 3) / 4); }
-
-std::size_t prompt_chars(const json::object& body) {
-  std::size_t n = 0;
-  if (const auto* s = body.if_contains("system"); s && s->is_string()) n += s->get_string().size();
+// The conversation of a request: Anthropic's top-level system prompt, then the messages.
+std::vector<dspy::Message> prompt_of(const json::object& body) {
+  std::vector<dspy::Message> out;
+  if (const auto* s = body.if_contains("system"); s && s->is_string()) out.push_back({"system", std::string(s->get_string())});
   if (const auto* m = body.if_contains("messages"); m && m->is_array())
     for (const auto& msg : m->get_array())
-      if (const auto* o = msg.if_object())
-        if (const auto* c = o->if_contains("content"); c && c->is_string()) n += c->get_string().size();
-  return n;
+      if (const auto* o = msg.if_object()) {
+        const auto* role = o->if_contains("role");
+        const auto* content = o->if_contains("content");
+        if (role && role->is_string() && content && content->is_string())
+          out.push_back({std::string(role->get_string()), std::string(content->get_string())});
+      }
+  return out;
 }
+
+using dspy::testing::estimate_tokens;
 
 json::value error_body(std::string_view message) { return {{"error", {{"message", message}, {"type", "invalid_request_error"}}}}; }
 
@@ -98,11 +120,14 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
   const std::string model = body.contains("model") && body.at("model").is_string()
                                 ? std::string(body.at("model").get_string())
                                 : std::string("demo");
-  const std::int64_t prompt = tokens(prompt_chars(body));
+  const std::vector<dspy::Message> messages = prompt_of(body);
+  std::size_t chars = 0;
+  for (const auto& m : messages) chars += m.content.size();
+  const std::int64_t prompt = estimate_tokens(chars);
   ++script.served;
   if (anthropic) {
-    const std::string& text = script.take();
-    const std::int64_t completion = tokens(text.size());
+    const std::string text = script.take(messages);
+    const std::int64_t completion = estimate_tokens(text.size());
     return {http::status::ok,
             {{"id", "msg_demo_" + std::to_string(script.served)},
              {"type", "message"},
@@ -117,8 +142,8 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
   json::array choices;
   std::int64_t completion = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    const std::string& text = script.take();
-    completion += tokens(text.size());
+    const std::string text = script.take(messages);
+    completion += estimate_tokens(text.size());
     choices.push_back(
         {{"index", i}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}});
   }
@@ -130,6 +155,106 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
            {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}}};
 }
 
+// A reply's text in pieces of about `size` bytes, never splitting a UTF-8 sequence.
+std::vector<std::string_view> pieces(std::string_view text, std::size_t size) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    std::size_t n = std::min(size, text.size());
+    while (n < text.size() && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) ++n;
+    out.push_back(text.substr(0, n));
+    text.remove_prefix(n);
+  }
+  return out;
+}
+
+std::string sse(const json::value& data, std::string_view event = {}) {
+  std::string out;
+  if (!event.empty()) out.append("event: ").append(event).append("\n");
+  return out.append("data: ").append(json::serialize(data)).append("\n\n");
+}
+
+// The server-sent events of a streamed answer (`"stream": true`), in the API's own shapes.
+std::vector<std::string> stream_events(const json::object& reply, const json::object& request) {
+  std::vector<std::string> events;
+  const json::value id = reply.at("id");
+  const json::value model = reply.at("model");
+  if (reply.contains("content")) {  // Anthropic
+    const std::string_view text = reply.at("content").at(0).at("text").as_string();
+    const json::object& usage = reply.at("usage").as_object();
+    events.push_back(sse({{"type", "message_start"},
+                          {"message",
+                           {{"id", id},
+                            {"type", "message"},
+                            {"role", "assistant"},
+                            {"model", model},
+                            {"content", json::array{}},
+                            {"stop_reason", nullptr},
+                            {"usage", {{"input_tokens", usage.at("input_tokens")}, {"output_tokens", 1}}}}}},
+                         "message_start"));
+    events.push_back(sse(
+        {{"type", "content_block_start"}, {"index", 0}, {"content_block", {{"type", "text"}, {"text", ""}}}},
+        "content_block_start"));
+    events.push_back(sse({{"type", "ping"}}, "ping"));
+    for (std::string_view piece : pieces(text, 8))
+      events.push_back(sse(
+          {{"type", "content_block_delta"}, {"index", 0}, {"delta", {{"type", "text_delta"}, {"text", piece}}}},
+          "content_block_delta"));
+    events.push_back(sse({{"type", "content_block_stop"}, {"index", 0}}, "content_block_stop"));
+    events.push_back(sse({{"type", "message_delta"},
+                          {"delta", {{"stop_reason", "end_turn"}, {"stop_sequence", nullptr}}},
+                          {"usage", {{"output_tokens", usage.at("output_tokens")}}}},
+                         "message_delta"));
+    events.push_back(sse({{"type", "message_stop"}}, "message_stop"));
+    return events;
+  }
+  const auto chunk = [&](json::array choices) {
+    return json::value{
+        {"id", id}, {"object", "chat.completion.chunk"}, {"model", model}, {"choices", std::move(choices)}};
+  };
+  for (const auto& c : reply.at("choices").as_array()) {
+    const json::value index = c.at("index");
+    events.push_back(sse(chunk({{{"index", index}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}})));
+    for (std::string_view piece : pieces(c.at("message").at("content").as_string(), 8))
+      events.push_back(sse(chunk({{{"index", index}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}})));
+    events.push_back(sse(chunk({{{"index", index}, {"delta", json::object{}}, {"finish_reason", "stop"}}})));
+  }
+  const auto* options = request.if_contains("stream_options");
+  if (options && options->is_object() && options->get_object().if_contains("include_usage") &&
+      options->get_object().at("include_usage") == true) {
+    json::value last = chunk({});
+    last.get_object()["usage"] = reply.at("usage");
+    events.push_back(sse(last));
+  }
+  events.emplace_back("data: [DONE]\n\n");
+  return events;
+}
+
+// Writes the events as HTTP/1.1 chunks, a few milliseconds apart, as a model would.
+asio::awaitable<bool> write_stream(tcp::socket& socket, std::vector<std::string> events, bool keep_alive) {
+  boost::system::error_code ec;
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                     "Server: dspy-cpp demo_server\r\nTransfer-Encoding: chunked\r\n";
+  head += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
+  auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+  co_await std::move(writing);
+  asio::steady_timer pause(socket.get_executor());
+  for (const auto& e : events) {
+    if (ec) co_return false;
+    std::ostringstream framed;
+    framed << std::hex << e.size() << "\r\n" << e << "\r\n";
+    const std::string bytes = framed.str();
+    auto sending = asio::async_write(socket, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(sending);
+    pause.expires_after(std::chrono::milliseconds(2));
+    auto waiting = pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(waiting);
+  }
+  auto ending = asio::async_write(socket, asio::buffer(std::string_view("0\r\n\r\n")),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  co_await std::move(ending);
+  co_return !ec;
+}
+
 asio::awaitable<void> session(Script* script, tcp::socket socket) {
   boost::beast::flat_buffer buffer;
   for (;;) {
@@ -138,7 +263,26 @@ asio::awaitable<void> session(Script* script, tcp::socket socket) {
     auto reading = http::async_read(socket, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
     co_await std::move(reading);
     if (ec) co_return;
-    auto [status, body] = answer(*script, req);
+    // No structured binding: it would live across the co_awaits below (GCC 12).
+    const auto answered = answer(*script, req);
+    const http::status status = answered.first;
+    const json::value& body = answered.second;
+    if (script->latency.count() > 0) {  // about `latency`, fixed per request body
+      const double scale = 0.5 + dspy::testing::unit_hash(req.body());
+      asio::steady_timer wait(socket.get_executor(),
+                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(script->latency * scale));
+      auto waiting = wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await std::move(waiting);
+    }
+    if (status == http::status::ok) {
+      const json::value request = json::parse(req.body());
+      if (const auto* stream = request.as_object().if_contains("stream"); stream && *stream == true) {
+        auto streaming =
+            write_stream(socket, stream_events(body.as_object(), request.as_object()), req.keep_alive());
+        if (!co_await std::move(streaming) || !req.keep_alive()) co_return;
+        continue;
+      }
+    }
     http::response<http::string_body> res(status, req.version());
     res.set(http::field::content_type, "application/json");
     res.set(http::field::server, "dspy-cpp demo_server");
@@ -164,24 +308,35 @@ asio::awaitable<void> serve(Script* script, tcp::acceptor* acceptor) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool simulate = !args.empty() && args[0] == "--simulate";
+  std::chrono::milliseconds latency{0};
+  if (simulate && args.size() >= 3 && args[1] == "--latency-ms") {
+    latency = std::chrono::milliseconds(std::stoi(args[2]));
+    args.erase(args.begin() + 1, args.begin() + 3);
+  }
+  if (args.empty() || args.size() > 2) {
     std::cerr << "usage: " << argv[0] << " REPLIES.jsonl [PORT]\n"
+              << "       " << argv[0] << " --simulate [--latency-ms MS] [PORT]\n"
               << "Serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) on 127.0.0.1,\n"
-              << "answering with the file's replies in order, cycling. PORT 0 (default) picks a free port;\n"
+              << "answering with the file's replies in order, cycling, or (--simulate) as a simulated model\n"
+              << "that answers the shipped datasets' prompts. PORT 0 (default) picks a free port;\n"
               << "the port is printed alone on the first line of stdout.\n";
     return 2;
   }
   try {
-    Script script{load_replies(argv[1])};
-    const int port = argc == 3 ? std::stoi(argv[2]) : 0;
+    Script script{simulate ? std::vector<std::string>{} : load_replies(args[0].c_str()), latency};
+    const int port = args.size() == 2 ? std::stoi(args[1]) : 0;
     if (port < 0 || port > 65535) throw std::runtime_error("the port must be in 0..65535");
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
-    std::cout << acceptor.local_endpoint().port() << std::endl;
-    std::cerr << "demo_server: " << script.replies.size() << " replies, listening on http://127.0.0.1:"
-              << acceptor.local_endpoint().port() << "/v1\n";
+    // Handle the signals before announcing the port: a parent may stop us right after reading it.
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
+    std::cout << acceptor.local_endpoint().port() << std::endl;
+    std::cerr << "demo_server: " << (simulate ? std::string("simulated model") : std::to_string(script.replies.size()) + " replies")
+              << ", listening on http://127.0.0.1:"
+              << acceptor.local_endpoint().port() << "/v1\n";
     asio::co_spawn(io, serve(&script, &acceptor), asio::detached);
     io.run();
     std::cerr << "demo_server: served " << script.served << " requests\n";

@@ -4,6 +4,8 @@
 
 #include <dspy/dspy.hpp>
 
+#include "example_lm.hpp"
+
 struct Address {
   std::string street;
   std::string city;
@@ -28,13 +30,9 @@ struct ExtractCustomer {
 };
 
 int main() {
-  auto lm = std::make_shared<dspy::testing::ScriptedLM>();
-  // LMs often fence JSON and add a sentence after it; the parser copes and says so.
-  lm->push("[[ ## customer ## ]]\n```json\n{\"full_name\": \"Ada Lovelace\", \"addresses\": [{\"street\": \"12 St James's "
-           "Square\", \"city\": \"London\", \"postal_code\": \"SW1Y 4JH\"}], \"vip\": \"yes\"}\n```\n\n"
-           "[[ ## completed ## ]]");
+  auto lm = example_lm("extraction");
   dspy::Predict<ExtractCustomer> extract;
-  extract.set_lm(lm);
+  extract.set_lm(lm.lm);
 
   const ExtractCustomer::Input input{"Hi, this is Ada Lovelace (12 St James's Square, London SW1Y 4JH). "
                                      "Gold member since 1843."};

@@ -1,13 +1,14 @@
 // RAG: retrieve passages from a small shipped corpus, then answer with ChainOfThought.
 // A module is a described struct of predictors plus code; its predictors are found by path.
-#include <algorithm>
 #include <fstream>
 #include <iostream>
-#include <set>
 #include <sstream>
 
 #include <boost/describe/class.hpp>
 #include <dspy/dspy.hpp>
+
+#include "example_lm.hpp"
+#include "keyword_retriever.hpp"
 
 struct GenerateQuery {
   static constexpr std::string_view instructions = "Write a short search query for the question.";
@@ -31,39 +32,10 @@ struct AnswerFromContext {
   static constexpr auto docs = dspy::docs({{"answer", "a short answer"}});
 };
 
-// Keyword overlap: enough to show the shape of a retriever.
-struct Retriever {
-  std::vector<std::string> passages;
-  std::size_t k = 3;
-
-  static std::set<std::string> words(const std::string& text) {
-    std::set<std::string> out;
-    std::string w;
-    for (char c : text + " ") {
-      if (std::isalnum(static_cast<unsigned char>(c))) w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      else if (w.size() > 2) out.insert(std::exchange(w, {}));
-      else w.clear();
-    }
-    return out;
-  }
-  [[nodiscard]] std::vector<std::string> search(const std::string& query) const {
-    const auto q = words(query);
-    std::vector<std::pair<std::size_t, const std::string*>> scored;
-    for (const auto& p : passages) {
-      const auto pw = words(p);
-      scored.emplace_back(std::count_if(q.begin(), q.end(), [&](const auto& w) { return pw.contains(w); }), &p);
-    }
-    std::stable_sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    std::vector<std::string> top;
-    for (std::size_t i = 0; i < std::min(k, scored.size()); ++i) top.push_back(*scored[i].second);
-    return top;
-  }
-};
-
 struct RAG {
   dspy::Predict<GenerateQuery> generate_query;
   dspy::ChainOfThought<AnswerFromContext> answer;
-  Retriever retriever;
+  KeywordRetriever retriever;
 
   using Input = GenerateQuery::Input;
   boost::asio::awaitable<dspy::Result<dspy::Predicted<dspy::ChainOfThought<AnswerFromContext>::Output>>> forward(
@@ -88,12 +60,8 @@ int main(int argc, char** argv) {
   for (std::string line; std::getline(corpus, line);)
     if (!line.empty()) rag.retriever.passages.push_back(line);
 
-  // Offline, an in-process LM answers from a script; the prompts are the real ones.
-  auto lm = std::make_shared<dspy::testing::ScriptedLM>();
-  lm->push("[[ ## query ## ]]\ncapital of Australia\n\n[[ ## completed ## ]]");
-  lm->push("[[ ## reasoning ## ]]\nThe context says Canberra is the capital city of Australia.\n\n"
-           "[[ ## answer ## ]]\nCanberra\n\n[[ ## completed ## ]]");
-  dspy::set_lm(rag, lm);
+  auto lm = example_lm("rag");
+  dspy::set_lm(rag, lm.lm);
 
   std::cout << "predictors:";
   for (const auto& [path, p] : dspy::named_predictors(rag)) std::cout << ' ' << path;
@@ -105,5 +73,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "answer:    " << r->answer << "\nreasoning: " << r->reasoning << "\n\n";
-  std::cout << "the answer step's prompt:\n" << lm->requests().at(1).messages.back().content << "\n";
+  std::cout << "the answer step's call:\n";
+  dspy::inspect_history(1);
 }

@@ -1,9 +1,11 @@
 // Save, then load, a tuned program: demos and instructions go to DSPy's state JSON (a program
-// tuned in Python DSPy loads the same way), and a fresh program picks them up.
+// tuned in Python DSPy loads the same way), and a fresh program picks them up and answers with them.
 #include <filesystem>
 #include <iostream>
 
 #include <dspy/dspy.hpp>
+
+#include "example_lm.hpp"
 
 struct QA {
   static constexpr std::string_view instructions = "Answer questions with short factoid answers.";
@@ -40,5 +42,15 @@ int main() {
   std::cout << "loaded: " << fresh.predict.demos.size() << " demos, instructions \"" << fresh.predict.instructions()
             << "\"; prompts identical: " << std::boolalpha << same << "\n";
   std::filesystem::remove(path);
-  return same ? 0 : 1;
+  if (!same) return 1;
+
+  // The loaded program answers with its demos in the prompt.
+  auto lm = example_lm("save_load");
+  dspy::set_lm(fresh, lm.lm);
+  const auto r = dspy::call(fresh, {"Capital of Peru?"});
+  if (!r) {
+    std::cerr << "error: " << r.error().message() << "\n";
+    return 1;
+  }
+  std::cout << "answer: " << r->answer << " (reasoning: " << r->reasoning << ")\n";
 }

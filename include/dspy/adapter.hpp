@@ -331,6 +331,30 @@ std::optional<std::string> xml_to(const std::vector<const XmlElement*>& els, T& 
   }
 }
 
+// "[[ ## name ## ]]" at the start of a (stripped) line; tolerates missing or extra spaces.
+inline bool match_chat_header(std::string_view line, std::string_view& name, std::size_t& end) {
+  if (!line.starts_with("[[")) return false;
+  std::size_t i = 2;
+  const auto spaces = [&] {
+    while (i < line.size() && line[i] == ' ') ++i;
+  };
+  spaces();
+  if (line.substr(i, 2) != "##") return false;
+  i += 2;
+  spaces();
+  const std::size_t start = i;
+  while (i < line.size() && (is_ident_char(line[i]) || static_cast<unsigned char>(line[i]) >= 0x80)) ++i;
+  if (i == start) return false;
+  name = line.substr(start, i - start);
+  spaces();
+  if (line.substr(i, 2) != "##") return false;
+  i += 2;
+  spaces();
+  if (line.substr(i, 2) != "]]") return false;
+  end = i + 2;
+  return true;
+}
+
 // ---- the adapters, per signature ------------------------------------------------------------------
 
 template <class Sig>
@@ -627,30 +651,6 @@ struct AdapterImpl {
     return std::array<bool, n_out>{Optional<field_type<I, Out>>...};
   }(std::make_index_sequence<n_out>{});
 
-  // "[[ ## name ## ]]" at the start of a (stripped) line; tolerates missing or extra spaces.
-  static bool match_header(std::string_view line, std::string_view& name, std::size_t& end) {
-    if (!line.starts_with("[[")) return false;
-    std::size_t i = 2;
-    const auto spaces = [&] {
-      while (i < line.size() && line[i] == ' ') ++i;
-    };
-    spaces();
-    if (line.substr(i, 2) != "##") return false;
-    i += 2;
-    spaces();
-    const std::size_t start = i;
-    while (i < line.size() && (is_ident_char(line[i]) || static_cast<unsigned char>(line[i]) >= 0x80)) ++i;
-    if (i == start) return false;
-    name = line.substr(start, i - start);
-    spaces();
-    if (line.substr(i, 2) != "##") return false;
-    i += 2;
-    spaces();
-    if (line.substr(i, 2) != "]]") return false;
-    end = i + 2;
-    return true;
-  }
-
   static Result<Out> parse(const ChatAdapter&, std::string_view completion, std::vector<ParseNote>* notes) {
     // Each header opens a section; the first section of each output field is parsed when the next
     // header (or the end) closes it. Text before any header and unknown sections are ignored.
@@ -682,7 +682,7 @@ struct AdapterImpl {
       const std::string_view stripped = py_strip(line);
       std::string_view name;
       std::size_t end = 0;
-      if (match_header(stripped, name, end)) {
+      if (match_chat_header(stripped, name, end)) {
         finish();
         current = OutTable::index_of(name);
         const std::string_view rest = py_strip(stripped.substr(end));

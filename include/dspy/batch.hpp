@@ -42,8 +42,13 @@ struct BatchOptions {
   /// After more than this many errors, inputs not yet started get a `cancelled` error instead
   /// of a call (unset: never stop).
   std::optional<std::size_t> max_errors{};
-  /// A progress bar on stderr, shown only when stderr is a terminal.
+  /// A progress bar with rate and ETA, shown only when `progress_stream` is a terminal.
   bool progress = true;
+  /// When `progress_stream` is not a terminal: a plain progress line at every tenth of the way.
+  bool progress_lines = false;
+  std::FILE* progress_stream = stderr;
+  /// Text shown after the counts (e.g. a running score); called on the batch's thread.
+  std::function<std::string()> progress_note{};
   /// Called after each input completes (on the batch's thread).
   std::function<void(const BatchProgress&)> on_progress{};
   /// Stops the batch: calls in flight are cancelled, inputs not started get a `cancelled` error.
@@ -52,16 +57,29 @@ struct BatchOptions {
 
 namespace detail {
 
-inline void draw_progress(const BatchProgress& p, std::chrono::steady_clock::time_point start) {
+inline std::string progress_counts(const BatchProgress& p, std::chrono::steady_clock::time_point start) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0.0;
-  const int width = 30;
-  const int filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
   const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : 0.0;
-  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f/s  eta %.0fs  errors %zu", filled,
-               "==============================", width - filled, "", p.done, p.total, rate, eta, p.errors);
-  if (p.done == p.total) std::fputc('\n', stderr);
-  std::fflush(stderr);
+  char text[128];
+  std::snprintf(text, sizeof text, "%zu/%zu  %.1f/s  eta %.0fs  errors %zu", p.done, p.total, rate, eta, p.errors);
+  return text;
+}
+
+inline void draw_progress(const BatchOptions& o, const BatchProgress& p, std::chrono::steady_clock::time_point start,
+                          bool bar) {
+  std::string text = progress_counts(p, start);
+  if (o.progress_note) text += "  " + o.progress_note();
+  if (bar) {
+    const int width = 30;
+    const int filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
+    std::fprintf(o.progress_stream, "\r[%.*s%*s] %s", filled, "==============================", width - filled, "",
+                 text.c_str());
+    if (p.done == p.total) std::fputc('\n', o.progress_stream);
+  } else {
+    std::fprintf(o.progress_stream, "%s\n", text.c_str());
+  }
+  std::fflush(o.progress_stream);
 }
 
 template <class M>
@@ -80,6 +98,7 @@ struct BatchState {
   std::optional<asio::steady_timer> all_done;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool show_bar = false;
+  bool show_lines = false;
 
   void stop(std::string reason) {
     if (stopped) return;
@@ -95,7 +114,10 @@ struct BatchState {
       stop("batch stopped after " + std::to_string(progress.errors) + " errors (max_errors " +
            std::to_string(*options.max_errors) + ")");
     if (options.on_progress) options.on_progress(progress);
-    if (show_bar) draw_progress(progress, start);
+    if (show_bar) draw_progress(options, progress, start, true);
+    // A line each time the count passes a tenth of the total, and at the end.
+    if (show_lines && (progress.done * 10 / progress.total != (progress.done - 1) * 10 / progress.total))
+      draw_progress(options, progress, start, false);
   }
 };
 
@@ -151,7 +173,9 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
   s->options = std::move(options);
   s->results.resize(s->inputs.size());
   s->progress.total = s->inputs.size();
-  s->show_bar = s->options.progress && ::isatty(STDERR_FILENO);
+  const bool terminal = s->options.progress_stream && ::isatty(::fileno(s->options.progress_stream));
+  s->show_bar = s->options.progress && terminal;
+  s->show_lines = s->options.progress_lines && s->options.progress_stream && !terminal;
   const auto executor = co_await asio::this_coro::executor;
   const std::size_t workers = std::min(std::max<std::size_t>(s->options.concurrency, 1), s->inputs.size());
   s->signals = std::vector<asio::cancellation_signal>(workers);

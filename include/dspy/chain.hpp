@@ -3,6 +3,7 @@
 // provides, or provides with another type, does not compile.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string_view>
@@ -142,8 +143,14 @@ class Chain {
   asio::awaitable<result_type> forward(Input input) const {
     Values values;
     std::get<0>(values) = std::move(input);
-    auto pending = step<0>(&values);  // not inside co_await: GCC 12 bug 100611
-    co_return co_await std::move(pending);
+    // One stage after another from a loop, not by nesting: each stage's coroutine frames are
+    // freed before the next starts, so Asio's per-thread frame cache can recycle them.
+    for (const auto run : steps) {
+      auto pending = run(this, &values);  // not inside co_await: GCC 12 bug 100611
+      auto error = co_await std::move(pending);
+      if (error) co_return std::move(*error);
+    }
+    co_return std::move(*std::get<n>(values));
   }
 
   result_type operator()(Input input) const { return dspy::call(*this, std::move(input)); }
@@ -151,22 +158,23 @@ class Chain {
   BOOST_DESCRIBE_CLASS(Chain, (), (stages), (), ())
 
  private:
+  // Runs stage K on what earlier stages left in `values` and stores its output there.
   template <std::size_t K>
-  asio::awaitable<result_type> step(Values* values) const {
+  static asio::awaitable<std::optional<Error>> step(const Chain* self, Values* values) {
     typename stage_t<K>::Input in;
     if constexpr (K == 0) in = std::get<0>(*values);
     else in = input_for<K>(*values, std::make_index_sequence<field_count<typename stage_t<K>::Input>>{});
-    auto pending = dspy::acall(std::get<K>(stages), std::move(in));
+    auto pending = dspy::acall(std::get<K>(self->stages), std::move(in));
     auto r = co_await std::move(pending);
     if (!r) co_return std::move(r).error();
-    if constexpr (K + 1 == n) {
-      co_return value_of(std::move(*r));
-    } else {
-      std::get<K + 1>(*values).emplace(value_of(std::move(*r)));
-      auto next = step<K + 1>(values);
-      co_return co_await std::move(next);
-    }
+    std::get<K + 1>(*values).emplace(value_of(std::move(*r)));
+    co_return std::nullopt;
   }
+
+  using Step = asio::awaitable<std::optional<Error>> (*)(const Chain*, Values*);
+  static constexpr auto steps = []<std::size_t... K>(std::index_sequence<K...>) {
+    return std::array<Step, n>{&step<K>...};
+  }(std::make_index_sequence<n>{});
 
   template <class X>
   static auto value_of(X&& x) {

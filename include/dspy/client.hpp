@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cctype>
+#include <exception>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -20,24 +23,35 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "cache.hpp"
 #include "detail/curl_multi.hpp"
 #include "detail/http_reply.hpp"
 #include "detail/http_retry.hpp"
 #include "detail/provider.hpp"
+#include "detail/rate_limit.hpp"
 #include "error.hpp"
+#include "history.hpp"
 #include "lm.hpp"
+#include "usage.hpp"
 
 namespace dspy {
 
 class LM;
 
-/// Where caching, usage tracking and history attach to an LM. Both are optional.
+/// Extra observers of an LM's calls (the cache, usage scopes and history are built in). Both
+/// are optional.
 struct LMHooks {
-  /// Asked before any HTTP, with the merged request (`rollout_id` still in `config.extra`);
-  /// a value answers the call (e.g. a cache hit, which sets `cache_hit`).
+  /// Asked first, before the cache, with the merged request; a value answers the call.
   std::function<std::optional<LMResponse>(const LM&, const LMRequest&)> lookup;
   /// Told about every finished call, however it was answered, with its wall time.
   std::function<void(const LM&, const LMRequest&, const Result<LMResponse>&, std::chrono::nanoseconds)> record;
+};
+
+/// A client-side rate limit (0: no limit). Calls are paced to one second's worth of the rate at
+/// a time; tokens are counted from replies' usage, so a call waits while the budget is spent.
+struct RateLimit {
+  double requests_per_minute = 0;
+  double tokens_per_minute = 0;
 };
 
 /// An LM's settings. Call parameters (temperature ... extra_body) are defaults that a
@@ -54,7 +68,17 @@ struct LMConfig {
   int num_retries = 3;  ///< retries after the first attempt, on 408/409/429/5xx and network errors
   std::chrono::milliseconds timeout{600'000};  ///< per attempt, connect included
   detail::Backoff backoff{};                   ///< waits between retries
+  RateLimit rate_limit{};                      ///< shared by the copies of this LM; retries count
+  /// TLS peer verification (certificate chain and host name), on unless turned off here. Turning
+  /// it off lets anyone on the path read and change calls: for a local test server only.
   bool verify_tls = true;
+  /// PEM file of certificates to trust instead of the system's (e.g. a private CA); empty: the
+  /// system's bundle.
+  std::string ca_bundle{};
+  /// Answer repeated requests from the cache (memory LRU + disk, as DSPy). Off here for this LM;
+  /// off for every LM with `dspy::configure_cache({.enable_memory = false, .enable_disk = false})`.
+  bool cache = true;
+  std::shared_ptr<Cache> cache_store{};  ///< null: dspy::default_cache() at call time
   std::size_t max_response_bytes = 64U << 20;  ///< a longer reply fails with Errc::bad_response, not retried
   std::shared_ptr<const LMHooks> hooks{};
 };
@@ -81,6 +105,9 @@ class LM : public BaseLM {
     } else {
       url_ = detail::endpoint_url(api_, std::move(base));
     }
+    if (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0)
+      limiter_ = std::make_shared<detail::RateLimiter>(config_.rate_limit.requests_per_minute,
+                                                       config_.rate_limit.tokens_per_minute);
     defaults_.temperature = config_.temperature;
     defaults_.max_tokens = config_.max_tokens;
     defaults_.n = config_.n;
@@ -106,7 +133,14 @@ class LM : public BaseLM {
 
   /// Calls the model on the current executor (an io_context's). The LM must outlive the call.
   /// Cancelling through the awaiting coroutine's cancellation slot ends the call with Errc::cancelled.
-  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { return answer(this, std::move(request)); }
+  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { return answer(this, std::move(request), {}); }
+
+  /// acall, streamed: the reply comes as server-sent events and the first completion's text goes
+  /// to `on_text` as it arrives, from the transfer's I/O callback (so keep it short). A cache hit
+  /// hands the whole text over at once. A stream that has delivered text is not retried.
+  asio::awaitable<Result<LMResponse>> astream(LMRequest request, TextSink on_text) override {
+    return answer(this, std::move(request), std::move(on_text));
+  }
 
   /// Blocks the calling thread. Each thread keeps one io_context (and so one curl multi with
   /// its open connections) for its blocking calls.
@@ -131,49 +165,57 @@ class LM : public BaseLM {
 #endif
   // acall's body: a static member, so the frame holds `self` (GCC 12 mis-diagnoses the
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
-  static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request) {
+  static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request, TextSink on_text) {
     const auto start = std::chrono::steady_clock::now();
+    const UsageContext usage = UsageContext::current();  // the scopes open when the call was made
     request.config = self->defaults_.merged_with(request.config);
+    std::optional<Result<LMResponse>> out;
     if (self->config_.hooks && self->config_.hooks->lookup)
-      if (auto hit = self->config_.hooks->lookup(*self, request)) {
-        Result<LMResponse> out(std::move(*hit));
-        self->notify(request, out, start);
-        co_return out;
-      }
-    if (!self->problem_.empty()) {
-      Result<LMResponse> out = self->fail(Errc::config, self->problem_);
-      self->notify(request, out, start);
-      co_return out;
+      if (auto hit = self->config_.hooks->lookup(*self, request)) out.emplace(std::move(*hit));
+    std::shared_ptr<Cache> cache;
+    std::optional<CacheKey> key;
+    if (!out && self->config_.cache) {
+      cache = self->config_.cache_store ? self->config_.cache_store : default_cache();
+      key = cache_key(self->model_, request);
+      if (auto hit = cache->get(*key)) out.emplace(std::move(*hit));
     }
-    detail::HttpRequest http = self->http_request();
+    if (out) {
+      if (on_text && *out && !(*out)->completions.empty()) on_text((*out)->completions.front());
+    } else {
+      auto pending = self->fetch(request, std::move(on_text));  // not inside co_await: GCC 12 PR 100611
+      out.emplace(co_await std::move(pending));
+      if (cache && *out) cache->put(*key, **out);
+    }
+    self->record(request, *out, start, usage);
+    co_return std::move(*out);
+  }
+
+  // A call the cache did not answer: over HTTP.
+  asio::awaitable<Result<LMResponse>> fetch(const LMRequest& request, TextSink on_text) const {
+    if (!problem_.empty()) co_return fail(Errc::config, problem_);
+    detail::HttpRequest http = http_request(request.config);
     const int n = request.config.n.value_or(1);
-    if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {
+    if (api_ == detail::WireApi::anthropic_messages && n > 1) {
       // The Messages API has no `n`: n requests, one completion each.
       CallConfig one = request.config;
       one.n.reset();
-      http.body = self->body_for(request, std::move(one));
+      http.body = body_for(request, one, static_cast<bool>(on_text));
       LMResponse all;
-      all.model = self->model_;
-      std::optional<Error> error;
-      for (int i = 0; i < n && !error; ++i) {
-        auto pending = self->exchange(http);  // not inside co_await: GCC 12 PR 100611
+      all.model = model_;
+      for (int i = 0; i < n; ++i) {
+        // Only the first completion is shown as it comes; the others are streams read quietly.
+        TextSink sink = !on_text || i == 0 ? on_text : [](std::string_view) {};
+        auto pending = exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
         Result<LMResponse> r = co_await std::move(pending);
-        if (!r) {
-          error = std::move(r).error();
-        } else {
-          all.completions.push_back(std::move(r->completions.front()));
-          all.usage += r->usage;
-        }
+        if (!r) co_return std::move(r).error();
+        all.completions.push_back(std::move(r->completions.front()));
+        all.usage += r->usage;
       }
-      Result<LMResponse> out = error ? Result<LMResponse>(std::move(*error)) : Result<LMResponse>(std::move(all));
-      self->notify(request, out, start);
-      co_return out;
+      co_return all;
     }
-    http.body = self->body_for(request, request.config);
-    auto pending = self->exchange(std::move(http));  // not inside co_await: GCC 12 PR 100611
-    Result<LMResponse> out = co_await std::move(pending);
-    self->notify(request, out, start);
-    co_return out;
+    http.body = body_for(request, request.config, static_cast<bool>(on_text));
+    auto pending = exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
+    co_return co_await std::move(pending);
   }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -187,47 +229,80 @@ class LM : public BaseLM {
     return true;
   }
 
-  void notify(const LMRequest& request, const Result<LMResponse>& out,
-              std::chrono::steady_clock::time_point start) const {
-    if (config_.hooks && config_.hooks->record)
-      config_.hooks->record(*this, request, out, std::chrono::steady_clock::now() - start);
+  // Every finished call goes to the hooks; a successful one also to the usage scopes open when
+  // it was made (a cache hit counts zero) and to the global history.
+  void record(const LMRequest& request, const Result<LMResponse>& out, std::chrono::steady_clock::time_point start,
+              const UsageContext& usage) const {
+    const auto latency = std::chrono::steady_clock::now() - start;
+    if (config_.hooks && config_.hooks->record) config_.hooks->record(*this, request, out, latency);
+    if (!out) return;
+    usage.record(model_, *out);
+    global_history().add({.model = model_,
+                          .messages = request.messages,
+                          .outputs = out->completions,
+                          .usage = out->usage,  // zero on a cache hit
+                          .latency = latency,
+                          .timestamp = std::chrono::system_clock::now(),
+                          .cache_hit = out->cache_hit});
   }
 
   Error fail(Errc code, const std::string& what, const std::string& raw = {}) const {
     return Error(code, detail::redact(model_ + ": " + what, key_), detail::redact(raw, key_));
   }
 
-  // What every call of this LM sends, less the body.
-  [[nodiscard]] detail::HttpRequest http_request() const {
+  // What a call with `config` sends, less the body.
+  [[nodiscard]] detail::HttpRequest http_request(const CallConfig& config) const {
     detail::HttpRequest http;
     http.url = url_;
     http.headers = headers_;
-    http.timeout = config_.timeout;
+    http.timeout = config.timeout.value_or(config_.timeout);
     http.verify_tls = config_.verify_tls;
+    http.ca_bundle = config_.ca_bundle;
     http.max_response_bytes = config_.max_response_bytes;
     return http;
   }
 
-  [[nodiscard]] std::string body_for(const LMRequest& request, CallConfig config) const {
-    // DSPy's rollout_id tells otherwise identical calls apart in the cache; it is never sent.
-    config.extra.erase("rollout_id");
-    return boost::json::serialize(detail::request_body(api_, model_id_, request, config));
+  [[nodiscard]] std::string body_for(const LMRequest& request, const CallConfig& config, bool stream) const {
+    return boost::json::serialize(detail::request_body(api_, model_id_, request, config, stream));
   }
 
-  // One request with its retries.
-  asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http) const {
+  // One request with its retries. With `on_text`, the body is a stream read as it arrives.
+  asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http, TextSink on_text) const {
     const auto ex = co_await asio::this_coro::executor;
     for (int attempt = 1;; ++attempt) {
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
         co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
+      if (limiter_) {
+        asio::steady_timer paced(ex, limiter_->reserve());
+        auto waiting = paced.async_wait(asio::as_tuple(asio::use_awaitable));  // GCC 12 PR 100611
+        const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
+        if (std::get<0>(waited)) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
+      }
+      std::optional<detail::StreamDecoder> stream;
+      std::exception_ptr thrown;  // by on_text, rethrown here rather than through curl
+      if (on_text) {
+        stream.emplace(api_, on_text);
+        http.on_data = [&stream, &thrown](std::string_view bytes) {
+          try {
+            return stream->feed(bytes);
+          } catch (...) {
+            thrown = std::current_exception();
+            return false;
+          }
+        };
+      }
       auto transfer = detail::async_http(ex, http, asio::use_awaitable);  // GCC 12 PR 100611
       detail::HttpResponse r = co_await std::move(transfer);
+      if (thrown) std::rethrow_exception(thrown);
       if (r.cancelled) co_return fail(Errc::cancelled, "call to " + http.url + " cancelled");
+      // Text already shown would be shown twice.
+      const bool may_retry = attempt <= config_.num_retries && !(stream && stream->delivered());
       const std::string tries = " (attempt " + std::to_string(attempt) + ")";
-      auto outcome = detail::judge_reply(api_, r, attempt <= config_.num_retries, http.url, tries);
+      auto outcome = detail::judge_reply(api_, r, may_retry, http.url, tries, stream ? &*stream : nullptr);
       if (auto* done = std::get_if<Result<LMResponse>>(&outcome)) {
         if (!*done) co_return fail(done->error().code(), done->error().message(), done->error().raw_response());
         (*done)->model = model_;
+        if (limiter_) limiter_->charge((*done)->usage.total_tokens);
         co_return std::move(*done);
       }
       const auto retry_after = std::get<detail::RetryAttempt>(outcome).retry_after;
@@ -247,6 +322,7 @@ class LM : public BaseLM {
   std::string problem_;  // why calls cannot be made, if they cannot
   CallConfig defaults_;
   std::vector<std::string> headers_;
+  std::shared_ptr<detail::RateLimiter> limiter_;  // null: no limit
 };
 
 }  // namespace dspy

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "error.hpp"
@@ -56,23 +58,43 @@ struct Demo {
   }
 };
 
+namespace detail {
+
+/// A field that did not read, by name, and why.
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+// Reads the fields of `o` into `d` by name; absent fields are marked missing.
+template <Signature Sig>
+std::optional<FieldError> demo_fields_from_json(const boost::json::object& o, Demo<Sig>& d) {
+  std::optional<FieldError> error;
+  const auto read = [&](auto& s, std::size_t bit_offset) {
+    using S = std::remove_cvref_t<decltype(s)>;
+    for (std::size_t i = 0; i < FieldTable<S>::size && !error; ++i) {
+      const std::string_view name = field_names<S>[i];
+      if (const auto* v = o.if_contains(name)) {
+        if (auto e = FieldTable<S>::ops.from_json[i](*v, s, {})) error = FieldError{std::string(name), std::move(*e)};
+      } else {
+        d.missing |= std::uint64_t{1} << (bit_offset + i);
+      }
+    }
+  };
+  read(d.input, 0);
+  read(d.output, Demo<Sig>::input_count);
+  return error;
+}
+
+}  // namespace detail
+
 /// A demo from a JSON object keyed by field name (DSPy's demo dicts); absent fields are left
 /// out, other keys ignored, `"augmented": true` kept. Errors name the field.
 template <Signature Sig>
 Result<Demo<Sig>> demo_from_json(const boost::json::object& o) {
   Demo<Sig> d;
-  std::optional<std::string> error;
-  const auto read = [&](auto& s, std::size_t bit_offset) {
-    using S = std::remove_cvref_t<decltype(s)>;
-    for (std::size_t i = 0; i < detail::FieldTable<S>::size && !error; ++i) {
-      const std::string_view name = field_names<S>[i];
-      if (const auto* v = o.if_contains(name)) error = detail::FieldTable<S>::ops.from_json[i](*v, s, {});
-      else d.missing |= std::uint64_t{1} << (bit_offset + i);
-    }
-  };
-  read(d.input, 0);
-  read(d.output, Demo<Sig>::input_count);
-  if (error) return Error(Errc::type_mismatch, "demo: " + *error);
+  if (auto error = detail::demo_fields_from_json(o, d))
+    return Error(Errc::type_mismatch, "demo: " + error->message, {}, std::move(error->field));
   if (const auto* a = o.if_contains("augmented")) d.augmented = a->is_bool() && a->get_bool();
   return d;
 }

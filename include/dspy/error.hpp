@@ -28,6 +28,8 @@ enum class Errc : std::uint8_t {
   timeout,         ///< LM: no reply in time
   network,         ///< LM: connection failed or broke
   bad_response,    ///< LM: the reply body is unusable (not JSON, no choices)
+  io,              ///< a file cannot be opened, read or written
+  metric,          ///< a metric threw while scoring a prediction
 };
 
 [[nodiscard]] constexpr std::string_view to_string(Errc code) noexcept {
@@ -46,6 +48,8 @@ enum class Errc : std::uint8_t {
     case Errc::timeout: return "timeout";
     case Errc::network: return "network";
     case Errc::bad_response: return "bad_response";
+    case Errc::io: return "io";
+    case Errc::metric: return "metric";
   }
   return "unknown";
 }

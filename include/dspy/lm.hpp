@@ -6,9 +6,11 @@
 #include <concepts>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -52,6 +54,8 @@ struct CallConfig {
   /// DSPy's rollout_id: part of the cache key (a fresh sample per id), never sent to the provider.
   std::optional<std::int64_t> rollout_id{};
   boost::json::object extra{};  ///< extra request-body fields, merged last
+  /// Per-attempt timeout of this call (connect included); unset: the LM's. Not part of the cache key.
+  std::optional<std::chrono::milliseconds> timeout{};
 
   /// This config with every field that `over` sets taken from `over`.
   [[nodiscard]] CallConfig merged_with(const CallConfig& over) const {
@@ -62,6 +66,7 @@ struct CallConfig {
     if (over.stop) out.stop = over.stop;
     if (over.rollout_id) out.rollout_id = over.rollout_id;
     for (const auto& kv : over.extra) out.extra[kv.key()] = kv.value();
+    if (over.timeout) out.timeout = over.timeout;
     return out;
   }
 };
@@ -95,6 +100,9 @@ inline Error error_from_exception(const std::exception_ptr& e) {
   }
 }
 
+/// Receives the text of a reply's first completion as it arrives, piece by piece.
+using TextSink = std::function<void(std::string_view)>;
+
 /// What every LM implements. `acall` is the primary path; `call` blocks, by default by running
 /// `acall` on a private io_context (an LM with a cheaper blocking path overrides it).
 class BaseLM {
@@ -113,6 +121,12 @@ class BaseLM {
     return std::move(*out);
   }
 
+  /// acall, handing the first completion's text to `on_text` as it arrives. This default, for
+  /// LMs that cannot stream, hands it over whole when the reply is complete.
+  virtual asio::awaitable<Result<LMResponse>> astream(LMRequest request, TextSink on_text) {
+    return acall_then_text(this, std::move(request), std::move(on_text));
+  }
+
   /// The model name (e.g. "openai/gpt-4o-mini").
   [[nodiscard]] virtual std::string model() const = 0;
 
@@ -121,6 +135,13 @@ class BaseLM {
   static asio::awaitable<void> store(BaseLM* self, LMRequest request, std::optional<Result<LMResponse>>* out) {
     auto pending = self->acall(std::move(request));  // not inside co_await: GCC 12 PR 100611
     out->emplace(co_await std::move(pending));
+  }
+
+  static asio::awaitable<Result<LMResponse>> acall_then_text(BaseLM* self, LMRequest request, TextSink on_text) {
+    auto pending = self->acall(std::move(request));  // not inside co_await: GCC 12 PR 100611
+    Result<LMResponse> r = co_await std::move(pending);
+    if (r && on_text && !r->completions.empty()) on_text(r->completions.front());
+    co_return r;
   }
 };
 

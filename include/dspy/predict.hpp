@@ -3,14 +3,19 @@
 
 #include <array>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include "adapter.hpp"
 #include "demo.hpp"
@@ -21,6 +26,7 @@
 #include "callback.hpp"
 #include "settings.hpp"
 #include "signature.hpp"
+#include "streaming.hpp"
 
 namespace dspy {
 
@@ -199,22 +205,58 @@ class Predict final : public PredictorBase {
       } catch (...) {
         reply.emplace(error_from_exception(std::current_exception()));
       }
-      if (auto out = run.attempt(request, std::move(*reply), std::chrono::steady_clock::now() - start)) return *out;
+      if (auto out = run.attempt(std::move(*reply), std::chrono::steady_clock::now() - start)) return std::move(*out);
     }
   }
 
+  /// Calls the LM asynchronously. The predictor must outlive the returned awaitable. Settings
+  /// come from the coroutine's executor when it carries some (dspy::with_context).
+  asio::awaitable<result_type> acall(Input input, CallConfig call = {}) const {
+    return respond(std::move(input), std::move(call), {});
+  }
+
+  /// acall, streamed: with the ChatAdapter, `on_chunk(const dspy::StreamChunk&)` receives each
+  /// output field's text in pieces as the LM writes it (see streaming.hpp); the result is the
+  /// parsed prediction, as acall's. Other adapters, and the JSONAdapter retry after a ChatAdapter
+  /// parse failure, give no chunks. `on_chunk` runs on the I/O thread: keep it short.
+  template <class F>
+  asio::awaitable<result_type> astream(Input input, F on_chunk, CallConfig call = {}) const {
+    static_assert(StreamListener<F>, "astream/stream: the listener must be callable as f(const dspy::StreamChunk&)");
+    return respond(std::move(input), std::move(call), StreamCallback(std::move(on_chunk)));
+  }
+
+  /// astream, blocking the calling thread until the prediction is complete.
+  template <class F>
+  result_type stream(const Input& input, F on_chunk, const CallConfig& call = {}) const {
+    static_assert(StreamListener<F>, "astream/stream: the listener must be callable as f(const dspy::StreamChunk&)");
+    asio::io_context io;
+    std::optional<result_type> out;
+    asio::co_spawn(io, stream_into(this, input, StreamCallback(std::move(on_chunk)), call, &out),
+                   [&](const std::exception_ptr& e) {
+                     if (e) out.emplace(error_from_exception(e));
+                   });
+    io.run();
+    return std::move(*out);
+  }
+
+ private:
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 // GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
 // operator new in this coroutine.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
-  /// Calls the LM asynchronously. The predictor must outlive the returned awaitable. Settings
-  /// come from the coroutine's executor when it carries some (dspy::with_context).
-  asio::awaitable<result_type> acall(Input input, CallConfig call = {}) const {
+  // acall's and astream's body; `on_chunk` empty: not streamed.
+  asio::awaitable<result_type> respond(Input input, CallConfig call, StreamCallback on_chunk) const {
     Run run(*this, settings_of(co_await asio::this_coro::executor), input);
     if (!run.lm) co_return run.done(no_lm_error());
-    for (;;) {  // at most twice, as above
+    std::optional<detail::FieldStreamer> fields;
+    TextSink sink;
+    if (on_chunk && std::holds_alternative<ChatAdapter>(run.adapter)) {
+      fields.emplace(field_names<Output>, std::move(on_chunk));
+      sink = [&fields](std::string_view text) { fields->feed(text); };
+    }
+    for (;;) {  // at most twice: the adapter's attempt, then the JSONAdapter fallback
       LMRequest request = run.request(call);
       const auto start = std::chrono::steady_clock::now();
       std::optional<Result<LMResponse>> reply;
@@ -222,20 +264,28 @@ class Predict final : public PredictorBase {
       // are separate statements: GCC 12 destroys temporaries of a co_await expression twice
       // (bug 100611).
       try {
-        auto pending = run.lm->acall(request);
+        // The request is moved: callbacks have seen it and nothing reads it after.
+        auto pending = sink ? run.lm->astream(std::move(request), sink) : run.lm->acall(std::move(request));
         reply.emplace(co_await std::move(pending));
       } catch (...) {
         reply.emplace(error_from_exception(std::current_exception()));
       }
-      if (auto out = run.attempt(request, std::move(*reply), std::chrono::steady_clock::now() - start))
+      if (fields && *reply) fields->finish();
+      sink = {};  // a fallback call is not streamed
+      if (auto out = run.attempt(std::move(*reply), std::chrono::steady_clock::now() - start))
         co_return std::move(*out);
     }
+  }
+
+  static asio::awaitable<void> stream_into(const Predict* self, Input input, StreamCallback on_chunk, CallConfig call,
+                                           std::optional<result_type>* out) {
+    auto pending = self->respond(std::move(input), std::move(call), std::move(on_chunk));
+    out->emplace(co_await std::move(pending));
   }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
- private:
   // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
   struct Prior {
     std::chrono::nanoseconds latency{};
@@ -280,7 +330,7 @@ class Predict final : public PredictorBase {
     }
 
     // The result, or nullopt when the JSONAdapter should try again.
-    std::optional<result_type> attempt(const LMRequest&, Result<LMResponse> reply, std::chrono::nanoseconds latency) {
+    std::optional<result_type> attempt(Result<LMResponse> reply, std::chrono::nanoseconds latency) {
       prior.latency += latency;
       if (id) notify([&](Callback& c) { c.on_lm_end(id, reply, latency); });
       result_type out = finish(adapter, std::move(reply), prior, id ? this : nullptr);
@@ -288,24 +338,26 @@ class Predict final : public PredictorBase {
         adapter = JSONAdapter{};
         return std::nullopt;
       }
-      return done(self.traced(input, std::move(out)));
+      if (self.trace_hook && out) self.trace_hook(input, *out);
+      ended(out);
+      return out;
     }
 
     result_type done(result_type out) const {
+      ended(out);
+      return out;
+    }
+
+    // By reference: a Predicted is moved as few times as possible on the way out.
+    void ended(const result_type& out) const {
       if (id) {
         const boost::json::value outputs = out ? to_json(out.value().value()) : boost::json::value(nullptr);
         notify([&](Callback& c) { c.on_module_end(id, outputs, out ? nullptr : &out.error()); });
       }
-      return out;
     }
 
     static std::string module_name() { return "Predict<" + std::string(type_name_of<Sig>) + ">"; }
   };
-
-  result_type traced(const Input& input, result_type out) const {
-    if (trace_hook && out) trace_hook(input, *out);
-    return out;
-  }
 
   [[nodiscard]] Adapter resolved_adapter(const Settings& global) const { return adapter ? *adapter : global.adapter; }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -11,6 +12,18 @@
 #include "signature.hpp"
 
 namespace dspy {
+
+/// One predictor call of a run, as DSPy's trace records it: the predictor's path, its inputs and
+/// its outputs by field name.
+struct TraceEntry {
+  std::string module_name;
+  boost::json::object inputs;
+  boost::json::object outputs;
+};
+
+/// The calls of one run, in order. A metric gets one while bootstrapping (nullptr otherwise),
+/// which lets it be stricter there, as in DSPy.
+using Trace = std::vector<TraceEntry>;
 
 class PredictorBase {
  public:

@@ -239,12 +239,6 @@ inline std::vector<Message> format_feedback(const Adapter& adapter, const std::s
   return messages;
 }
 
-struct TraceEntry {
-  std::string module_name;
-  boost::json::object inputs;
-  boost::json::object outputs;
-};
-
 }  // namespace detail
 
 struct RefineOptions {
@@ -288,7 +282,7 @@ class Refine {
     std::optional<Error> last_error;
     std::map<std::string, std::string> advice;
     for (std::size_t i = 0; i < n_; ++i) {
-      std::vector<detail::TraceEntry> trace;
+      std::vector<TraceEntry> trace;
       M attempt = detail::attempt_copy(module, start + static_cast<std::int64_t>(i));
       instrument(attempt, advice, trace);
       auto pending = dspy::acall(attempt, input);  // not inside co_await: GCC 12 bug 100611
@@ -336,7 +330,7 @@ class Refine {
  private:
   // Hooks on the attempt's predictors: record the trajectory, and show last round's advice.
   static void instrument(M& attempt, const std::map<std::string, std::string>& advice,
-                         std::vector<detail::TraceEntry>& trace) {
+                         std::vector<TraceEntry>& trace) {
     for_each_predictor(attempt, [&](const std::string& path, auto& p) {
       using P = std::remove_cvref_t<decltype(p)>;
       using Sig = typename P::signature_type;
@@ -368,7 +362,7 @@ class Refine {
   }
 
   OfferFeedback::Input feedback_input(const M& attempt, const Input& input,
-                                      const std::vector<detail::TraceEntry>& trace, const boost::json::value& outputs,
+                                      const std::vector<TraceEntry>& trace, const boost::json::value& outputs,
                                       double reward) const {
     boost::json::array trajectory;
     for (const auto& t : trace)

@@ -2,15 +2,13 @@
 #pragma once
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include <boost/json.hpp>
 
+#include "detail/file.hpp"
 #include "detail/pytext.hpp"
 #include "error.hpp"
 #include "module.hpp"
@@ -81,31 +79,14 @@ Result<void> load_string(M& module, std::string_view text) {
 /// Writes the state to a file atomically (a temporary file in the same directory, then rename).
 template <class M>
 Result<void> save(const M& module, const std::filesystem::path& path) {
-  const std::string text = save_string(module);
-  std::filesystem::path tmp = path;
-  tmp += ".tmp" + std::to_string(std::hash<std::string>{}(text) ^ reinterpret_cast<std::uintptr_t>(&text));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return Error(Errc::config, "cannot write " + tmp.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return Error(Errc::config, "cannot write " + path.string() + ": " + ec.message());
-  }
-  return {};
+  return detail::write_file_atomic(path, save_string(module));
 }
 
 template <class M>
 Result<void> load(M& module, const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(Errc::config, "cannot read " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  auto r = load_string(module, text.str());
+  auto text = detail::read_file(path);
+  if (!text) return text.error();
+  auto r = load_string(module, *text);
   if (!r) return Error(r.error().code(), path.string() + ": " + r.error().message(), {}, r.error().field());
   return r;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes include/dspy/detail/unicode_tables.hpp: the Unicode data dspy::normalize_text needs to
-match DSPy's normalize_text (unicodedata NFD, str.lower, str.split, re's \\w), from this Python's
-unicodedata. Run: python3 scripts/gen/unicode_tables.py > include/dspy/detail/unicode_tables.hpp"""
+match DSPy's normalize_text (unicodedata NFD, str.lower, str.split, re's \\w) and the DPR tokenizer
+of its passage match (Unicode general categories), from this Python's unicodedata.
+Run: python3 scripts/gen/unicode_tables.py > include/dspy/detail/unicode_tables.hpp"""
 import sys
 import unicodedata
 
@@ -74,6 +75,9 @@ while i < len(lower):
 
 alnum = ranges(lambda cp: not is_surrogate(cp) and chr(cp).isalnum())
 space = [cp for cp in range(MAX) if not is_surrogate(cp) and chr(cp).isspace()]
+# DPR's SimpleTokenizer: runs of [\p{L}\p{N}\p{M}], else single characters outside \p{Z} and \p{C}.
+dpr_word = ranges(lambda cp: unicodedata.category(chr(cp))[0] in "LNM")
+dpr_single = ranges(lambda cp: unicodedata.category(chr(cp))[0] in "PS")
 
 
 def rows(items, per_line):
@@ -111,4 +115,12 @@ w("\n};\n\n")
 w("/// Code points for which str.isspace() holds (str.split() separators).\n")
 w("inline constexpr char32_t space[] = {\n")
 w(rows(["0x%X," % c for c in space], 12))
+w("\n};\n\n")
+w("/// General categories L, N and M: the characters of a DPR word token.\n")
+w("inline constexpr Range dpr_word[] = {\n")
+w(rows(["{0x%X,0x%X}," % r for r in dpr_word], 8))
+w("\n};\n\n")
+w("/// General categories P and S: each is a DPR token of its own.\n")
+w("inline constexpr Range dpr_single[] = {\n")
+w(rows(["{0x%X,0x%X}," % r for r in dpr_single], 8))
 w("\n};\n\n}  // namespace dspy::detail::unicode\n")

@@ -8,6 +8,7 @@ DSPY_APT_PACKAGES=(
   libboost1.81-dev
   libboost-json1.81-dev
   libcurl4-openssl-dev
+  libssl-dev
   libgtest-dev
   libbenchmark-dev
 )

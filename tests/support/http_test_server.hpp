@@ -10,8 +10,10 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -21,10 +23,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json.hpp>
@@ -49,6 +55,10 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers{};
   std::chrono::milliseconds delay{0};  ///< wait before answering
   Kind kind = Kind::normal;
+  /// When set, the body is these pieces, each written on its own `pause` after the previous one
+  /// (reset_mid_body: the first half of them, then the reset).
+  std::vector<std::string> pieces{};
+  std::chrono::milliseconds pause{1};
 };
 
 /// What the server received.
@@ -92,9 +102,69 @@ inline std::string anthropic_reply(const std::string& text) {
       {"usage", {{"input_tokens", 20}, {"output_tokens", 5}}}});
 }
 
+/// An OpenAI chat-completions stream (SSE) whose first choice's text comes in `deltas`, with
+/// a usage chunk at the end (as with stream_options.include_usage) and [DONE].
+inline std::string openai_stream(const std::vector<std::string>& deltas, bool done = true) {
+  std::string out;
+  const auto event = [&](const boost::json::value& v) { out += "data: " + boost::json::serialize(v) + "\n\n"; };
+  const auto chunk = [](boost::json::array choices) {
+    return boost::json::value{
+        {"id", "chatcmpl-test"}, {"object", "chat.completion.chunk"}, {"choices", std::move(choices)}};
+  };
+  event(chunk({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}}));
+  for (const auto& d : deltas)
+    event(chunk({{{"index", 0}, {"delta", {{"content", d}}}, {"finish_reason", nullptr}}}));
+  event(chunk({{{"index", 0}, {"delta", boost::json::object{}}, {"finish_reason", "stop"}}}));
+  boost::json::value last = chunk({});
+  last.get_object()["usage"] = {{"prompt_tokens", 11}, {"completion_tokens", 7}, {"total_tokens", 18}};
+  event(last);
+  if (done) out += "data: [DONE]\n\n";
+  return out;
+}
+
+/// An Anthropic Messages stream (SSE, with event names) whose text comes in `deltas`.
+inline std::string anthropic_stream(const std::vector<std::string>& deltas) {
+  std::string out;
+  const auto event = [&](std::string_view name, const boost::json::value& v) {
+    out += "event: " + std::string(name) + "\ndata: " + boost::json::serialize(v) + "\n\n";
+  };
+  event("message_start", {{"type", "message_start"},
+                          {"message",
+                           {{"id", "msg_test"},
+                            {"type", "message"},
+                            {"role", "assistant"},
+                            {"content", boost::json::array{}},
+                            {"usage", {{"input_tokens", 20}, {"output_tokens", 1}}}}}});
+  event("content_block_start",
+        {{"type", "content_block_start"}, {"index", 0}, {"content_block", {{"type", "text"}, {"text", ""}}}});
+  event("ping", {{"type", "ping"}});
+  for (const auto& d : deltas)
+    event("content_block_delta",
+          {{"type", "content_block_delta"}, {"index", 0}, {"delta", {{"type", "text_delta"}, {"text", d}}}});
+  event("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}});
+  event("message_delta",
+        {{"type", "message_delta"}, {"delta", {{"stop_reason", "end_turn"}}}, {"usage", {{"output_tokens", 5}}}});
+  event("message_stop", {{"type", "message_stop"}});
+  return out;
+}
+
+/// `bytes` cut into pieces of 1, 2, 3, ... `longest` bytes, cycling: boundaries fall everywhere
+/// (inside field names, "data:", CRLFs and markers).
+inline std::vector<std::string> cut(std::string_view bytes, std::size_t longest = 7) {
+  std::vector<std::string> out;
+  for (std::size_t size = 1; !bytes.empty(); size = size % longest + 1) {
+    const std::size_t n = std::min(size, bytes.size());
+    out.emplace_back(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+  }
+  return out;
+}
+
 class TestServer {
  public:
-  TestServer() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  /// With `tls`, the server speaks HTTPS with that context's certificate.
+  explicit TestServer(std::shared_ptr<asio::ssl::context> tls = nullptr)
+      : tls_(std::move(tls)), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(io_, accept_loop(this), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
@@ -107,8 +177,10 @@ class TestServer {
   }
 
   [[nodiscard]] unsigned short port() const noexcept { return port_; }
-  /// "http://127.0.0.1:<port>/v1", an OpenAI-style API base.
-  [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  /// "http://127.0.0.1:<port>/v1" (https with TLS), an OpenAI-style API base.
+  [[nodiscard]] std::string base_url() const {
+    return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_) + "/v1";
+  }
 
   TestServer& push(Reply r) {
     std::lock_guard lock(mutex_);
@@ -154,8 +226,27 @@ class TestServer {
         std::lock_guard lock(self->mutex_);
         id = ++self->connections_;
       }
-      asio::co_spawn(self->io_, session(self, std::move(socket), id), asio::detached);
+      if (self->tls_)
+        asio::co_spawn(self->io_, tls_session(self, std::move(socket), id), asio::detached);
+      else
+        asio::co_spawn(self->io_, plain_session(self, std::move(socket), id), asio::detached);
     }
+  }
+
+  static asio::awaitable<void> plain_session(TestServer* self, tcp::socket socket, int id) {
+    auto serving = session(self, socket, id);
+    co_await std::move(serving);
+  }
+
+  static asio::awaitable<void> tls_session(TestServer* self, tcp::socket socket, int id) {
+    asio::ssl::stream<tcp::socket> stream(std::move(socket), *self->tls_);
+    boost::system::error_code ec;
+    auto shaking =
+        stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(shaking);
+    if (ec) co_return;  // e.g. the client rejected the certificate
+    auto serving = session(self, stream, id);
+    co_await std::move(serving);
   }
 
   static std::string reason(int status) {
@@ -172,7 +263,8 @@ class TestServer {
     }
   }
 
-  static asio::awaitable<void> session(TestServer* self, tcp::socket socket, int id) {
+  template <class Stream>
+  static asio::awaitable<void> session(TestServer* self, Stream& socket, int id) {
     boost::beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
@@ -191,11 +283,38 @@ class TestServer {
         reset(socket);
         co_return;
       }
+      for (const auto& piece : reply.pieces) reply.body += piece;
       std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason(reply.status) +
-                         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                         "\r\n";
-      for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+                         "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n";
+      bool typed = false;
+      for (const auto& [name, value] : reply.headers) {
+        head += name + ": " + value + "\r\n";
+        typed = typed || boost::beast::iequals(name, "content-type");
+      }
+      if (!typed) head += "Content-Type: application/json\r\n";
       head += "\r\n";
+      if (!reply.pieces.empty()) {
+        // Each piece in its own segment, so the client reads them apart.
+        boost::beast::get_lowest_layer(socket).set_option(tcp::no_delay(true), ec);
+        const std::size_t count =
+            reply.kind == Reply::Kind::reset_mid_body ? reply.pieces.size() / 2 : reply.pieces.size();
+        auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+        co_await std::move(writing);
+        for (std::size_t i = 0; i < count && !ec; ++i) {
+          asio::steady_timer timer(socket.get_executor(), reply.pause);
+          auto waiting = timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          co_await std::move(waiting);
+          auto sending =
+              asio::async_write(socket, asio::buffer(reply.pieces[i]), asio::redirect_error(asio::use_awaitable, ec));
+          co_await std::move(sending);
+        }
+        if (ec) co_return;
+        if (reply.kind == Reply::Kind::reset_mid_body) {
+          reset(socket);
+          co_return;
+        }
+        continue;
+      }
       if (reply.kind == Reply::Kind::reset_mid_body || reply.kind == Reply::Kind::truncated) {
         head += reply.body.substr(0, reply.body.size() / 2);
         auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
@@ -211,7 +330,10 @@ class TestServer {
   }
 
   // SO_LINGER 0: close() sends RST instead of FIN.
-  static void reset(tcp::socket& socket) {
+  // SO_LINGER 0: close() sends RST instead of FIN (under TLS too: the TCP layer is reset).
+  template <class Stream>
+  static void reset(Stream& stream) {
+    auto& socket = boost::beast::get_lowest_layer(stream);
     boost::system::error_code ec;
     socket.set_option(asio::socket_base::linger(true, 0), ec);
     socket.close(ec);
@@ -245,6 +367,7 @@ class TestServer {
   }
 
   asio::io_context io_;
+  std::shared_ptr<asio::ssl::context> tls_;
   tcp::acceptor acceptor_;
   unsigned short port_ = 0;
   std::thread thread_;

@@ -1,6 +1,7 @@
 // dspy::LM under faults, over real HTTP on loopback: typed errors, which failures are retried
 // and how long retries wait, timeouts, broken connections, unusable bodies, cancellation, and
 // that the API key never shows in an error.
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -35,7 +36,8 @@ dspy::LMConfig fast(const TestServer& server, int retries = 3) {
           .api_key = "sk-test",
           .num_retries = retries,
           .timeout = milliseconds(1500),
-          .backoff = {.initial = milliseconds(40), .max = milliseconds(1000)}};
+          .backoff = {.initial = milliseconds(40), .max = milliseconds(1000)},
+          .cache = false};
 }
 
 milliseconds gap(const std::vector<dspy::test::Received>& got, std::size_t i) {
@@ -150,6 +152,18 @@ TEST(LmFaults, ASlowReplyTimesOutAndTimeoutsAreRetried) {
   EXPECT_EQ(slow_once.requests().size(), 2u);
 }
 
+TEST(LmFaults, ACallsOwnTimeoutOverridesTheLms) {
+  TestServer server;
+  server.fallback({.body = kOk, .delay = milliseconds(1000)});
+  auto config = fast(server, 0);
+  config.timeout = milliseconds(5000);
+  auto request = ask();
+  request.config.timeout = milliseconds(150);
+  auto r = dspy::LM("openai/m", config).call(request);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::timeout) << r.error().message();
+}
+
 TEST(LmFaults, BrokenConnectionsAreNetworkErrorsAndRetried) {
   for (auto kind : {Reply::Kind::reset_mid_body, Reply::Kind::close_before_reply}) {
     TestServer server;
@@ -176,7 +190,8 @@ TEST(LmFaults, RefusedConnectionsAreRetriedThenReported) {
   dspy::LM lm("openai/m", {.api_base = "http://127.0.0.1:" + std::to_string(port) + "/v1",
                            .api_key = "k",
                            .num_retries = 2,
-                           .backoff = {.initial = milliseconds(40)}});
+                           .backoff = {.initial = milliseconds(40)},
+                           .cache = false});
   const auto start = std::chrono::steady_clock::now();
   auto r = lm.call(ask());
   ASSERT_FALSE(r);
@@ -209,7 +224,7 @@ TEST(LmFaults, TheApiKeyNeverAppearsInErrors) {
   TestServer server;
   // A provider that echoes the key back, in the body and in its error message.
   server.push({.status = 401, .body = R"({"error":{"message":"Incorrect API key provided: )" + key + R"("}})"});
-  auto r = dspy::LM("openai/m", {.api_base = server.base_url(), .api_key = key}).call(ask());
+  auto r = dspy::LM("openai/m", {.api_base = server.base_url(), .api_key = key, .cache = false}).call(ask());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Errc::auth);
   EXPECT_EQ(r.error().message().find(key), std::string::npos) << r.error().message();
@@ -218,7 +233,8 @@ TEST(LmFaults, TheApiKeyNeverAppearsInErrors) {
   EXPECT_EQ(server.requests().at(0).header("authorization"), "Bearer " + key);  // but it was sent
 
   // ...nor in a transport error about a URL that carries it.
-  dspy::LM in_url("openai/m", {.api_base = "http://127.0.0.1:1/" + key, .api_key = key, .num_retries = 0});
+  dspy::LM in_url("openai/m",
+                  {.api_base = "http://127.0.0.1:1/" + key, .api_key = key, .num_retries = 0, .cache = false});
   auto refused = in_url.call(ask());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message().find(key), std::string::npos) << refused.error().message();
@@ -303,6 +319,42 @@ TEST(LmFaults, BlockingCallsFromManyThreads) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 40);
   EXPECT_LE(server.connections(), 4);  // each thread keeps its connection
+}
+
+TEST(LmRateLimit, RequestsPerMinutePaceConcurrentCalls) {
+  TestServer server;
+  server.fallback({.body = kOk});
+  auto config = fast(server);
+  config.rate_limit.requests_per_minute = 1200;  // 20 a second, 20 at once
+  dspy::LM lm("openai/m", config);
+  asio::io_context io;
+  int ok = 0;
+  int failed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 40; ++i) asio::co_spawn(io, call_and_count(&lm, &ok, &failed), asio::detached);
+  io.run();
+  EXPECT_EQ(ok, 40);
+  auto got = server.requests();
+  ASSERT_EQ(got.size(), 40u);
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+  // Request i (0-based) may leave no sooner than (i + 1 - 20) / 20 s after the start.
+  for (std::size_t i = 20; i < got.size(); ++i)
+    EXPECT_GE(got[i].at - start, milliseconds(50 * (static_cast<int>(i) - 19)) - milliseconds(1)) << i;
+}
+
+TEST(LmRateLimit, TokensPerMinuteMakeTheNextCallWaitOffTheDebt) {
+  TestServer server;
+  server.fallback({.body = kOk});  // 18 tokens a reply
+  auto config = fast(server);
+  config.rate_limit.tokens_per_minute = 1200;  // 20 a second
+  dspy::LM lm("openai/m", config);
+  // A copy shares the budget.
+  dspy::LM copy = lm;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((i % 2 ? copy : lm).call(ask()));
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 3u);
+  // 20 - 18 = 2 left: the second call goes at once and leaves 16 tokens of debt, 0.8 s to pay.
+  EXPECT_GE(gap(got, 2), milliseconds(750));
 }
 
 TEST(LmRetryPolicy, RetryAfterTakesSecondsAndHttpDates) {

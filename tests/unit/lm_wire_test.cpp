@@ -1,13 +1,22 @@
 // dspy::LM over real HTTP on loopback: the request and reply shapes of both APIs, n, usage,
 // config merging, hooks, and Predict end to end.
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <boost/asio/detached.hpp>
 #include <dspy/client.hpp>
+#include <dspy/history.hpp>
 #include <dspy/predict.hpp>
+#include <dspy/usage.hpp>
 #include <gtest/gtest.h>
 
 #include "../support/http_test_server.hpp"
@@ -42,10 +51,12 @@ TEST(LmWire, OpenAIRequestIsExactAndTheReplyIsRead) {
                                      .max_tokens = 100,
                                      .stop = std::vector<std::string>{"END"},
                                      .extra_body = {{"top_p", 1}},
-                                     .headers = {{"X-Trace", "abc"}}});
+                                     .headers = {{"X-Trace", "abc"}},
+                                     .cache = false});
   auto request = ask("Capital of France?");
   request.config.max_tokens = 50;  // the call's config beats the LM's defaults
-  request.config.extra = {{"seed", 7}, {"rollout_id", 2}};
+  request.config.extra = {{"seed", 7}};
+  request.config.rollout_id = 2;  // part of the cache key, never sent
   request.response_format = {{"type", "json_object"}};
   auto r = lm.call(request);
   ASSERT_TRUE(r) << r.error().message();
@@ -75,7 +86,8 @@ TEST(LmWire, AnthropicRequestUsesTheMessagesApi) {
   dspy::LM lm("anthropic/claude-sonnet-4-5", {.api_base = "http://127.0.0.1:" + std::to_string(server.port()),
                                               .api_key = "ak-test-456",
                                               .temperature = 0.5,
-                                              .stop = std::vector<std::string>{"END"}});
+                                              .stop = std::vector<std::string>{"END"},
+                                              .cache = false});
   auto request = ask("Capital of France?");
   request.messages.insert(request.messages.begin() + 1, {"system", "Use one word."});
   request.response_format = {{"type", "json_object"}};  // not part of the Messages API
@@ -101,7 +113,8 @@ TEST(LmWire, ExtraHeadersReplaceDefaultsOfTheSameName) {
   server.push({.body = dspy::test::anthropic_reply("ok")});
   dspy::LM lm("anthropic/claude-test", {.api_base = server.base_url(),
                                         .api_key = "k",
-                                        .headers = {{"Anthropic-Version", "2024-01-01"}, {"anthropic-beta", "x"}}});
+                                        .headers = {{"Anthropic-Version", "2024-01-01"}, {"anthropic-beta", "x"}},
+                                        .cache = false});
   ASSERT_TRUE(lm.call(ask("q")));
   const auto got = server.requests().at(0);
   EXPECT_EQ(got.header("anthropic-version"), "2024-01-01");
@@ -112,7 +125,7 @@ TEST(LmWire, ExtraHeadersReplaceDefaultsOfTheSameName) {
 TEST(LmWire, AnthropicWithNGivesNCompletionsFromNRequests) {
   TestServer server;
   server.push({.body = dspy::test::anthropic_reply("a")}).push({.body = dspy::test::anthropic_reply("b")});
-  dspy::LM lm("anthropic/claude-test", {.api_base = server.base_url(), .api_key = "k", .n = 2});
+  dspy::LM lm("anthropic/claude-test", {.api_base = server.base_url(), .api_key = "k", .n = 2, .cache = false});
   auto r = lm.call(ask("q"));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->completions, (std::vector<std::string>{"a", "b"}));
@@ -127,7 +140,7 @@ TEST(LmWire, NChoicesComeBackInIndexOrder) {
   // Choices listed out of order: the index decides.
   server.push({.body = R"({"choices":[{"index":2,"message":{"content":"c"}},{"index":0,"message":{"content":"a"}},)"
                        R"({"index":1,"message":{"content":"b"}}],"usage":{"prompt_tokens":3,"completion_tokens":6}})"});
-  dspy::LM lm("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k"});
+  dspy::LM lm("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k", .cache = false});
   auto request = ask(std::string(4000, 'q'));  // big enough that curl would otherwise send Expect
   request.config.n = 3;
   auto r = lm.call(request);
@@ -141,7 +154,7 @@ TEST(LmWire, NChoicesComeBackInIndexOrder) {
 TEST(LmWire, MissingUsageIsZeroAndNullContentIsEmpty) {
   TestServer server;
   server.push({.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":null}}]})"});
-  dspy::LM lm("ollama_chat/llama3.2", {.api_base = server.base_url()});
+  dspy::LM lm("ollama_chat/llama3.2", {.api_base = server.base_url(), .cache = false});
   auto r = lm.call(ask("q"));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->completions, std::vector<std::string>{""});
@@ -154,7 +167,7 @@ TEST(LmWire, ReasoningModelsTakeMaxCompletionTokens) {
   TestServer server;
   server.fallback({.body = dspy::test::openai_reply({"x"})});
   for (const char* model : {"openai/o3-mini", "openai/gpt-5", "openai/gpt-5-chat"}) {
-    dspy::LM lm(model, {.api_base = server.base_url(), .api_key = "k", .max_tokens = 16000});
+    dspy::LM lm(model, {.api_base = server.base_url(), .api_key = "k", .max_tokens = 16000, .cache = false});
     ASSERT_TRUE(lm.call(ask("q")));
   }
   const auto got = server.requests();
@@ -190,19 +203,20 @@ TEST(LmWire, ProvidersResolveEndpointsAndKeysFromTheEnvironment) {
 
   // A hosted provider without a key, vLLM without a base, an unknown prefix: config errors.
   for (const char* model : {"openai/gpt-4o-mini", "hosted_vllm/qwen", "nosuch/model"}) {
-    dspy::LM lm(model);
+    dspy::LM lm(model, {.cache = false});
     EXPECT_TRUE(lm.url().empty()) << model;
     auto r = lm.call(ask("q"));
     ASSERT_FALSE(r) << model;
     EXPECT_EQ(r.error().code(), dspy::Errc::config) << model;
   }
-  EXPECT_NE(dspy::LM("openai/gpt-4o-mini").call(ask("q")).error().message().find("OPENAI_API_KEY"), std::string::npos);
+  EXPECT_NE(dspy::LM("openai/gpt-4o-mini", {.cache = false}).call(ask("q")).error().message().find("OPENAI_API_KEY"),
+            std::string::npos);
 
   // The base URL comes from the environment; a local server needs no key.
   TestServer server;
   server.push({.body = dspy::test::openai_reply({"ok"})});
   ::setenv("HOSTED_VLLM_API_BASE", server.base_url().c_str(), 1);
-  dspy::LM vllm("hosted_vllm/qwen");
+  dspy::LM vllm("hosted_vllm/qwen", {.cache = false});
   ::unsetenv("HOSTED_VLLM_API_BASE");
   auto r = vllm.call(ask("q"));
   ASSERT_TRUE(r) << r.error().message();
@@ -212,10 +226,10 @@ TEST(LmWire, ProvidersResolveEndpointsAndKeysFromTheEnvironment) {
 TEST(LmWire, ConnectionsAreReusedAcrossCalls) {
   TestServer server;
   server.fallback({.body = dspy::test::openai_reply({"x"})});
-  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = "k"});
+  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = "k", .cache = false});
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(lm.call(ask("q")));
   // A second LM on the same thread shares the connection pool.
-  dspy::LM other("openai/m2", {.api_base = server.base_url(), .api_key = "k"});
+  dspy::LM other("openai/m2", {.api_base = server.base_url(), .api_key = "k", .cache = false});
   ASSERT_TRUE(other.call(ask("q")));
   EXPECT_EQ(server.requests().size(), 6u);
   EXPECT_EQ(server.connections(), 1);
@@ -227,7 +241,7 @@ TEST(LmWire, HooksCanAnswerACallAndSeeEveryCall) {
   auto hooks = std::make_shared<dspy::LMHooks>();
   std::vector<std::string> seen;
   hooks->lookup = [](const dspy::LM&, const dspy::LMRequest& r) -> std::optional<dspy::LMResponse> {
-    if (r.config.extra.contains("rollout_id")) return std::nullopt;
+    if (r.config.rollout_id) return std::nullopt;
     dspy::LMResponse hit;
     hit.completions = {"from hook"};
     hit.cache_hit = true;
@@ -239,12 +253,13 @@ TEST(LmWire, HooksCanAnswerACallAndSeeEveryCall) {
     EXPECT_EQ(r.config.temperature, 0.25);  // the merged config
     seen.push_back(lm.model() + ":" + (out ? out->completions.at(0) : "error"));
   };
-  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = "k", .temperature = 0.25, .hooks = hooks});
+  dspy::LM lm("openai/m",
+              {.api_base = server.base_url(), .api_key = "k", .temperature = 0.25, .cache = false, .hooks = hooks});
   auto cached = lm.call(ask("q"));
   ASSERT_TRUE(cached);
   EXPECT_TRUE(cached->cache_hit);
   auto request = ask("q");
-  request.config.extra = {{"rollout_id", 1}};
+  request.config.rollout_id = 1;
   auto fresh = lm.call(request);
   ASSERT_TRUE(fresh) << fresh.error().message();
   EXPECT_EQ(fresh->completions.at(0), "from server");
@@ -257,7 +272,7 @@ TEST(LmWire, PredictRunsEndToEndOverHttp) {
   TestServer server;
   server.push({.body = dspy::test::openai_reply({"[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"})});
   dspy::Predict<CapitalQA> qa;
-  qa.set_lm(dspy::LM("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k"}));
+  qa.set_lm(dspy::LM("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k", .cache = false}));
   auto r = qa({.question = "Capital of France?"});
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->answer, "Paris");
@@ -284,7 +299,7 @@ TEST(LmWire, PredictAsyncCallsShareOneThreadAndOneMulti) {
   server.fallback({.body = dspy::test::openai_reply({"[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"}),
                    .delay = std::chrono::milliseconds(150)});
   dspy::Predict<CapitalQA> qa;
-  qa.set_lm(dspy::LM("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k"}));
+  qa.set_lm(dspy::LM("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "k", .cache = false}));
   boost::asio::io_context io;
   int ok = 0;
   for (int i = 0; i < 8; ++i)
@@ -296,6 +311,99 @@ TEST(LmWire, PredictAsyncCallsShareOneThreadAndOneMulti) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));  // 8 in a row would take 1.2 s
   EXPECT_EQ(server.connections(), 8);
   EXPECT_EQ(server.requests().size(), 8u);
+}
+
+// ---- Cache, usage and history, built into every LM ----
+
+namespace fs = std::filesystem;
+
+// A fresh directory, removed afterwards.
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("dspy-lm-test-" + std::to_string(::getpid()) + "-" +
+                                               std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+  TempDir() { fs::remove_all(path); }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+TEST(LmCache, ARepeatedRequestIsAnsweredFromTheCacheWithZeroUsage) {
+  TestServer server;
+  server.fallback({.body = dspy::test::openai_reply({"[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"})});
+  TempDir dir;
+  auto cache = std::make_shared<dspy::Cache>(dspy::CacheOptions{.directory = dir.path});
+  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = "sk-cache-key-0123456789", .cache_store = cache});
+  dspy::Predict<CapitalQA> qa;
+  qa.set_lm(lm);
+  auto usage = dspy::track_usage();
+  auto first = qa({.question = "Capital of France?"});
+  auto second = qa({.question = "Capital of France?"});
+  ASSERT_TRUE(first && second);
+  EXPECT_FALSE(first.value().cache_hit());
+  EXPECT_EQ(first.value().usage(), (dspy::Usage{11, 7, 18}));
+  EXPECT_TRUE(second.value().cache_hit());
+  EXPECT_EQ(second.value().usage(), dspy::Usage{});
+  EXPECT_EQ(second->answer, "Paris");
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(usage.total(), (dspy::Usage{11, 7, 18}));  // the hit spent nothing
+
+  // Another rollout is another sample; a fresh memory still finds the disk entry.
+  auto request = qa.format({.question = "Capital of France?"});
+  dspy::LMRequest other{request, {.rollout_id = 1}, {}};
+  ASSERT_TRUE(lm.call(other));
+  EXPECT_EQ(server.requests().size(), 2u);
+  cache->clear_memory();
+  auto from_disk = lm.call(other);
+  ASSERT_TRUE(from_disk);
+  EXPECT_TRUE(from_disk->cache_hit);
+  EXPECT_EQ(server.requests().size(), 2u);
+  // The key is nowhere on disk.
+  for (const auto& e : fs::recursive_directory_iterator(dir.path)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path());
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("sk-cache-key"), std::string::npos) << e.path();
+  }
+}
+
+TEST(LmCache, TheDefaultCacheLivesInDspyCachedirAndCanBeTurnedOffGlobally) {
+  TestServer server;
+  server.fallback({.body = dspy::test::openai_reply({"ok"})});
+  TempDir dir;
+  ::setenv("DSPY_CACHEDIR", dir.path.c_str(), 1);
+  dspy::configure_cache({});  // the default cache, re-read from the environment
+  ::unsetenv("DSPY_CACHEDIR");
+  dspy::LM lm("openai/default-cache", {.api_base = server.base_url(), .api_key = "k"});
+  ASSERT_TRUE(lm.call(ask("q")));
+  ASSERT_TRUE(lm.call(ask("q")));
+  EXPECT_EQ(server.requests().size(), 1u);
+  std::size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path)) files += e.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 1u);
+
+  dspy::configure_cache({.enable_memory = false, .enable_disk = false});
+  ASSERT_TRUE(lm.call(ask("q")));
+  ASSERT_TRUE(lm.call(ask("q")));
+  EXPECT_EQ(server.requests().size(), 3u);
+  dspy::configure_cache({.enable_disk = false});  // later tests: no files left behind
+}
+
+TEST(LmHistory, EveryCallIsInTheHistoryWithoutTheKey) {
+  TestServer server;
+  server.push({.body = dspy::test::openai_reply({"Paris"})});
+  const std::string key = "sk-history-secret-0123456789";
+  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = key, .cache = false});
+  dspy::global_history().clear();
+  ASSERT_TRUE(lm.call(ask("Capital of France?")));
+  const auto last = dspy::global_history().last(1);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].model, "openai/m");
+  EXPECT_EQ(last[0].outputs, std::vector<std::string>{"Paris"});
+  EXPECT_EQ(last[0].usage, (dspy::Usage{11, 7, 18}));
+  EXPECT_GT(last[0].latency.count(), 0);
+  std::ostringstream printed;
+  dspy::inspect_history(1, printed);
+  EXPECT_NE(printed.str().find("Capital of France?"), std::string::npos) << printed.str();
+  EXPECT_NE(printed.str().find("Paris"), std::string::npos) << printed.str();
+  EXPECT_EQ(printed.str().find(key), std::string::npos);
 }
 
 }  // namespace

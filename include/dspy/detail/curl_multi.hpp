@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,7 +56,12 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds timeout{600'000};  ///< whole exchange, connect included
   bool verify_tls = true;
-  std::size_t max_response_bytes = 64U << 20;  ///< a longer body ends the transfer (too_large)
+  std::string ca_bundle{};  ///< PEM file of trusted certificates; empty: the system's
+  /// When set, the body of a 2xx reply is handed here as it arrives (HttpResponse::body stays
+  /// empty); returning false ends the transfer with CURLE_WRITE_ERROR. Called from curl's write
+  /// callback on the service's strand, never concurrently, and never after the completion.
+  std::function<bool(std::string_view)> on_data{};
+  std::size_t max_response_bytes = 64U << 20;  ///< a longer buffered body ends the transfer (too_large)
 };
 
 /// What came back: a curl result (CURLE_OK when an HTTP reply arrived), the status and body.
@@ -155,6 +161,9 @@ class CurlService : public asio::execution_context::service {
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlService::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    // curl's default keeps 4 idle connections per transfer added at that moment: whenever the
+    // number in flight dips, it closes connections it will have to reopen a moment later.
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 16384L);
   }
 
   void shutdown() override {
@@ -231,6 +240,7 @@ class CurlService : public asio::execution_context::service {
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->request.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->request.verify_tls ? 2L : 0L);
+    if (!t->request.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t->request.ca_bundle.c_str());
     curl_easy_setopt(e, CURLOPT_USERAGENT, "dspy-cpp/0.1");
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlService::on_body);
@@ -373,7 +383,15 @@ class CurlService : public asio::execution_context::service {
       return;
     }
     if (timeout_ms == 0) {
-      asio::post(*strand_, [this] { act(CURL_SOCKET_TIMEOUT, 0); });
+      // One pending timeout action serves every request made before it runs (each added
+      // transfer asks for one).
+      if (!timeout_posted_) {
+        timeout_posted_ = true;
+        asio::post(*strand_, [this] {
+          timeout_posted_ = false;
+          act(CURL_SOCKET_TIMEOUT, 0);
+        });
+      }
       return;
     }
     const auto when = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -391,6 +409,17 @@ class CurlService : public asio::execution_context::service {
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* userp) {
     auto* t = static_cast<Transfer*>(userp);
+    if (t->request.on_data) {
+      long status = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200 && status < 300) {
+        try {
+          return t->request.on_data(std::string_view(data, size * count)) ? size * count : 0;
+        } catch (...) {
+          return 0;  // nothing may unwind through curl
+        }
+      }
+    }
     // A hostile or broken server must not make us buffer without bound: returning short makes
     // curl stop with CURLE_WRITE_ERROR.
     if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->response.body.size())) {
@@ -422,6 +451,7 @@ class CurlService : public asio::execution_context::service {
   std::optional<asio::strand<asio::any_io_executor>> strand_;
   std::optional<asio::steady_timer> timer_;
   bool timer_armed_ = false;
+  bool timeout_posted_ = false;
   CURLM* multi_ = nullptr;
   std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;

@@ -41,6 +41,29 @@ namespace dspy::detail {
   }
 }
 
+/// curl's message for a failed transfer, saying when TLS is the cause and what to do about it.
+[[nodiscard]] inline std::string transport_message(CURLcode code, const std::string& detail) {
+  switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      return "TLS: the server's certificate failed verification (" + detail +
+             "); trust its CA with LMConfig::ca_bundle (verify_tls = false only for a local test server)";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+      return "TLS: " + detail;
+    default:
+      return detail;
+  }
+}
+
 /// The wait a Retry-After value asks for: delta-seconds ("120") or an HTTP date
 /// ("Wed, 21 Oct 2015 07:28:00 GMT", measured from `now`). A date in the past means no wait;
 /// anything unparseable means the header is ignored.

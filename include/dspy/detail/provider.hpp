@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "../error.hpp"
 #include "../lm.hpp"
 #include "../message.hpp"
+#include "sse.hpp"
 
 namespace dspy::detail {
 
@@ -107,9 +109,10 @@ inline boost::json::array string_array(const std::vector<std::string>& v) {
   return out;
 }
 
-/// The request body; `config` already merged (LM defaults < call), `rollout_id` removed.
+/// The request body; `config` already merged (LM defaults < call). `rollout_id` is never sent.
+/// With `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
 inline boost::json::object request_body(WireApi api, const std::string& model_id, const LMRequest& request,
-                                        const CallConfig& config) {
+                                        const CallConfig& config, bool stream = false) {
   boost::json::object body;
   body["model"] = model_id;
   boost::json::array messages;
@@ -138,6 +141,10 @@ inline boost::json::object request_body(WireApi api, const std::string& model_id
     body["max_tokens"] = config.max_tokens.value_or(4096);  // required by the API; LiteLLM's default
     if (config.temperature) body["temperature"] = *config.temperature;
     if (config.stop) body["stop_sequences"] = string_array(*config.stop);
+  }
+  if (stream) {
+    body["stream"] = true;
+    if (api == WireApi::openai_chat) body["stream_options"] = {{"include_usage", true}};
   }
   for (const auto& kv : config.extra) body[kv.key()] = kv.value();
   return body;
@@ -243,6 +250,159 @@ inline Errc status_errc(long status, std::string_view body) {
   if (status == 409 || status >= 500) return Errc::server;
   return Errc::bad_request;
 }
+
+/// The error code of an error event inside a stream, from its type ("overloaded_error",
+/// "rate_limit_error", ...): the codes its HTTP status would have had.
+inline Errc stream_error_errc(std::string_view type, std::string_view body) {
+  const auto has = [&](std::string_view s) { return type.find(s) != std::string_view::npos; };
+  if (has("rate_limit")) return Errc::rate_limited;
+  if (has("auth") || has("permission")) return Errc::auth;
+  if (has("not_found")) return Errc::not_found;
+  if (has("invalid_request") || has("too_large"))
+    return mentions_context_limit(std::string(body)) ? Errc::context_window : Errc::bad_request;
+  return Errc::server;
+}
+
+/// Reads a streamed reply as it arrives: server-sent events of either API (OpenAI chunks up to
+/// `[DONE]`, Anthropic's message_start ... message_stop), or a plain JSON reply from a server
+/// that does not stream. The first completion's text goes to `on_text` as it comes.
+class StreamDecoder {
+ public:
+  StreamDecoder(WireApi api, const TextSink& on_text) : api_(api), on_text_(on_text) {}
+
+  /// False: stop reading (an error event, or an event that is not JSON); error() says why.
+  bool feed(std::string_view bytes) {
+    if (!plain_json_ && !decided_) {
+      const auto first = bytes.find_first_not_of(" \t\r\n");
+      if (first == std::string_view::npos) return true;
+      decided_ = true;
+      plain_json_ = bytes[first] == '{';
+    }
+    if (plain_json_) {
+      raw_.append(bytes);
+      return true;
+    }
+    return sse_.feed(bytes, [this](const SseEvent& e) { return event(e); });
+  }
+
+  /// The reply, once the transfer has ended without a transport error.
+  [[nodiscard]] Result<LMResponse> finish() {
+    if (error_) return *error_;
+    if (plain_json_) {
+      Result<LMResponse> r = parse_reply(api_, raw_);
+      if (r && on_text_ && !r->completions.empty()) on_text_(r->completions.front());
+      return r;
+    }
+    if (!done_)
+      return Error(Errc::bad_response, api_ == WireApi::openai_chat ? "the stream ended before [DONE]"
+                                                                     : "the stream ended before message_stop");
+    LMResponse out;
+    out.completions = std::move(texts_);
+    if (out.completions.empty()) out.completions.emplace_back();
+    out.usage = usage_;
+    if (out.usage.total_tokens == 0) out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
+    return out;
+  }
+
+  /// An error event (or unreadable event) stopped the stream.
+  [[nodiscard]] const std::optional<Error>& error() const noexcept { return error_; }
+  /// Text went to `on_text`: a retry would repeat it.
+  [[nodiscard]] bool delivered() const noexcept { return delivered_; }
+  /// The body read so far, for error reports.
+  [[nodiscard]] const std::string& raw() const noexcept { return raw_; }
+
+ private:
+  bool event(const SseEvent& e) {
+    if (api_ == WireApi::openai_chat && e.data == "[DONE]") {
+      done_ = true;
+      return true;
+    }
+    if (api_ == WireApi::anthropic_messages && e.type == "ping") return true;
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(e.data, ec);
+    const auto* o = v.if_object();
+    if (ec || !o) return fail(Errc::bad_response, "a streamed event is not a JSON object", e.data);
+    if (const auto* err = o->if_contains("error"); err && !err->is_null()) {
+      std::string type;
+      if (const auto* eo = err->if_object())
+        if (const auto* t = eo->if_contains("type"); t && t->is_string()) type = t->get_string();
+      return fail(stream_error_errc(type, e.data), "error event in the stream: " + provider_message(e.data), e.data);
+    }
+    if (api_ == WireApi::openai_chat) return openai_chunk(*o);
+    return anthropic_event(*o);
+  }
+
+  bool openai_chunk(const boost::json::object& o) {
+    if (const auto* choices = o.if_contains("choices"); choices && choices->is_array())
+      for (const auto& c : choices->get_array()) {
+        const auto* co = c.if_object();
+        if (!co) continue;
+        const auto* delta = co->if_contains("delta");
+        const auto* content = delta && delta->is_object() ? delta->get_object().if_contains("content") : nullptr;
+        if (content && content->is_string())
+          text(static_cast<std::size_t>(int_field(*co, "index")), content->get_string());
+      }
+    if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
+      usage_.prompt_tokens = int_field(u->get_object(), "prompt_tokens");
+      usage_.completion_tokens = int_field(u->get_object(), "completion_tokens");
+      usage_.total_tokens = int_field(u->get_object(), "total_tokens");
+    }
+    return true;
+  }
+
+  bool anthropic_event(const boost::json::object& o) {
+    const auto* type = o.if_contains("type");
+    const std::string_view t = type && type->is_string() ? std::string_view(type->get_string()) : std::string_view();
+    const boost::json::object* u = nullptr;
+    if (t == "message_start") {
+      if (const auto* m = o.if_contains("message"); m && m->is_object())
+        if (const auto* mu = m->get_object().if_contains("usage")) u = mu->if_object();
+    } else if (t == "message_delta") {
+      if (const auto* mu = o.if_contains("usage")) u = mu->if_object();
+    } else if (t == "content_block_delta") {
+      if (const auto* d = o.if_contains("delta"); d && d->is_object())
+        if (const auto* s = d->get_object().if_contains("text"); s && s->is_string()) text(0, s->get_string());
+    } else if (t == "message_stop") {
+      done_ = true;
+    }
+    if (u) {
+      // Counts are cumulative; message_delta repeats input counts only sometimes.
+      if (u->contains("input_tokens"))
+        usage_.prompt_tokens = int_field(*u, "input_tokens") + int_field(*u, "cache_creation_input_tokens") +
+                               int_field(*u, "cache_read_input_tokens");
+      if (u->contains("output_tokens")) usage_.completion_tokens = int_field(*u, "output_tokens");
+    }
+    return true;
+  }
+
+  void text(std::size_t index, std::string_view piece) {
+    if (index >= 1024) return;  // not a real choice index
+    if (texts_.size() <= index) texts_.resize(index + 1);
+    texts_[index].append(piece);
+    if (index == 0 && on_text_ && !piece.empty()) {
+      delivered_ = true;
+      on_text_(piece);
+    }
+  }
+
+  bool fail(Errc code, std::string what, std::string_view data) {
+    raw_.assign(data);
+    error_.emplace(code, std::move(what));
+    return false;
+  }
+
+  WireApi api_;
+  const TextSink& on_text_;
+  SseParser sse_;
+  bool decided_ = false;
+  bool plain_json_ = false;
+  bool done_ = false;
+  bool delivered_ = false;
+  std::vector<std::string> texts_;
+  Usage usage_;
+  std::string raw_;
+  std::optional<Error> error_;
+};
 
 /// `text` with every occurrence of `secret` replaced.
 inline std::string redact(std::string text, std::string_view secret) {

@@ -1,0 +1,46 @@
+// What both HTTP benchmark clients report, measured the same way: wall time, process CPU time
+// (user + system) and peak RSS, as one JSON line on stdout.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace bench {
+
+inline double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// VmRSS now, or VmHWM (the peak) with "VmHWM:".
+inline long rss_kib(const char* key = "VmRSS:") {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::string(key).size()));
+  return 0;
+}
+
+struct Run {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  double cpu0 = cpu_seconds();
+  long rss0 = rss_kib();  // before any call: what in-flight calls add is measured against it
+
+  void report(const char* client, long calls, long concurrency, long ok, const std::string& errors) const {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu0;
+    const long peak = rss_kib("VmHWM:");
+    std::printf(
+        "{\"client\": \"%s\", \"calls\": %ld, \"concurrency\": %ld, \"ok\": %ld, \"errors\": %s, \"seconds\": %.3f, "
+        "\"calls_per_s\": %.0f, \"cpu_us_per_call\": %.1f, \"peak_rss_kib\": %ld, \"rss_kib_per_in_flight\": %.2f}\n",
+        client, calls, concurrency, ok, errors.c_str(), secs, static_cast<double>(calls) / secs,
+        cpu * 1e6 / static_cast<double>(calls), peak, static_cast<double>(peak - rss0) / static_cast<double>(concurrency));
+  }
+};
+
+}  // namespace bench

@@ -1,0 +1,71 @@
+// dspy::LM under load: CALLS ChainOfThought calls (format, HTTP over the curl multi on Asio's
+// reactor, parse into typed outputs) through dspy::batch at CONCURRENCY, on one thread.
+//
+//   http_dspy_client API_BASE CALLS CONCURRENCY
+//   http_dspy_client --print-body    (the request body one call sends, for the floor client)
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include <dspy/dspy.hpp>
+
+#include "common.hpp"
+
+namespace {
+
+struct QA {
+  static constexpr std::string_view instructions = "Answer questions with short factoid answers.";
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+  };
+  static constexpr auto docs = dspy::docs({{"answer", "often between 1 and 5 words"}});
+};
+
+std::string question(long i) { return "What is the capital of country number " + std::to_string(i) + "?"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dspy::ChainOfThought<QA> cot;
+  if (argc == 2 && std::string(argv[1]) == "--print-body") {
+    dspy::LMRequest request;
+    request.messages = cot.format({question(0)});
+    std::cout << boost::json::serialize(
+        dspy::detail::request_body(dspy::detail::WireApi::openai_chat, "bench", request, request.config));
+    return 0;
+  }
+  if (argc != 4) {
+    std::cerr << "usage: " << argv[0] << " API_BASE CALLS CONCURRENCY | --print-body\n";
+    return 2;
+  }
+  const long calls = std::atol(argv[2]);
+  const long concurrency = std::atol(argv[3]);
+  auto lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = argv[1], .api_key = "bench", .num_retries = 0, .cache = false});
+  // Every call must reach the server, and a service under load keeps no call history.
+  dspy::global_history().set_capacity(0);
+  dspy::set_lm(cot, lm);
+
+  std::vector<QA::Input> inputs;
+  inputs.reserve(static_cast<std::size_t>(calls));
+  for (long i = 0; i < calls; ++i) inputs.push_back({question(i)});
+
+  bench::Run run;
+  const auto results =
+      dspy::batch(cot, std::move(inputs), {.concurrency = static_cast<std::size_t>(concurrency), .progress = false});
+  long ok = 0;
+  std::map<std::string, long> errors;
+  for (const auto& r : results) {
+    if (r && r->answer == "Paris") ++ok;
+    else if (r) ++errors["wrong_answer"];
+    else ++errors[std::string(dspy::to_string(r.error().code()))];
+  }
+  std::string errors_json = "{";
+  for (const auto& [code, count] : errors)
+    errors_json += (errors_json.size() > 1 ? ", \"" : "\"") + code + "\": " + std::to_string(count);
+  run.report("dspy::LM + ChainOfThought", calls, concurrency, ok, errors_json + "}");
+  return ok == calls ? 0 : 1;
+}

@@ -1,0 +1,392 @@
+// Streaming: the SSE parser and the field splitter under every byte split, and Predict::astream /
+// Predict::stream over real HTTP on loopback with awkwardly chunked OpenAI and Anthropic streams,
+// errors mid-stream, cancellation and the cache.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
+#include <dspy/client.hpp>
+#include <dspy/detail/sse.hpp>
+#include <dspy/predict.hpp>
+#include <dspy/streaming.hpp>
+#include <dspy/testing.hpp>
+#include <gtest/gtest.h>
+
+#include "../support/http_test_server.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using dspy::Errc;
+using dspy::test::cut;
+using dspy::test::Reply;
+using dspy::test::TestServer;
+using std::chrono::milliseconds;
+
+// ---- SSE parser ----
+
+using Events = std::vector<std::pair<std::string, std::string>>;
+
+// Feeds `parts` in order and collects the events.
+Events parse_sse(const std::vector<std::string_view>& parts) {
+  dspy::detail::SseParser parser;
+  Events out;
+  for (auto p : parts)
+    parser.feed(p, [&](const dspy::detail::SseEvent& e) {
+      out.emplace_back(e.type, e.data);
+      return true;
+    });
+  return out;
+}
+
+TEST(Sse, EveryByteSplitGivesTheSameEvents) {
+  const std::string stream =
+      "\xEF\xBB\xBF: a comment\r\nevent: first\r\ndata: a\r\ndata:  b\r\nid: 7\r\nretry: 10\r\n\r\n"
+      "data\n\n"
+      "data: x\r\r"
+      "data: {\"k\": 1}\n\n"
+      ":keep-alive\n\n"
+      "event: last\ndata: [DONE]\n\n"
+      "data: unfinished";
+  const Events expected = {{"first", "a\n b"}, {"message", ""}, {"message", "x"}, {"message", "{\"k\": 1}"},
+                           {"last", "[DONE]"}};
+  const std::string_view s(stream);
+  EXPECT_EQ(parse_sse({s}), expected);
+  for (std::size_t i = 0; i <= s.size(); ++i) EXPECT_EQ(parse_sse({s.substr(0, i), s.substr(i)}), expected) << i;
+  std::vector<std::string_view> bytes;
+  for (std::size_t i = 0; i < s.size(); ++i) bytes.push_back(s.substr(i, 1));
+  EXPECT_EQ(parse_sse(bytes), expected);
+}
+
+TEST(Sse, TheHandlerCanStopTheParser) {
+  dspy::detail::SseParser parser;
+  int seen = 0;
+  EXPECT_FALSE(parser.feed("data: 1\n\ndata: 2\n\n", [&](const dspy::detail::SseEvent&) { return ++seen < 1; }));
+  EXPECT_EQ(seen, 1);
+}
+
+// ---- field chunks ----
+
+struct Explain {
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    std::string notes;
+    std::string answer;
+  };
+};
+
+using Fields = std::map<std::string, std::string, std::less<>>;
+
+Fields stream_fields(const std::vector<std::string_view>& parts, int* chunks = nullptr) {
+  Fields out;
+  dspy::detail::FieldStreamer streamer(dspy::field_names<Explain::Output>, [&](const dspy::StreamChunk& c) {
+    EXPECT_FALSE(c.text.empty());
+    EXPECT_EQ(c.text.find("[[ ## completed"), std::string::npos);
+    out[std::string(c.field)] += c.text;
+    if (chunks) ++*chunks;
+  });
+  for (auto p : parts) streamer.feed(p);
+  streamer.finish();
+  return out;
+}
+
+TEST(FieldStream, ChunksConcatenateToTheParsedFieldsUnderEverySplit) {
+  const std::string completions[] = {
+      "[[ ## notes ## ]]\nThe capital\nof France.\n\n[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]\n",
+      "[[ ## notes ## ]]\r\n  Line one\r\n\r\nLine two  \r\n[[ ## answer ## ]] Paris\r\n[[ ## completed ## ]]",
+      "Sure!\n[[ ## answer ## ]]\nParis\n[[ ## notes ## ]]\n[[ not a header\n[[1, 2]]\n  [x] item\n"
+      "[[ ## answer ## ]]\nLyon\n[[ ## other ## ]]\nignored\n[[ ## completed ## ]]",
+      "[[ ## notes ## ]]\nx\n[[ ## answer ## ]]\n[1, 2]",
+      "[[## notes##]]\nA\n   [[ ##  answer  ## ]]   \n\n  B  \n",
+  };
+  for (const auto& text : completions) {
+    auto parsed = dspy::detail::AdapterImpl<Explain>::parse(dspy::ChatAdapter{}, text, nullptr);
+    ASSERT_TRUE(parsed) << text;
+    const Fields expected = {{"answer", parsed->answer}, {"notes", parsed->notes}};
+    const std::string_view s(text);
+    int chunks = 0;
+    EXPECT_EQ(stream_fields({s}, &chunks), expected) << text;
+    for (std::size_t i = 0; i <= s.size(); ++i)
+      EXPECT_EQ(stream_fields({s.substr(0, i), s.substr(i)}), expected) << text << " split at " << i;
+    std::vector<std::string_view> bytes;
+    for (std::size_t i = 0; i < s.size(); ++i) bytes.push_back(s.substr(i, 1));
+    chunks = 0;
+    EXPECT_EQ(stream_fields(bytes, &chunks), expected) << text;
+    if (&text == &completions[0]) {
+      EXPECT_GT(chunks, 20);  // byte by byte, text goes out as it comes
+    }
+  }
+}
+
+// ---- over HTTP ----
+
+const std::string kReply = "[[ ## notes ## ]]\nThe capital of France is Paris.\n\n[[ ## answer ## ]]\nParis\n\n"
+                           "[[ ## completed ## ]]\n";
+
+// The reply's text in deltas of 5 bytes, as a model would write it.
+std::vector<std::string> deltas(std::string_view text, std::size_t size = 5) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < text.size(); i += size) out.emplace_back(text.substr(i, size));
+  return out;
+}
+
+Reply sse_reply(std::string body, milliseconds pause = milliseconds(1)) {
+  return {.headers = {{"Content-Type", "text/event-stream"}}, .pieces = cut(body), .pause = pause};
+}
+
+dspy::LMConfig config_for(const TestServer& server, int retries = 0) {
+  return {.api_base = server.base_url(),
+          .api_key = "sk-stream-test",
+          .num_retries = retries,
+          .timeout = milliseconds(5000),
+          .backoff = {.initial = milliseconds(20)},
+          .cache = false};
+}
+
+struct Collected {
+  Fields fields;
+  std::vector<dspy::StreamChunk> chunks;
+};
+
+asio::awaitable<void> astream_into(const dspy::Predict<Explain>* p, Collected* seen,
+                                   std::optional<dspy::Result<dspy::Predicted<Explain::Output>>>* out) {
+  auto pending = p->astream({.question = "Capital of France?"}, [seen](const dspy::StreamChunk& c) {
+    seen->fields[std::string(c.field)] += c.text;
+    seen->chunks.push_back(c);
+  });
+  out->emplace(co_await std::move(pending));
+}
+
+TEST(LmStream, OpenAIStreamArrivesAsFieldChunksAndEndsWithTheParsedPrediction) {
+  TestServer server;
+  server.push(sse_reply(dspy::test::openai_stream(deltas(kReply))));
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::LM("openai/gpt-4o-mini", config_for(server)));
+  asio::io_context io;
+  Collected seen;
+  std::optional<dspy::Result<dspy::Predicted<Explain::Output>>> out;
+  asio::co_spawn(io, astream_into(&p, &seen, &out), asio::detached);
+  io.run();
+  ASSERT_TRUE(out && *out) << (out ? out->error().message() : "no result");
+  const auto& r = **out;
+  EXPECT_EQ(r->answer, "Paris");
+  EXPECT_EQ(r->notes, "The capital of France is Paris.");
+  EXPECT_EQ(seen.fields, (Fields{{"answer", r->answer}, {"notes", r->notes}}));
+  EXPECT_GT(seen.chunks.size(), 4u);
+  EXPECT_EQ(seen.chunks.front().field, "notes");
+  EXPECT_EQ(seen.chunks.back().field, "answer");
+  EXPECT_EQ(r.raw_completion(), kReply);
+  EXPECT_EQ(r.usage(), (dspy::Usage{11, 7, 18}));  // from the final usage chunk
+  const auto body = server.requests().at(0).json().as_object();
+  EXPECT_EQ(body.at("stream"), true);
+  EXPECT_EQ(body.at("stream_options").at("include_usage"), true);
+}
+
+TEST(LmStream, AnthropicStreamWithTheBlockingApi) {
+  TestServer server;
+  server.push(sse_reply(dspy::test::anthropic_stream(deltas(kReply, 3))));
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::LM("anthropic/claude-test", config_for(server)));
+  Fields fields;
+  auto r = p.stream({.question = "Capital of France?"},
+                    [&](const dspy::StreamChunk& c) { fields[std::string(c.field)] += c.text; });
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->answer, "Paris");
+  EXPECT_EQ(fields, (Fields{{"answer", "Paris"}, {"notes", "The capital of France is Paris."}}));
+  EXPECT_EQ(r.value().usage(), (dspy::Usage{20, 5, 25}));
+  EXPECT_EQ(server.requests().at(0).json().at("stream"), true);
+  EXPECT_EQ(server.requests().at(0).target, "/v1/messages");
+}
+
+TEST(LmStream, AStreamedCallGivesWhatAnUnstreamedOneGives) {
+  TestServer server;
+  server.push(sse_reply(dspy::test::openai_stream(deltas(kReply)))).push({.body = dspy::test::openai_reply({kReply})});
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::LM("openai/m", config_for(server)));
+  auto streamed = p.stream({.question = "q"}, [](const dspy::StreamChunk&) {});
+  auto plain = p({.question = "q"});
+  ASSERT_TRUE(streamed && plain);
+  EXPECT_EQ(streamed->notes, plain->notes);
+  EXPECT_EQ(streamed->answer, plain->answer);
+  EXPECT_EQ(streamed.value().raw_completion(), plain.value().raw_completion());
+  EXPECT_EQ(streamed.value().usage(), plain.value().usage());
+  EXPECT_FALSE(server.requests().at(1).json().as_object().contains("stream"));
+}
+
+TEST(LmStream, AServerThatDoesNotStreamStillGivesChunks) {
+  TestServer server;
+  server.push({.body = dspy::test::openai_reply({kReply})});
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::LM("openai/m", config_for(server)));
+  Fields fields;
+  auto r = p.stream({.question = "q"}, [&](const dspy::StreamChunk& c) { fields[std::string(c.field)] += c.text; });
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(fields, (Fields{{"answer", "Paris"}, {"notes", "The capital of France is Paris."}}));
+}
+
+TEST(LmStream, ACacheHitIsStreamedWhole) {
+  TestServer server;
+  server.push(sse_reply(dspy::test::openai_stream(deltas(kReply))));
+  auto config = config_for(server);
+  config.cache = true;
+  config.cache_store = std::make_shared<dspy::Cache>(dspy::CacheOptions{.enable_disk = false});
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::LM("openai/m", config));
+  ASSERT_TRUE(p.stream({.question = "q"}, [](const dspy::StreamChunk&) {}));
+  Fields fields;
+  auto hit = p.stream({.question = "q"}, [&](const dspy::StreamChunk& c) { fields[std::string(c.field)] += c.text; });
+  ASSERT_TRUE(hit);
+  EXPECT_TRUE(hit.value().cache_hit());
+  EXPECT_EQ(hit.value().usage(), dspy::Usage{});
+  EXPECT_EQ(fields, (Fields{{"answer", "Paris"}, {"notes", "The capital of France is Paris."}}));
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(LmStream, AnLmThatCannotStreamGivesItsChunksAtTheEnd) {
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::testing::ScriptedLM({kReply}));
+  Fields fields;
+  auto r = p.stream({.question = "q"}, [&](const dspy::StreamChunk& c) { fields[std::string(c.field)] += c.text; });
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(fields, (Fields{{"answer", "Paris"}, {"notes", "The capital of France is Paris."}}));
+}
+
+dspy::LMRequest ask() {
+  dspy::LMRequest r;
+  r.messages = {{"user", "Capital of France?"}};
+  return r;
+}
+
+// Streams one LM call; returns the result and the text seen.
+std::pair<dspy::Result<dspy::LMResponse>, std::string> stream_call(dspy::LM& lm) {
+  std::string text;
+  asio::io_context io;
+  std::optional<dspy::Result<dspy::LMResponse>> out;
+  struct Run {
+    static asio::awaitable<void> go(dspy::LM* lm, std::string* text,
+                                    std::optional<dspy::Result<dspy::LMResponse>>* out) {
+      auto pending = lm->astream(ask(), [text](std::string_view piece) { *text += piece; });
+      out->emplace(co_await std::move(pending));
+    }
+  };
+  asio::co_spawn(io, Run::go(&lm, &text, &out), asio::detached);
+  io.run();
+  return {std::move(*out), std::move(text)};
+}
+
+TEST(LmStream, AnErrorEventMidStreamIsATypedErrorAndNotRetried) {
+  TestServer server;
+  std::string body = dspy::test::anthropic_stream({"Par"});
+  body = body.substr(0, body.find("event: content_block_stop"));
+  body += "event: error\n"
+          "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+  server.push(sse_reply(body)).fallback(sse_reply(dspy::test::anthropic_stream({"Paris"})));
+  dspy::LM lm("anthropic/claude-test", config_for(server, 2));
+  auto [r, text] = stream_call(lm);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::server) << r.error().message();
+  EXPECT_NE(r.error().message().find("Overloaded"), std::string::npos) << r.error().message();
+  EXPECT_EQ(text, "Par");
+  EXPECT_EQ(server.requests().size(), 1u);  // "Par" was shown: a retry would show it twice
+}
+
+TEST(LmStream, AnErrorEventBeforeAnyTextIsRetried) {
+  TestServer server;
+  server.push(sse_reply("data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}\n\n"))
+      .push({.status = 429, .headers = {{"Retry-After", "0"}}})
+      .push(sse_reply(dspy::test::openai_stream({"Par", "is"})));
+  dspy::LM lm("openai/m", config_for(server, 2));
+  auto [r, text] = stream_call(lm);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions.at(0), "Paris");
+  EXPECT_EQ(text, "Paris");
+  EXPECT_EQ(server.requests().size(), 3u);
+}
+
+TEST(LmStream, ABrokenOrUnfinishedStreamIsATypedError) {
+  TestServer reset;
+  Reply broken = sse_reply(dspy::test::openai_stream(deltas(kReply)));
+  broken.kind = Reply::Kind::reset_mid_body;
+  reset.push(broken).fallback(sse_reply(dspy::test::openai_stream(deltas(kReply))));
+  dspy::LM lm("openai/m", config_for(reset, 2));
+  auto [r, text] = stream_call(lm);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::network) << r.error().message();
+  EXPECT_FALSE(text.empty());
+  EXPECT_EQ(reset.requests().size(), 1u);
+
+  TestServer cut_short;  // a clean end of the body, but no [DONE]
+  cut_short.push(sse_reply(dspy::test::openai_stream({"Par"}, /*done=*/false)));
+  dspy::LM lm2("openai/m", config_for(cut_short));
+  auto [r2, text2] = stream_call(lm2);
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().code(), Errc::bad_response) << r2.error().message();
+
+  TestServer garbage;
+  garbage.push(sse_reply("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Par\"}}]}\n\ndata: {not json\n\n"));
+  dspy::LM lm3("openai/m", config_for(garbage));
+  auto [r3, text3] = stream_call(lm3);
+  ASSERT_FALSE(r3);
+  EXPECT_EQ(r3.error().code(), Errc::bad_response) << r3.error().message();
+  EXPECT_EQ(r3.error().raw_response(), "{not json");
+}
+
+TEST(LmStream, ThrowingListenerBecomesAnErrorAndStopsTheTransfer) {
+  TestServer server;
+  server.push(sse_reply(dspy::test::openai_stream(deltas(kReply)), milliseconds(5)));
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::LM("openai/m", config_for(server)));
+  int calls = 0;
+  auto r = p.stream({.question = "q"}, [&](const dspy::StreamChunk&) {
+    ++calls;
+    throw std::runtime_error("listener gave up");
+  });
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("listener gave up"), std::string::npos) << r.error().message();
+  EXPECT_EQ(calls, 1);
+}
+
+asio::awaitable<void> cancel_on_first_chunk(const dspy::Predict<Explain>* p, asio::cancellation_signal* signal,
+                                            std::optional<dspy::Result<dspy::Predicted<Explain::Output>>>* out) {
+  auto pending = p->astream({.question = "q"}, [signal](const dspy::StreamChunk&) {
+    signal->emit(asio::cancellation_type::terminal);
+  });
+  out->emplace(co_await std::move(pending));
+}
+
+TEST(LmStream, CancellationMidStreamEndsTheCall) {
+  // One event every 300 ms, 22 events: the call is cancelled at its first chunk, after 5 or 6.
+  const std::string body = dspy::test::openai_stream(deltas(kReply));
+  std::vector<std::string> events;
+  for (std::size_t at = 0; at < body.size();) {
+    const std::size_t end = body.find("\n\n", at) + 2;
+    events.push_back(body.substr(at, end - at));
+    at = end;
+  }
+  TestServer server;
+  server.push({.headers = {{"Content-Type", "text/event-stream"}}, .pieces = events, .pause = milliseconds(300)});
+  auto config = config_for(server);
+  config.timeout = milliseconds(30'000);
+  dspy::Predict<Explain> p;
+  p.set_lm(dspy::LM("openai/m", config));
+  asio::io_context io;
+  asio::cancellation_signal signal;
+  std::optional<dspy::Result<dspy::Predicted<Explain::Output>>> out;
+  asio::co_spawn(io, cancel_on_first_chunk(&p, &signal, &out),
+                 asio::bind_cancellation_slot(signal.slot(), asio::detached));
+  const auto start = std::chrono::steady_clock::now();
+  io.run();
+  ASSERT_TRUE(out);
+  ASSERT_FALSE(*out);
+  EXPECT_EQ(out->error().code(), Errc::cancelled) << out->error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(5000));  // not the whole 6.6 s stream
+}
+
+}  // namespace
