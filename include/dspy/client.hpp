@@ -160,7 +160,7 @@ class LM : public BaseLM {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 // GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
-// operator new in this coroutine too, depending on what is inlined into it.
+// operator new in these coroutines too (answer, fetch, exchange), depending on what is inlined.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
   // acall's body: a static member, so the frame holds `self` (GCC 12 mis-diagnoses the
@@ -217,9 +217,6 @@ class LM : public BaseLM {
     auto pending = exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
     co_return co_await std::move(pending);
   }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
   static bool same_header(std::string_view line, std::string_view name) {
     if (line.size() <= name.size() || line[name.size()] != ':') return false;
@@ -312,6 +309,9 @@ class LM : public BaseLM {
       if (ec) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
     }
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
   std::string model_;
   LMConfig config_;
