@@ -110,8 +110,35 @@ std::size_t demo_total(M& m) {
   return n;
 }
 
+// The seam the optimizers find: a demo of the same task cuts the simulated model's error rate to
+// a third; a demo of another signature does not count.
+TEST(SimulatedLM, ADemoOfTheSameTaskMakesItMoreAccurate) {
+  const Data d = data();
+  const auto& train = d.train;
+  const auto& dev = d.dev;
+  dspy::Predict<Arithmetic> predict;
+  const auto zero = dspy::testing::read_chat_prompt(predict.format(dev[0].input));
+  EXPECT_EQ(zero.same_kind_demos, 0u);
+  EXPECT_DOUBLE_EQ(dspy::testing::default_error_rate(zero), 0.30);
+  predict.demos = {train[0].demo(), train[1].demo()};
+  const auto two = dspy::testing::read_chat_prompt(predict.format(dev[0].input));
+  EXPECT_EQ(two.same_kind_demos, 2u);
+  EXPECT_DOUBLE_EQ(dspy::testing::default_error_rate(two), 0.10);
+  dspy::ChainOfThought<Arithmetic> cot;
+  EXPECT_DOUBLE_EQ(dspy::testing::default_error_rate(dspy::testing::read_chat_prompt(cot.predict.format(dev[0].input))), 0.15);
+
+  auto messages = predict.format(dev[0].input);
+  messages[1].content = "[[ ## passage ## ]]\nSome text.";  // a demo turn of another task
+  const auto other = dspy::testing::read_chat_prompt(messages);
+  EXPECT_EQ(other.demos, 2u);
+  EXPECT_EQ(other.same_kind_demos, 1u);
+  EXPECT_EQ(other.inputs.front().second, dev[0].input.question);
+}
+
 TEST(LabeledFewShot, RaisesTheScoreReproduciblyOnACopy) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
+  const auto& dev = d.dev;
   dspy::Predict<Arithmetic> student;
   student.set_lm(std::make_shared<SimulatedLM>());
   const double before = score(student, dev);
@@ -140,7 +167,8 @@ TEST(LabeledFewShot, RaisesTheScoreReproduciblyOnACopy) {
 }
 
 TEST(LabeledFewShot, FillsPredictorsOfOtherSignaturesByFieldName) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
   dspy::ChainOfThought<Arithmetic> cot;
   const auto tuned = dspy::LabeledFewShot{.k = 4}.compile(cot, train);
   ASSERT_EQ(tuned.predict.demos.size(), 4u);
@@ -151,7 +179,9 @@ TEST(LabeledFewShot, FillsPredictorsOfOtherSignaturesByFieldName) {
 }
 
 TEST(BootstrapFewShot, RaisesTheScoreWithPassingTracesOnACopy) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
+  const auto& dev = d.dev;
   auto lm = std::make_shared<Recorder>();
   dspy::ChainOfThought<Arithmetic> student;
   student.predict.set_lm(lm);
@@ -200,7 +230,9 @@ TEST(BootstrapFewShot, RaisesTheScoreWithPassingTracesOnACopy) {
 }
 
 TEST(BootstrapFewShot, TracesEveryPredictorOfAProgram) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
+  const auto& dev = d.dev;
   Pipeline student;
   dspy::set_lm(student, std::make_shared<SimulatedLM>());
   const double before = score(student, dev);
@@ -221,7 +253,8 @@ TEST(BootstrapFewShot, TracesEveryPredictorOfAProgram) {
 }
 
 TEST(BootstrapFewShot, LaterRoundsAskForFreshSamples) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
   auto lm = std::make_shared<Recorder>();
   // The first try of every example fails, so each example needs its second round.
   std::mutex m;
@@ -248,7 +281,8 @@ TEST(BootstrapFewShot, LaterRoundsAskForFreshSamples) {
 }
 
 TEST(BootstrapFewShot, ErrorsBelowMaxErrorsDoNotLoseTheRun) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
   auto lm = std::make_shared<Recorder>();
   lm->fails = [&](const std::string& q) { return q == train[0].input.question || q == train[2].input.question; };
   dspy::Predict<Arithmetic> student;
@@ -280,7 +314,8 @@ TEST(BootstrapFewShot, ErrorsBelowMaxErrorsDoNotLoseTheRun) {
 }
 
 TEST(BootstrapFewShot, BudgetsAndThresholds) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
   auto lm = std::make_shared<Recorder>();
   dspy::Predict<Arithmetic> student;
   student.set_lm(lm);
@@ -308,7 +343,8 @@ TEST(BootstrapFewShot, BudgetsAndThresholds) {
 }
 
 TEST(BootstrapFewShot, UsesAGivenTeacher) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
   dspy::Predict<Arithmetic> student;
   student.set_lm(std::make_shared<SimulatedLM>());
   // A teacher that is always right: every one of the first examples passes.
@@ -324,7 +360,9 @@ TEST(BootstrapFewShot, UsesAGivenTeacher) {
 }
 
 TEST(BootstrapFewShotWithRandomSearch, KeepsTheBestCandidateAndLogsAll) {
-  const auto [train, dev] = data();
+  const Data d = data();
+  const auto& train = d.train;
+  const auto& dev = d.dev;
   const std::vector<dspy::Example<Arithmetic>> val(dev.begin(), dev.begin() + 100);
   dspy::Predict<Arithmetic> student;
   student.set_lm(std::make_shared<SimulatedLM>());
