@@ -123,15 +123,24 @@ TEST(SimulatedLM, ADemoOfTheSameTaskMakesItMoreAccurate) {
   predict.demos = {train[0].demo(), train[1].demo()};
   const auto two = dspy::testing::read_chat_prompt(predict.format(dev[0].input));
   EXPECT_EQ(two.same_kind_demos, 2u);
-  EXPECT_DOUBLE_EQ(dspy::testing::default_error_rate(two), 0.10);
+  EXPECT_EQ(two.worked_demos, 2u);  // a labeled example is every output of Predict
+  EXPECT_DOUBLE_EQ(dspy::testing::default_error_rate(two), 0.05);
+  // ChainOfThought: a labeled example lacks the reasoning; a worked demo has it.
   dspy::ChainOfThought<Arithmetic> cot;
-  EXPECT_DOUBLE_EQ(dspy::testing::default_error_rate(dspy::testing::read_chat_prompt(cot.predict.format(dev[0].input))), 0.15);
+  const auto rate = [&] { return dspy::testing::default_error_rate(dspy::testing::read_chat_prompt(cot.predict.format(dev[0].input))); };
+  EXPECT_DOUBLE_EQ(rate(), 0.15);
+  cot = dspy::LabeledFewShot{.k = 2}.compile(cot, train);
+  EXPECT_DOUBLE_EQ(rate(), 0.05);
+  cot.predict.demos[1].output.reasoning = "Start with 50. gives 8: 50 - 8 = 42.";
+  cot.predict.demos[1].missing = 0;
+  EXPECT_DOUBLE_EQ(rate(), 0.025);
 
   auto messages = predict.format(dev[0].input);
   messages[1].content = "[[ ## passage ## ]]\nSome text.";  // a demo turn of another task
   const auto other = dspy::testing::read_chat_prompt(messages);
   EXPECT_EQ(other.demos, 2u);
   EXPECT_EQ(other.same_kind_demos, 1u);
+  EXPECT_EQ(other.worked_demos, 1u);
   EXPECT_EQ(other.inputs.front().second, dev[0].input.question);
 }
 
@@ -222,7 +231,9 @@ TEST(BootstrapFewShot, RaisesTheScoreWithPassingTracesOnACopy) {
   // Labeled demos come only from examples that gave no bootstrapped demo, each once.
   for (std::size_t i = 4; i < demos.size(); ++i) EXPECT_TRUE(questions.insert(demos[i].input.question).second) << i;
 
-  EXPECT_GT(score(*tuned, dev), before + 5.0);
+  EXPECT_GT(score(*tuned, dev), before + 10.0);
+  // Its bootstrapped reasoning beats labeled examples alone.
+  EXPECT_GT(score(*tuned, dev), score(dspy::LabeledFewShot{.k = 40}.compile(student, train), dev) + 2.0);
   // Reproducible.
   auto again = bootstrap.compile(student, train);
   ASSERT_TRUE(again);
@@ -364,12 +375,13 @@ TEST(BootstrapFewShotWithRandomSearch, KeepsTheBestCandidateAndLogsAll) {
   const auto& train = d.train;
   const auto& dev = d.dev;
   const std::vector<dspy::Example<Arithmetic>> val(dev.begin(), dev.begin() + 100);
-  dspy::Predict<Arithmetic> student;
-  student.set_lm(std::make_shared<SimulatedLM>());
+  // ChainOfThought: bootstrapped demos carry reasoning, which the simulated model rewards.
+  dspy::ChainOfThought<Arithmetic> student;
+  student.predict.set_lm(std::make_shared<SimulatedLM>());
   const dspy::BootstrapFewShotWithRandomSearch search(
       dspy::answer_exact_match, {.max_bootstrapped_demos = 3, .max_labeled_demos = 3, .num_candidate_programs = 4});
   const auto r = search.compile(student, train, val);
-  EXPECT_TRUE(student.demos.empty());
+  EXPECT_TRUE(student.predict.demos.empty());
   ASSERT_EQ(r.candidates.size(), 7u);
   double best = 0;
   for (std::size_t i = 0; i < r.candidates.size(); ++i) {
@@ -379,9 +391,11 @@ TEST(BootstrapFewShotWithRandomSearch, KeepsTheBestCandidateAndLogsAll) {
     EXPECT_EQ(c.subscores.size(), val.size());
     best = std::max(best, *c.score);
   }
-  EXPECT_TRUE(r.candidates[0].state.at("self").at("demos").as_array().empty());  // zero-shot
+  EXPECT_TRUE(r.candidates[0].state.at("predict").at("demos").as_array().empty());  // zero-shot
   EXPECT_EQ(r.score, best);
   EXPECT_GT(r.score, *r.candidates[0].score + 10.0);
+  EXPECT_GE(r.seed, -1);  // a bootstrapped candidate beats labeled demos alone
+  EXPECT_GT(r.score, *r.candidates[1].score);
   // The returned program is the logged best, and scores as logged.
   const auto at = std::find_if(r.candidates.begin(), r.candidates.end(), [&](const auto& c) { return c.seed == r.seed; });
   ASSERT_NE(at, r.candidates.end());
@@ -395,10 +409,10 @@ TEST(BootstrapFewShotWithRandomSearch, KeepsTheBestCandidateAndLogsAll) {
   // stop_at_score ends the search at the first candidate that reaches it.
   const auto early = dspy::BootstrapFewShotWithRandomSearch(
                          dspy::answer_exact_match,
-                         {.max_bootstrapped_demos = 3, .num_candidate_programs = 4, .stop_at_score = 80.0})
+                         {.max_bootstrapped_demos = 3, .num_candidate_programs = 4, .stop_at_score = 90.0})
                          .compile(student, train, val);
-  EXPECT_EQ(early.candidates.size(), 2u);  // zero-shot is below 80; labeled-only is above
-  EXPECT_GE(early.score, 80.0);
+  EXPECT_EQ(early.candidates.size(), 2u);  // zero-shot is below 90; labeled-only is above
+  EXPECT_GE(early.score, 90.0);
 }
 
 }  // namespace
