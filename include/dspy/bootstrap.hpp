@@ -190,9 +190,12 @@ class BootstrapFewShot {
       std::vector<std::vector<std::optional<Result<detail::BootstrapTry>>>> tries(
           wave, std::vector<std::optional<Result<detail::BootstrapTry>>>(options_.max_rounds));
       for (std::size_t round = 0; round < options_.max_rounds; ++round) {
-        std::vector<std::size_t> pending;
-        for (std::size_t w = 0; w < wave; ++w)
-          if (round == 0 || !(*tries[w][round - 1] && (*tries[w][round - 1])->success)) pending.push_back(next + w);
+        std::vector<std::size_t> pending;  // the examples whose previous try ran and did not pass
+        for (std::size_t w = 0; w < wave; ++w) {
+          if (round == 0) pending.push_back(next + w);
+          else if (const auto& previous = tries[w][round - 1]; previous && !(*previous && (*previous)->success))
+            pending.push_back(next + w);
+        }
         if (pending.empty()) break;
         const detail::BootstrapRunner<M, Sig, F> runner{&coach, &trainset, &metric_, options_.metric_threshold, round};
         auto results = batch(runner, pending, {.concurrency = options_.concurrency, .progress = false});

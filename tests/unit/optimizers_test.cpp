@@ -69,6 +69,7 @@ Data data() {
 // questions `fails` picks, and notes any prompt that shows its own question in a demo turn.
 class Recorder : public dspy::BaseLM {
  public:
+  explicit Recorder(dspy::testing::SimulatedLMOptions options = {}) : lm_(std::move(options)) {}
   std::function<bool(const std::string& question)> fails = [](const std::string&) { return false; };
   std::atomic<int> calls{0};
   std::atomic<int> leaks{0};
@@ -345,6 +346,15 @@ TEST(BootstrapFewShot, BudgetsAndThresholds) {
   ASSERT_TRUE(labeled);
   EXPECT_EQ(lm->calls, 0);
   EXPECT_EQ(labeled->demos.size(), 2u);
+  // Tries after a passing one are not made.
+  auto right = std::make_shared<Recorder>(dspy::testing::SimulatedLMOptions{.error_rate = [](const auto&) { return 0.0; }});
+  dspy::Predict<Arithmetic> sure;
+  sure.set_lm(right);
+  auto three = dspy::BootstrapFewShot(dspy::answer_exact_match, {.max_bootstrapped_demos = 3, .max_rounds = 3})
+                   .compile(student, train, &sure);
+  ASSERT_TRUE(three);
+  EXPECT_EQ(right->calls, 3);  // one try for each of 3 examples
+  EXPECT_EQ(three->demos.size(), 16u);
   // max_labeled_demos below the bootstrapped count: bootstrapped demos still all count.
   auto only_boot = dspy::BootstrapFewShot(dspy::answer_exact_match, {.max_bootstrapped_demos = 2, .max_labeled_demos = 0})
                        .compile(student, train);
