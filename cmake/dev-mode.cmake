@@ -15,6 +15,8 @@ target_compile_options(
 # Everything scripts/demo runs: the examples and the benchmarks, but not the tests.
 add_custom_target(dspy_demo_programs)
 
+option(DSPY_FUZZ "Build the libFuzzer programs of tests/fuzz (Clang)" OFF)
+
 include(CTest)
 if(BUILD_TESTING)
   add_subdirectory(tests)

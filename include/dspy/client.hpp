@@ -25,6 +25,7 @@
 
 #include "cache.hpp"
 #include "detail/curl_multi.hpp"
+#include "detail/http_reply.hpp"
 #include "detail/http_retry.hpp"
 #include "detail/provider.hpp"
 #include "detail/rate_limit.hpp"
@@ -78,6 +79,7 @@ struct LMConfig {
   /// off for every LM with `dspy::configure_cache({.enable_memory = false, .enable_disk = false})`.
   bool cache = true;
   std::shared_ptr<Cache> cache_store{};  ///< null: dspy::default_cache() at call time
+  std::size_t max_response_bytes = 64U << 20;  ///< a longer reply fails with Errc::bad_response, not retried
   std::shared_ptr<const LMHooks> hooks{};
 };
 
@@ -247,6 +249,7 @@ class LM : public BaseLM {
     http.timeout = config.timeout.value_or(config_.timeout);
     http.verify_tls = config_.verify_tls;
     http.ca_bundle = config_.ca_bundle;
+    http.max_response_bytes = config_.max_response_bytes;
     return http;
   }
 
@@ -286,35 +289,14 @@ class LM : public BaseLM {
       // Text already shown would be shown twice.
       const bool may_retry = attempt <= config_.num_retries && !(stream && stream->delivered());
       const std::string tries = " (attempt " + std::to_string(attempt) + ")";
-      std::optional<std::chrono::milliseconds> retry_after;
-      if (stream && stream->error()) {
-        const Error& e = *stream->error();
-        if (!may_retry || (e.code() != Errc::server && e.code() != Errc::rate_limited))
-          co_return fail(e.code(), e.message() + " from " + http.url + tries, stream->raw());
-      } else if (r.curl != CURLE_OK) {
-        if (!may_retry || !detail::retryable_transport(r.curl)) {
-          const Errc code = r.curl == CURLE_OPERATION_TIMEDOUT ? Errc::timeout
-                            : r.curl == CURLE_URL_MALFORMAT || r.curl == CURLE_UNSUPPORTED_PROTOCOL
-                                ? Errc::config
-                                : Errc::network;
-          co_return fail(code, detail::transport_message(r.curl, r.curl_error) + " calling " + http.url + tries);
-        }
-      } else if (r.status >= 200 && r.status < 300) {
-        Result<LMResponse> parsed = stream ? stream->finish() : detail::parse_reply(api_, r.body);
-        if (!parsed)
-          co_return fail(parsed.error().code(), parsed.error().message() + " from " + http.url,
-                         stream ? stream->raw() : r.body);
-        parsed->model = model_;
-        if (limiter_) limiter_->charge(parsed->usage.total_tokens);
-        co_return parsed;
-      } else if (!may_retry || !detail::retryable_status(r.status)) {
-        co_return fail(detail::status_errc(r.status, r.body),
-                       "HTTP " + std::to_string(r.status) + " from " + http.url + tries + ": " +
-                           detail::provider_message(r.body),
-                       r.body);
-      } else {
-        retry_after = detail::parse_retry_after(r.retry_after);
+      auto outcome = detail::judge_reply(api_, r, may_retry, http.url, tries, stream ? &*stream : nullptr);
+      if (auto* done = std::get_if<Result<LMResponse>>(&outcome)) {
+        if (!*done) co_return fail(done->error().code(), done->error().message(), done->error().raw_response());
+        (*done)->model = model_;
+        if (limiter_) limiter_->charge((*done)->usage.total_tokens);
+        co_return std::move(*done);
       }
+      const auto retry_after = std::get<detail::RetryAttempt>(outcome).retry_after;
       asio::steady_timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
       auto waited = wait.async_wait(asio::as_tuple(asio::use_awaitable));
       auto [ec] = co_await std::move(waited);

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,9 +44,11 @@ using asio::ip::tcp;
 /// One scripted answer.
 struct Reply {
   enum class Kind {
-    normal,             ///< status, headers and body
-    reset_mid_body,     ///< headers announcing the whole body, half of it, then a TCP reset
-    close_before_reply  ///< close the connection without answering
+    normal,              ///< status, headers and body
+    reset_mid_body,      ///< headers announcing the whole body, half of it, then a TCP reset
+    close_before_reply,  ///< close the connection without answering
+    reset_before_reply,  ///< a TCP reset instead of an answer
+    truncated            ///< headers announcing the whole body, half of it, then a clean close
   };
   int status = 200;
   std::string body{};
@@ -190,6 +193,20 @@ class TestServer {
     fallback_ = std::move(r);
     return *this;
   }
+  /// Answers every request not scripted otherwise with what `f` says (called on the server's
+  /// thread, one request at a time). Replaces the fallback.
+  TestServer& respond(std::function<Reply(const Received&)> f) {
+    std::lock_guard lock(mutex_);
+    respond_ = std::move(f);
+    return *this;
+  }
+  /// Whether requests() keeps what arrived (on by default; a long run turns it off so that the
+  /// server's memory stays flat).
+  TestServer& keep_requests(bool keep) {
+    std::lock_guard lock(mutex_);
+    keep_ = keep;
+    return *this;
+  }
   [[nodiscard]] std::vector<Received> requests() const {
     std::lock_guard lock(mutex_);
     return received_;
@@ -240,6 +257,7 @@ class TestServer {
       case 404: return "Not Found";
       case 429: return "Too Many Requests";
       case 500: return "Internal Server Error";
+      case 502: return "Bad Gateway";
       case 503: return "Service Unavailable";
       default: return "Status";
     }
@@ -261,6 +279,10 @@ class TestServer {
         co_await std::move(waiting);
       }
       if (reply.kind == Reply::Kind::close_before_reply) co_return;
+      if (reply.kind == Reply::Kind::reset_before_reply) {
+        reset(socket);
+        co_return;
+      }
       for (const auto& piece : reply.pieces) reply.body += piece;
       std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason(reply.status) +
                          "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n";
@@ -288,26 +310,30 @@ class TestServer {
         }
         if (ec) co_return;
         if (reply.kind == Reply::Kind::reset_mid_body) {
-          boost::beast::get_lowest_layer(socket).set_option(asio::socket_base::linger(true, 0), ec);
-          boost::beast::get_lowest_layer(socket).close(ec);
+          reset(socket);
           co_return;
         }
         continue;
       }
-      if (reply.kind == Reply::Kind::reset_mid_body) {
+      if (reply.kind == Reply::Kind::reset_mid_body || reply.kind == Reply::Kind::truncated) {
         head += reply.body.substr(0, reply.body.size() / 2);
         auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
         co_await std::move(writing);
-        // SO_LINGER 0: close() sends RST instead of FIN.
-        boost::beast::get_lowest_layer(socket).set_option(asio::socket_base::linger(true, 0), ec);
-        boost::beast::get_lowest_layer(socket).close(ec);
-        co_return;
+        if (reply.kind == Reply::Kind::reset_mid_body) reset(socket);
+        co_return;  // truncated: the socket closes cleanly (FIN) as the session ends
       }
       head += reply.body;
       auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
       co_await std::move(writing);
       if (ec) co_return;
     }
+  }
+
+  // SO_LINGER 0: close() sends RST instead of FIN.
+  static void reset(tcp::socket& socket) {
+    boost::system::error_code ec;
+    socket.set_option(asio::socket_base::linger(true, 0), ec);
+    socket.close(ec);
   }
 
   Reply record(const http::request<http::string_body>& req, int id) {
@@ -325,7 +351,12 @@ class TestServer {
     r.at = std::chrono::steady_clock::now();
     r.connection = id;
     std::lock_guard lock(mutex_);
-    received_.push_back(std::move(r));
+    if (script_.empty() && respond_) {
+      Reply reply = respond_(r);
+      if (keep_) received_.push_back(std::move(r));
+      return reply;
+    }
+    if (keep_) received_.push_back(std::move(r));
     if (script_.empty()) return fallback_;
     Reply next = std::move(script_.front());
     script_.pop_front();
@@ -340,6 +371,8 @@ class TestServer {
   mutable std::mutex mutex_;
   std::deque<Reply> script_;
   Reply fallback_{.status = 500, .body = R"({"error":{"message":"no scripted reply left"}})"};
+  std::function<Reply(const Received&)> respond_;
+  bool keep_ = true;
   std::vector<Received> received_;
   int connections_ = 0;
 };

@@ -61,6 +61,7 @@ struct HttpRequest {
   /// empty); returning false ends the transfer with CURLE_WRITE_ERROR. Called from curl's write
   /// callback on the service's strand, never concurrently, and never after the completion.
   std::function<bool(std::string_view)> on_data{};
+  std::size_t max_response_bytes = 64U << 20;  ///< a longer buffered body ends the transfer (too_large)
 };
 
 /// What came back: a curl result (CURLE_OK when an HTTP reply arrived), the status and body.
@@ -71,6 +72,8 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::string retry_after;  ///< the Retry-After header's value, if any
+  bool too_large = false;   ///< the body outgrew `limit` bytes and the transfer was stopped
+  std::size_t limit = 0;    ///< the request's max_response_bytes
 };
 
 class CurlService : public asio::execution_context::service {
@@ -416,6 +419,13 @@ class CurlService : public asio::execution_context::service {
           return 0;  // nothing may unwind through curl
         }
       }
+    }
+    // A hostile or broken server must not make us buffer without bound: returning short makes
+    // curl stop with CURLE_WRITE_ERROR.
+    if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->response.body.size())) {
+      t->response.too_large = true;
+      t->response.limit = t->request.max_response_bytes;
+      return 0;
     }
     t->response.body.append(data, size * count);
     return size * count;

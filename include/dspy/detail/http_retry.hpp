@@ -78,6 +78,8 @@ namespace dspy::detail {
   }
   const std::time_t when = curl_getdate(std::string(value).c_str(), nullptr);
   if (when < 0) return std::nullopt;
+  // A date centuries ahead would overflow the clock's nanoseconds: cap it like delta-seconds.
+  if (when - std::chrono::system_clock::to_time_t(now) > 86'400) return std::chrono::milliseconds(86'400'000);
   const auto delta = std::chrono::system_clock::from_time_t(when) - now;
   return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(delta));
 }

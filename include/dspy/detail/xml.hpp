@@ -11,6 +11,9 @@
 
 namespace dspy::detail {
 
+/// Deeper XML is an error: no LM reply nests fields this far, and the reader recurses.
+inline constexpr int kMaxXmlDepth = 100;
+
 struct XmlElement {
   std::string tag;
   std::string key;   ///< the `key` attribute (dict entries), empty when absent
@@ -54,6 +57,8 @@ class XmlReader {
       } catch (...) {
         return fail("bad character reference");
       }
+      // As XML (and ElementTree) allow: no NUL, no surrogates, nothing past U+10FFFF.
+      if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return fail("bad character reference");
       append_utf8(out, static_cast<char32_t>(cp));
     } else {
       return fail("unknown entity '&" + std::string(name) + ";'");
@@ -100,8 +105,13 @@ class XmlReader {
         i_ = end + 2;
       } else {
         const std::size_t start = i_;
+        // Nesting is recursion here, and each element keeps its source text: bound both.
+        if (depth_ == kMaxXmlDepth) return fail("elements nested deeper than " + std::to_string(kMaxXmlDepth));
         XmlElement child;
-        if (!element(child)) return false;
+        ++depth_;
+        const bool ok = element(child);
+        --depth_;
+        if (!ok) return false;
         child.raw.assign(s_.substr(start, i_ - start));
         parent.children.push_back(std::move(child));
         text = &parent.children.back().tail;
@@ -154,6 +164,7 @@ class XmlReader {
 
   std::string_view s_;
   std::size_t i_ = 0;
+  int depth_ = 0;
   std::string error_;
 };
 
