@@ -225,7 +225,17 @@ inline LmSoakReport run_lm_soak(const LmSoakOptions& o) {
                                       .num_retries = o.chaos.num_retries,
                                       .timeout = o.chaos.timeout,
                                       .backoff = {.initial = std::chrono::milliseconds(20),
-                                                  .max = std::chrono::milliseconds(200)}}));
+                                                  .max = std::chrono::milliseconds(200)},
+                                      .cache = false}));  // every planned request must reach the server
+  // The bounded call history would grow through the run; memory is checked for the calls alone.
+  History& history = global_history();
+  const std::size_t kept = history.capacity();
+  history.set_capacity(0);
+  struct Restore {
+    History& h;
+    std::size_t capacity;
+    ~Restore() { h.set_capacity(capacity); }
+  } restore{history, kept};
   std::vector<SoakSignature::Input> inputs;
   for (std::size_t i = 0; i < o.calls; ++i) inputs.push_back({"item-" + std::to_string(i)});
   LmSoakReport report;

@@ -330,7 +330,10 @@ class TestServer {
   }
 
   // SO_LINGER 0: close() sends RST instead of FIN.
-  static void reset(tcp::socket& socket) {
+  // SO_LINGER 0: close() sends RST instead of FIN (under TLS too: the TCP layer is reset).
+  template <class Stream>
+  static void reset(Stream& stream) {
+    auto& socket = boost::beast::get_lowest_layer(stream);
     boost::system::error_code ec;
     socket.set_option(asio::socket_base::linger(true, 0), ec);
     socket.close(ec);

@@ -59,24 +59,18 @@ TEST_F(Artifacts, AKeyTheServerEchoesAppearsInNothingARunWrites) {
       .push({.status = 400, .body = "bad request from key " + std::string(kKey)})
       .push({.body = "not json " + std::string(kKey)});
 
+  // The LM's own cache and the global history, as a real run has them; the cache in this test's
+  // directory so that its files are checked below.
   auto cache = std::make_shared<dspy::Cache>(dspy::CacheOptions{.directory = dir_ / "cache"});
-  dspy::History history;
-  auto hooks = std::make_shared<dspy::LMHooks>();
-  hooks->lookup = [cache](const dspy::LM& lm, const dspy::LMRequest& r) {
-    return cache->get(dspy::cache_key(lm.model(), r));
-  };
-  hooks->record = [cache, &history](const dspy::LM& lm, const dspy::LMRequest& r,
-                                     const dspy::Result<dspy::LMResponse>& out, std::chrono::nanoseconds latency) {
-    if (!out) return;
-    if (!out->cache_hit) cache->put(dspy::cache_key(lm.model(), r), *out);
-    history.add({.model = lm.model(), .messages = r.messages, .outputs = out->completions, .usage = out->usage,
-                 .latency = latency, .timestamp = std::chrono::system_clock::now(), .cache_hit = out->cache_hit});
-  };
+  dspy::History& history = dspy::global_history();
+  const std::size_t capacity = history.capacity();
+  history.set_capacity(0);  // empties it
+  history.set_capacity(capacity);
   dspy::LM lm("openai/gpt-4o-mini", {.api_base = server.base_url(),
                                      .api_key = std::string(kKey),
                                      .num_retries = 1,
                                      .backoff = {.initial = std::chrono::milliseconds(1)},
-                                     .hooks = hooks});
+                                     .cache_store = cache});
   auto log = std::make_shared<dspy::JsonlLog>(dir_ / "calls.jsonl");
   ASSERT_TRUE(log->ok());
   auto scope = dspy::context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{log}});
@@ -138,6 +132,7 @@ dspy::LMConfig quick(const TestServer& server) {
           .api_key = "k",
           .num_retries = 2,
           .backoff = {.initial = std::chrono::milliseconds(1)},
+          .cache = false,  // every call must reach this test's server
           .max_response_bytes = 1 << 20};
 }
 
