@@ -66,6 +66,15 @@ struct FieldError {
   std::string message;
 };
 
+// A struct of fields as a JSON object by field name (a trace entry's inputs or outputs).
+template <class S>
+boost::json::object fields_json(const S& s) {
+  boost::json::object out;
+  std::size_t i = 0;
+  for_each_field(s, [&](const auto& f) { out[field_names<S>[i++]] = dspy::to_json(f); });
+  return out;
+}
+
 // Reads the fields of `o` into `d` by name; absent fields are marked missing.
 template <Signature Sig>
 std::optional<FieldError> demo_fields_from_json(const boost::json::object& o, Demo<Sig>& d) {

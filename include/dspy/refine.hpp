@@ -125,14 +125,6 @@ std::vector<Message> format_with_hint(const Adapter& adapter, const std::string&
                             typename H::Input{input, Hint{hint}});
 }
 
-template <class S>
-boost::json::object fields_json(const S& s) {
-  boost::json::object out;
-  std::size_t i = 0;
-  for_each_field(s, [&](const auto& f) { out[field_names<S>[i++]] = dspy::to_json(f); });
-  return out;
-}
-
 template <class T>
 inline constexpr bool result_is_predicted_v = false;
 template <class O>

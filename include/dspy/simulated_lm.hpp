@@ -26,6 +26,11 @@ struct ChatPrompt {
   std::vector<std::string> output_fields{};  ///< names, in the order the reply must give them
   std::vector<std::pair<std::string, std::string>> inputs{};  ///< the final user message's fields
   std::size_t demos = 0;  ///< few-shot turns (assistant messages) before the final user message
+  /// Demos of the same task: their user turn carries the final message's input fields.
+  std::size_t same_kind_demos = 0;
+  /// Of those, the fully worked ones: their reply supplies every output field (e.g. the
+  /// reasoning a bootstrapped ChainOfThought demo has and a labeled example lacks).
+  std::size_t worked_demos = 0;
 
   [[nodiscard]] const std::string* input(std::string_view name) const {
     for (const auto& [n, v] : inputs)
@@ -143,6 +148,20 @@ inline ChatPrompt read_chat_prompt(const std::vector<Message>& messages) {
   p.demos = static_cast<std::size_t>(
       std::count_if(messages.begin(), messages.end() - 1, [](const Message& m) { return m.role == "assistant"; }));
   if (messages.back().role == "user") p.inputs = detail::sim::blocks(messages.back().content);
+  // A demo's user turn shows each input field once (the final one also names the outputs).
+  for (std::size_t i = 1; i + 2 < messages.size(); ++i) {
+    if (messages[i].role != "user" || messages[i + 1].role != "assistant") continue;
+    std::vector<std::string> shown;
+    for (auto& [name, value] : detail::sim::blocks(messages[i].content)) shown.push_back(std::move(name));
+    if (p.input_fields.empty() || shown != p.input_fields) continue;
+    ++p.same_kind_demos;
+    const auto reply = detail::sim::blocks(messages[i + 1].content);
+    const bool worked = std::all_of(p.output_fields.begin(), p.output_fields.end(), [&](const std::string& field) {
+      return std::any_of(reply.begin(), reply.end(),
+                         [&](const auto& b) { return b.first == field && !b.second.starts_with("Not supplied"); });
+    });
+    if (worked) ++p.worked_demos;
+  }
   return p;
 }
 
@@ -258,9 +277,16 @@ inline std::optional<Solution> solve_from_passages(const std::vector<std::string
 }
 
 /// Chance that the simulated model answers a prompt wrongly: 30%, or 15% when it is asked to
-/// reason first (ChainOfThought). This is the seam for prompt-sensitive behaviour: a rate that
-/// falls with `p.demos` or with instructions naming the rule makes optimizers measurable.
-inline double default_error_rate(const ChatPrompt& p) { return p.has_output("reasoning") ? 0.15 : 0.30; }
+/// reason first (ChainOfThought); a third of that (10%, 5%) once the prompt shows a demo of the
+/// same task, and a sixth (5%, 2.5%) once one of them is fully worked (every output field,
+/// reasoning included). So a few-shot prompt is clearly better, bootstrapped reasoning better
+/// still, and optimizers have something real to find. Since an item is wrong when its hash falls
+/// below the rate, the items a better prompt fixes are always the same.
+inline double default_error_rate(const ChatPrompt& p) {
+  const double zero_shot = p.has_output("reasoning") ? 0.15 : 0.30;
+  if (p.worked_demos > 0) return zero_shot / 6;
+  return p.same_kind_demos > 0 ? zero_shot / 3 : zero_shot;
+}
 
 struct SimulatedLMOptions {
   /// The share of items answered wrongly for a prompt. An item is wrong when a hash of its
