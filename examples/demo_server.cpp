@@ -56,8 +56,9 @@ struct Script {
   std::size_t next = 0;
   std::uint64_t served = 0;
 
-  std::string take(const std::vector<dspy::Message>& prompt) {
-    if (replies.empty()) return dspy::testing::simulate_reply(prompt);
+  // `draw` is the completion's index: the simulated model's samples differ by it.
+  std::string take(const std::vector<dspy::Message>& prompt, std::uint64_t draw = 0) {
+    if (replies.empty()) return dspy::testing::simulate_reply(prompt, {}, draw);
     const std::string& r = replies[next];
     next = (next + 1) % replies.size();
     return r;
@@ -142,7 +143,7 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
   json::array choices;
   std::int64_t completion = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    const std::string text = script.take(messages);
+    const std::string text = script.take(messages, static_cast<std::uint64_t>(i));
     completion += estimate_tokens(text.size());
     choices.push_back(
         {{"index", i}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}});

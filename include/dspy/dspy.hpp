@@ -25,6 +25,7 @@
 #include "metrics.hpp"
 #include "module.hpp"
 #include "multi_chain_comparison.hpp"
+#include "optimizer.hpp"
 #include "predict.hpp"
 #include "predicted.hpp"
 #include "predictor.hpp"

@@ -276,16 +276,61 @@ inline std::optional<Solution> solve_from_passages(const std::vector<std::string
   return Solution{answer, "The passage says: \"" + sentence + "\" So the answer is " + answer + "."};
 }
 
+/// A rule of a shipped task that a good instruction names: `phrase` is what an instruction must
+/// contain (lower case) to count as naming it, `sentence` what a proposing model writes for it,
+/// and `evidence` the texts whose presence in a proposal prompt lets a model notice the rule
+/// (worked reasoning, a passage, feedback naming the expected answer, ...).
+struct TaskRule {
+  std::string_view phrase;
+  std::string_view sentence;
+  std::vector<std::string_view> evidence;
+};
+
+/// The rules of the arithmetic word problems and of the factoid questions.
+inline constexpr std::string_view arithmetic_task = "arithmetic", factoid_task = "factoid";
+inline const std::vector<TaskRule>& task_rules(std::string_view task) {
+  static const std::vector<TaskRule> arithmetic = {
+      {"step by step", "Work through the problem step by step, one number at a time.", {"Start with", "step"}},
+      {"cue word",
+       "Each number after the first is added, taken away, multiplied or divided as the cue word before it says: buys "
+       "or gets adds, gives away or sells takes away, holds or each multiplies, shared equally among divides.",
+       {" = ", "operation", "multipl", "divid"}},
+      {"whole number", "Give the answer as a whole number only.", {"expected", "integer", "(int)"}},
+  };
+  static const std::vector<TaskRule> factoid = {
+      {"most words", "Find the sentence of the passage that shares the most words with the question.",
+       {"passage says", "sentence"}},
+      {"exact words", "Answer with the exact words of that sentence, not a paraphrase.", {"passage", "context"}},
+      {"year, number or name", "Give only the year, number or name the question asks for.", {"expected", "year", "who"}},
+  };
+  return task == factoid_task ? factoid : arithmetic;
+}
+
+/// How many of the task's rules an instruction names.
+inline std::size_t rules_named(std::string_view instructions, std::string_view task) {
+  const std::string low = detail::sim::lower(std::string(instructions));
+  return static_cast<std::size_t>(std::count_if(task_rules(task).begin(), task_rules(task).end(),
+                                                [&](const TaskRule& r) { return low.find(r.phrase) != std::string::npos; }));
+}
+
+/// The task a prompt is about: questions with a passage or context are factoid, the rest arithmetic.
+inline std::string_view prompt_task(const ChatPrompt& p) {
+  return p.input("passage") || p.input("context") || p.input("passages") ? factoid_task : arithmetic_task;
+}
+
 /// Chance that the simulated model answers a prompt wrongly: 30%, or 15% when it is asked to
 /// reason first (ChainOfThought); a third of that (10%, 5%) once the prompt shows a demo of the
 /// same task, and a sixth (5%, 2.5%) once one of them is fully worked (every output field,
-/// reasoning included). So a few-shot prompt is clearly better, bootstrapped reasoning better
-/// still, and optimizers have something real to find. Since an item is wrong when its hash falls
-/// below the rate, the items a better prompt fixes are always the same.
+/// reasoning included); and 0.6 times that for each rule of the task the instructions name. So a
+/// few-shot prompt is clearly better, bootstrapped reasoning better still, a good instruction
+/// helps on top, and optimizers have something real to find. Since an item is wrong when its
+/// hash falls below the rate, the items a better prompt fixes are always the same.
 inline double default_error_rate(const ChatPrompt& p) {
   const double zero_shot = p.has_output("reasoning") ? 0.15 : 0.30;
-  if (p.worked_demos > 0) return zero_shot / 6;
-  return p.same_kind_demos > 0 ? zero_shot / 3 : zero_shot;
+  const double demos = p.worked_demos > 0 ? zero_shot / 6 : p.same_kind_demos > 0 ? zero_shot / 3 : zero_shot;
+  double rate = demos;
+  for (std::size_t i = rules_named(p.instructions, prompt_task(p)); i > 0; --i) rate *= 0.6;
+  return rate;
 }
 
 struct SimulatedLMOptions {
@@ -296,11 +341,62 @@ struct SimulatedLMOptions {
   std::string model = "simulated/lm";
 };
 
+namespace detail::sim {
+
+// What a prompting model may write when asked for an instruction, observations or advice: the
+// rules of the task it notices. A rule is noticed with chance 0.85 when the prompt already names
+// it (e.g. a scored earlier attempt does), 0.6 when the prompt shows evidence of it (worked
+// reasoning, passages, feedback), 0.15 otherwise; `draw` (the sample index and rollout id) and
+// the seed choose among samples.
+inline std::vector<std::string_view> noticed_rules(std::string_view prompt, std::string_view task, std::uint64_t draw,
+                                                   std::uint64_t seed) {
+  std::vector<std::string_view> out;
+  const std::string low = lower(std::string(prompt));
+  for (const auto& rule : testing::task_rules(task)) {
+    const bool named = low.find(rule.phrase) != std::string::npos;
+    const bool evident = std::any_of(rule.evidence.begin(), rule.evidence.end(),
+                                     [&](std::string_view e) { return low.find(lower(std::string(e))) != std::string::npos; });
+    const double chance = named ? 0.85 : evident ? 0.6 : 0.15;
+    if (testing::unit_hash(std::string(prompt).append(rule.phrase), seed ^ (draw * 0x9e3779b97f4a7c15ULL)) < chance)
+      out.push_back(rule.sentence);
+  }
+  return out;
+}
+
+inline std::string join_sentences(std::string text, const std::vector<std::string_view>& sentences) {
+  for (const auto sentence : sentences) {
+    if (!text.empty()) text += ' ';
+    text += sentence;
+  }
+  return text;
+}
+
+}  // namespace detail::sim
+
 /// The ChatAdapter reply the simulated model gives to a conversation. Inputs it reads:
 /// `question` with `passage` or `context` (answered from the text), `question` alone (solved as
 /// arithmetic); a signature whose only output is `query` gets the question back as the query.
-inline std::string simulate_reply(const std::vector<Message>& messages, const SimulatedLMOptions& options = {}) {
+/// Asked as a prompting model (outputs such as `proposed_instruction`, `new_instruction`,
+/// `observations`, `summary`, `module_advice`), it writes the current instruction (the
+/// `basic_instruction` or `current_instruction_doc` input) followed by the task rules it notices
+/// in the prompt (see TaskRule): grounded prompts give better instructions. `draw` tells samples
+/// apart (the completion index and rollout id).
+inline std::string simulate_reply(const std::vector<Message>& messages, const SimulatedLMOptions& options = {},
+                                  std::uint64_t draw = 0) {
   const ChatPrompt p = read_chat_prompt(messages);
+  std::string shown;  // everything but the system message: what a prompting model reads
+  for (std::size_t i = messages.empty() || messages.front().role != "system" ? 0 : 1; i < messages.size(); ++i)
+    shown += messages[i].content;
+  const std::string shown_low = detail::sim::lower(shown);
+  const std::string_view shown_task =
+      shown_low.find("passage") != std::string::npos || shown_low.find("context") != std::string::npos ? factoid_task
+                                                                                                       : arithmetic_task;
+  const auto noticed = [&] { return detail::sim::noticed_rules(shown, shown_task, draw, options.seed); };
+  std::string current;
+  for (const char* name : {"basic_instruction", "current_instruction_doc", "current_instruction"})
+    if (const std::string* text = p.input(name); text && current.empty()) current = *text;
+  const std::string task_kind = shown_task == factoid_task ? "questions answered from a passage"
+                                                           : "arithmetic word problems whose answer is a whole number";
   const std::string* question = p.input("question");
   std::vector<std::string> passages;
   for (const char* name : {"passage", "context", "passages"})
@@ -323,7 +419,23 @@ inline std::string simulate_reply(const std::vector<Message>& messages, const Si
   std::string reply;
   for (const auto& field : p.output_fields) {
     std::string value;
-    if (field == "reasoning") value = solution ? solution->reasoning : "I cannot work this out.";
+    if (field == "proposed_instruction" || field == "new_instruction" || field == "instruction")
+      value = detail::sim::join_sentences(current.empty() ? "Answer the question." : current, noticed());
+    else if (field == "proposed_prefix_for_output_field") value = "Answer:";
+    else if (field == "observations" || field == "summary" || field == "discussion")
+      value = detail::sim::join_sentences("The examples are " + task_kind + ".", noticed());
+    else if (field == "program_description" || field == "module_description")
+      value = "The program answers " + task_kind + " with a language model.";
+    else if (field == "module_advice") {
+      boost::json::object advice;
+      boost::system::error_code ec;
+      const boost::json::value names = p.input("module_names") ? boost::json::parse(*p.input("module_names"), ec)
+                                                                : boost::json::value();
+      if (!ec && names.is_array())
+        for (const auto& name : names.get_array())
+          if (name.is_string()) advice[name.get_string()] = detail::sim::join_sentences("", noticed());
+      value = boost::json::serialize(advice);
+    } else if (field == "reasoning") value = solution ? solution->reasoning : "I cannot work this out.";
     else if (field == "query") value = q;
     else value = solution ? solution->answer : "unknown";
     reply += "[[ ## " + field + " ## ]]\n" + value + "\n\n";
@@ -347,12 +459,15 @@ class SimulatedLM : public BaseLM {
   [[nodiscard]] LMResponse answer(const LMRequest& request) const {
     LMResponse r;
     r.model = options_.model;
-    const std::string text = simulate_reply(request.messages, options_);
-    r.completions.assign(static_cast<std::size_t>(request.config.n.value_or(1)), text);
+    // Samples differ by index and rollout id, as a model's do at a temperature above zero.
+    const auto rollout = static_cast<std::uint64_t>(request.config.rollout_id.value_or(0));
+    for (int i = 0; i < request.config.n.value_or(1); ++i) {
+      r.completions.push_back(simulate_reply(request.messages, options_, rollout * 1000003 + static_cast<std::uint64_t>(i)));
+      r.usage.completion_tokens += estimate_tokens(r.completions.back().size());
+    }
     std::size_t chars = 0;
     for (const auto& m : request.messages) chars += m.content.size();
     r.usage.prompt_tokens = estimate_tokens(chars);
-    r.usage.completion_tokens = estimate_tokens(text.size()) * static_cast<std::int64_t>(r.completions.size());
     r.usage.total_tokens = r.usage.prompt_tokens + r.usage.completion_tokens;
     return r;
   }

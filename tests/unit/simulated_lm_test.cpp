@@ -182,4 +182,65 @@ TEST(SimulatedLM, AnswersFromAListOfPassagesAndWritesQueries) {
   EXPECT_GT(q.value().usage().prompt_tokens, 0);
 }
 
+TEST(SimulatedLM, InstructionsNamingTheRuleLowerTheErrorRate) {
+  auto dev = arithmetic();
+  dev.resize(200);
+  const auto lm = std::make_shared<SimulatedLM>();
+  dspy::Predict<Arithmetic> plain;
+  plain.set_lm(lm);
+  dspy::Predict<Arithmetic> told(
+      "Solve the word problem. Work through the problem step by step, one number at a time. Each number after the "
+      "first is added, taken away, multiplied or divided as the cue word before it says. Give the answer as a whole "
+      "number only.");
+  told.set_lm(lm);
+  const auto rate = [](const auto& p, const auto& input) {
+    return dspy::testing::default_error_rate(dspy::testing::read_chat_prompt(p.format(input)));
+  };
+  EXPECT_DOUBLE_EQ(rate(plain, dev[0].input), 0.30);
+  EXPECT_NEAR(rate(told, dev[0].input), 0.30 * 0.6 * 0.6 * 0.6, 1e-12);
+  EXPECT_EQ(dspy::testing::rules_named(told.instructions(), dspy::testing::arithmetic_task), 3u);
+  // The factoid rules do not help arithmetic.
+  EXPECT_EQ(dspy::testing::rules_named("Find the sentence that shares the most words.", dspy::testing::arithmetic_task), 0u);
+  const auto before = dspy::evaluate(plain, dev, dspy::answer_exact_match, {.progress = false});
+  const auto after = dspy::evaluate(told, dev, dspy::answer_exact_match, {.progress = false});
+  EXPECT_GT(after.score, before.score + 15) << before.score << " -> " << after.score;
+}
+
+// A prompting model: the instruction it proposes keeps the current one and adds the task's rules
+// it notices; grounded prompts (worked examples) let it notice more.
+struct ProposeInstruction {
+  static constexpr std::string_view instructions = "Propose a better instruction for the task.";
+  struct Input {
+    std::string basic_instruction;
+    std::string examples;
+  };
+  struct Output {
+    std::string proposed_instruction;
+  };
+};
+
+TEST(SimulatedLM, ProposesInstructionsThatNameRulesItNotices) {
+  dspy::Predict<ProposeInstruction> propose;
+  propose.set_lm(std::make_shared<SimulatedLM>());
+  std::size_t grounded = 0, blind = 0;
+  std::set<std::string> distinct;
+  for (std::int64_t rollout = 1; rollout <= 40; ++rollout) {
+    const auto with = propose({"Solve the word problem.", "Question: Ann has 3 apples and buys 4. Reasoning: Start with 3. buys 4: 3 + 4 = 7."},
+                              {.temperature = 1.0, .rollout_id = rollout});
+    const auto without = propose({"Solve the word problem.", "(none)"}, {.temperature = 1.0, .rollout_id = rollout});
+    ASSERT_TRUE(with) << with.error().message();
+    ASSERT_TRUE(without) << without.error().message();
+    EXPECT_TRUE(with->proposed_instruction.starts_with("Solve the word problem."));
+    grounded += dspy::testing::rules_named(with->proposed_instruction, dspy::testing::arithmetic_task);
+    blind += dspy::testing::rules_named(without->proposed_instruction, dspy::testing::arithmetic_task);
+    distinct.insert(with->proposed_instruction);
+  }
+  EXPECT_GT(grounded, 2 * blind) << grounded << " vs " << blind;
+  EXPECT_GT(distinct.size(), 3u);  // samples differ by rollout id
+  // The same call gives the same proposal.
+  const auto a = propose({"Solve the word problem.", "(none)"}, {.temperature = 1.0, .rollout_id = 7});
+  const auto b = propose({"Solve the word problem.", "(none)"}, {.temperature = 1.0, .rollout_id = 7});
+  EXPECT_EQ(a->proposed_instruction, b->proposed_instruction);
+}
+
 }  // namespace
