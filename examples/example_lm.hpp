@@ -37,3 +37,14 @@ inline ExampleLM example_lm(const std::string& name) {
   out.server.emplace(std::move(server).value());
   return out;
 }
+
+/// The shipped demo server as a simulated model (`demo_server --simulate`: it reads each prompt
+/// and solves the shipped datasets), on loopback; each reply waits `latency_ms`.
+inline dspy::testing::DemoServer start_simulated_server(const std::string& program, int latency_ms) {
+  auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate", "--latency-ms", std::to_string(latency_ms)});
+  if (!server) {
+    std::cerr << program << ": " << server.error().message() << "\n";
+    std::exit(1);
+  }
+  return std::move(server).value();
+}

@@ -21,11 +21,10 @@
 #include <string>
 #include <vector>
 
-#include <boost/describe/class.hpp>
-#include <dspy/demo_server.hpp>
 #include <dspy/dspy.hpp>
 
-#include "keyword_retriever.hpp"
+#include "example_lm.hpp"
+#include "rag_program.hpp"
 
 namespace {
 
@@ -56,52 +55,12 @@ struct Factoid {
 
 // The factoid task without its passage: RAG has to find it.
 struct OpenFactoid {
-  struct Input {
-    std::string question;
-  };
+  using Input = GenerateQuery::Input;
   struct Output {
     std::string answer;
   };
 };
 
-struct GenerateQuery {
-  static constexpr std::string_view instructions = "Write a short search query for the question.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    std::string query;
-  };
-};
-
-struct AnswerFromContext {
-  static constexpr std::string_view instructions = "Answer the question using only the given context.";
-  struct Input {
-    std::vector<std::string> context;
-    std::string question;
-  };
-  struct Output {
-    std::string answer;
-  };
-  static constexpr auto docs = dspy::docs({{"answer", "often between 1 and 5 words, copied from the context"}});
-};
-
-struct RAG {
-  dspy::Predict<GenerateQuery> generate_query;
-  dspy::ChainOfThought<AnswerFromContext> answer;
-  KeywordRetriever retriever;
-
-  using Input = OpenFactoid::Input;
-  boost::asio::awaitable<dspy::Result<dspy::Predicted<dspy::ChainOfThought<AnswerFromContext>::Output>>> forward(
-      Input in) const {
-    auto query_call = generate_query.acall({in.question});
-    auto query = co_await std::move(query_call);
-    if (!query) co_return query.error();
-    auto answer_call = answer.forward({retriever.search(query->query), in.question});
-    co_return co_await std::move(answer_call);
-  }
-};
-BOOST_DESCRIBE_STRUCT(RAG, (), (generate_query, answer, retriever))
 
 // ---- options --------------------------------------------------------------------------------------
 
@@ -387,13 +346,7 @@ int main(int argc, char** argv) {
     } else {
       std::string base = o.api_base;
       if (base.empty()) {
-        auto started = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER,
-                                                        {"--simulate", "--latency-ms", std::to_string(o.latency_ms)});
-        if (!started) {
-          std::cerr << "harness: " << started.error().message() << "\n";
-          return 1;
-        }
-        server.emplace(std::move(started).value());
+        server.emplace(start_simulated_server("harness", o.latency_ms));
         base = server->api_base();
       }
       auto local = std::make_shared<dspy::LM>("openai/dspy-simulated",

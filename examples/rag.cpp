@@ -4,50 +4,10 @@
 #include <iostream>
 #include <sstream>
 
-#include <boost/describe/class.hpp>
 #include <dspy/dspy.hpp>
 
 #include "example_lm.hpp"
-#include "keyword_retriever.hpp"
-
-struct GenerateQuery {
-  static constexpr std::string_view instructions = "Write a short search query for the question.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    std::string query;
-  };
-};
-
-struct AnswerFromContext {
-  static constexpr std::string_view instructions = "Answer the question using only the given context.";
-  struct Input {
-    std::vector<std::string> context;
-    std::string question;
-  };
-  struct Output {
-    std::string answer;
-  };
-  static constexpr auto docs = dspy::docs({{"answer", "a short answer"}});
-};
-
-struct RAG {
-  dspy::Predict<GenerateQuery> generate_query;
-  dspy::ChainOfThought<AnswerFromContext> answer;
-  KeywordRetriever retriever;
-
-  using Input = GenerateQuery::Input;
-  boost::asio::awaitable<dspy::Result<dspy::Predicted<dspy::ChainOfThought<AnswerFromContext>::Output>>> forward(
-      Input in) const {
-    auto query_call = generate_query.acall({in.question});
-    auto query = co_await std::move(query_call);
-    if (!query) co_return query.error();
-    auto answer_call = answer.forward({retriever.search(query->query), in.question});
-    co_return co_await std::move(answer_call);
-  }
-};
-BOOST_DESCRIBE_STRUCT(RAG, (), (generate_query, answer, retriever))
+#include "rag_program.hpp"
 
 int main(int argc, char** argv) {
   const std::string corpus_path = argc > 1 ? argv[1] : DSPY_EXAMPLES_DATA "/corpus.txt";
