@@ -6,9 +6,12 @@
 #include <cctype>
 #include <exception>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -124,6 +127,7 @@ class LM : public BaseLM {
       std::erase_if(headers_, [&](const std::string& h) { return same_header(h, header.first); });
       headers_.push_back(header.first + ": " + header.second);
     }
+    if (!config_.verify_tls) warn_tls_unverified();
   }
 
   [[nodiscard]] std::string model() const override { return model_; }
@@ -312,6 +316,19 @@ class LM : public BaseLM {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+
+  // Turning verification off must be visible: once per process for each model and endpoint.
+  void warn_tls_unverified() const {
+    static std::mutex mutex;
+    static std::set<std::string> warned;
+    const std::string where = model_ + " at " + (url_.empty() ? config_.api_base : url_);
+    {
+      std::lock_guard lock(mutex);
+      if (!warned.insert(where).second) return;
+    }
+    std::fprintf(stderr, "dspy: warning: TLS peer verification is OFF for %s (LMConfig::verify_tls = false): "
+                 "anyone on the path can read and change its calls\n", detail::redact(where, key_).c_str());
+  }
 
   std::string model_;
   LMConfig config_;

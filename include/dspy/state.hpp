@@ -1,7 +1,9 @@
 // Saving and loading a module's learned state in DSPy's JSON format (program.save / load).
 #pragma once
 
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -15,6 +17,25 @@
 
 namespace dspy {
 
+namespace detail {
+
+/// The path (`qa.demos[0].score`) of the first number in `v` that is not finite, if any: JSON has
+/// no infinity or NaN, so `1e999` reads as infinity but would save as a token nothing reads back.
+inline std::optional<std::string> non_finite_path(const boost::json::value& v, const std::string& path) {
+  if (v.is_double()) return std::isfinite(v.get_double()) ? std::nullopt : std::optional(path);
+  if (const auto* a = v.if_array()) {
+    for (std::size_t i = 0; i < a->size(); ++i)
+      if (auto found = non_finite_path((*a)[i], path + "[" + std::to_string(i) + "]")) return found;
+  } else if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o)
+      if (auto found = non_finite_path(kv.value(), path + (path.empty() ? "" : ".") + std::string(kv.key())))
+        return found;
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
 inline constexpr std::string_view kLibraryVersion = "0.1.0";
 
 /// `{path: predictor state, ...}` for every predictor, as DSPy's Module.dump_state().
@@ -27,10 +48,14 @@ boost::json::object dump_state(const M& module) {
 
 /// Loads a state written by dump_state, save or DSPy. All or nothing: an unknown path, a missing
 /// predictor or a demo that does not convert is an error naming it, and the module is unchanged.
-/// A top-level "metadata" entry is ignored.
+/// A top-level "metadata" entry is ignored; a number out of the double range (`1e999`) or not
+/// finite is an error naming where it is.
 template <class M>
 Result<void> load_state(M& module, const boost::json::value& state) {
   if (!state.is_object()) return Error(Errc::parse_error, "program state: expected a JSON object");
+  if (auto where = detail::non_finite_path(state, ""))
+    return Error(Errc::parse_error, "program state: '" + *where + "' is a number out of range (not finite)", {},
+                 *where);
   const auto& o = state.get_object();
   M copy = module;
   std::set<std::string> seen;

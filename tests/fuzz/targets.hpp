@@ -23,6 +23,7 @@
 #include <dspy/detail/tolerant.hpp>
 #include <dspy/dspy.hpp>
 
+#include "../support/http_test_server.hpp"
 #include "../unit/golden_signatures.hpp"
 
 // An invariant a target checks; a violation aborts, which libFuzzer reports with the input.
@@ -197,6 +198,78 @@ inline void http_reply(std::string_view data) {
   DSPY_FUZZ_CHECK(shown.find(kFuzzKey) == std::string::npos);
 }
 
+struct Decoded {
+  std::string shown;  // what went to on_text
+  bool ok = false;
+  std::vector<std::string> completions;
+  dspy::Usage usage;
+  dspy::Errc code{};
+  bool stopped = false;  // feed returned false
+  bool operator==(const Decoded& o) const {
+    return shown == o.shown && ok == o.ok && completions == o.completions && code == o.code &&
+           stopped == o.stopped && usage.prompt_tokens == o.usage.prompt_tokens &&
+           usage.completion_tokens == o.usage.completion_tokens && usage.total_tokens == o.usage.total_tokens;
+  }
+};
+
+// Feeds `body` to a stream decoder in pieces of the given sizes (cycled; 0 means whole).
+inline Decoded decode_stream(dspy::detail::WireApi api, std::string_view body, std::string_view sizes) {
+  Decoded out;
+  const dspy::TextSink sink = [&out](std::string_view piece) { out.shown += piece; };
+  dspy::detail::StreamDecoder decoder(api, sink);
+  for (std::size_t i = 0, k = 0; i < body.size() && !out.stopped; ++k) {
+    const std::size_t n = sizes.empty() ? body.size() : static_cast<unsigned char>(sizes[k % sizes.size()]) % 64 + 1;
+    out.stopped = !decoder.feed(body.substr(i, n));
+    i += n;
+  }
+  auto r = decoder.finish();
+  out.ok = r.has_value();
+  if (r) {
+    out.completions = r->completions;
+    out.usage = r->usage;
+    DSPY_FUZZ_CHECK(!r->completions.empty());
+    DSPY_FUZZ_CHECK(r->completions.front() == out.shown || out.shown.empty());
+  } else {
+    out.code = r.error().code();
+    DSPY_FUZZ_CHECK(!r.error().message().empty());
+  }
+  return out;
+}
+
+/// A streamed reply (server-sent events of either API, or plain JSON) to the SSE parser and the
+/// stream decoder. Input: a flags byte (bit 0 Anthropic), a length byte L, L piece sizes, then
+/// the body. The same body cut whole, byte by byte and at the chosen sizes gives the same events,
+/// text, result and usage.
+inline void sse_stream(std::string_view data) {
+  if (data.size() < 2) return;
+  const auto api = static_cast<unsigned char>(data[0]) & 1U ? dspy::detail::WireApi::anthropic_messages
+                                                            : dspy::detail::WireApi::openai_chat;
+  const std::size_t n = std::min<std::size_t>(static_cast<unsigned char>(data[1]), data.size() - 2);
+  const std::string_view sizes = data.substr(2, n);
+  const std::string_view body = data.substr(2 + n);
+
+  const auto events = [&](std::string_view cut) {
+    std::vector<std::pair<std::string, std::string>> out;
+    dspy::detail::SseParser parser;
+    for (std::size_t i = 0, k = 0; i < body.size(); ++k) {
+      const std::size_t len = cut.empty() ? body.size() : static_cast<unsigned char>(cut[k % cut.size()]) % 64 + 1;
+      parser.feed(body.substr(i, len), [&](const dspy::detail::SseEvent& e) {
+        out.emplace_back(e.type, e.data);
+        return true;
+      });
+      i += len;
+    }
+    return out;
+  };
+  const auto whole_events = events({});
+  DSPY_FUZZ_CHECK(events(sizes) == whole_events);
+  DSPY_FUZZ_CHECK(events(std::string_view("\0", 1)) == whole_events);
+
+  const Decoded whole = decode_stream(api, body, {});
+  DSPY_FUZZ_CHECK(decode_stream(api, body, sizes) == whole);
+  DSPY_FUZZ_CHECK(decode_stream(api, body, std::string_view("\0", 1)) == whole);
+}
+
 // ---- seeds ----------------------------------------------------------------------------------------
 
 struct Target {
@@ -204,7 +277,8 @@ struct Target {
   void (*run)(std::string_view);
 };
 inline constexpr Target kTargets[] = {
-    {"adapter_parse", adapter_parse}, {"tolerant", tolerant}, {"state_load", state_load}, {"http_reply", http_reply}};
+    {"adapter_parse", adapter_parse}, {"tolerant", tolerant}, {"state_load", state_load}, {"http_reply", http_reply},
+    {"sse_stream", sse_stream}};
 
 inline std::vector<boost::json::value> golden_vectors(const std::filesystem::path& dir) {
   std::vector<boost::json::value> out;
@@ -301,6 +375,22 @@ inline std::map<std::string, std::vector<std::string>> seeds(const std::filesyst
   http.push_back(std::string("\2", 1) + "401\n\n0\n" + std::string(kFuzzKey));
   http.push_back(std::string("\0", 1) + "0\n\n28\n");
   http.push_back(std::string("\4", 1) + "200\n\n23\n" + ok.substr(0, 20));
+  auto& sse = out["sse_stream"];
+  const std::string reply = "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]\n";
+  std::vector<std::string> pieces;
+  for (std::size_t i = 0; i < reply.size(); i += 4) pieces.push_back(reply.substr(i, 4));
+  const std::string cuts("\3\1\7\2", 4);
+  for (const auto& [flags, body] : std::vector<std::pair<char, std::string>>{
+           {'\0', dspy::test::openai_stream(pieces)},
+           {'\0', dspy::test::openai_stream(pieces, /*done=*/false)},
+           {'\1', dspy::test::anthropic_stream(pieces)},
+           {'\0', "\xEF\xBB\xBF: comment\r\ndata: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"b\"}}]}\r\n\r\n"
+                  "data: {\"error\":{\"type\":\"server_error\",\"message\":\"overloaded\"}}\n\n"},
+           {'\1', "event: ping\ndata: {\"type\":\"ping\"}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":"
+                  "{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"},
+           {'\0', ok}}) {
+    sse.push_back(std::string(1, flags) + std::string(1, static_cast<char>(cuts.size())) + cuts + body);
+  }
   for (const auto& completion : std::vector<std::string>(tolerant_seeds)) {
     boost::json::object body{{"choices", {{{"message", {{"content", completion}}}}}}};
     http.push_back(std::string("\0", 1) + "200\n\n0\n" + boost::json::serialize(body));

@@ -338,6 +338,34 @@ TEST(LmStream, ABrokenOrUnfinishedStreamIsATypedError) {
   EXPECT_EQ(r3.error().raw_response(), "{not json");
 }
 
+// A stream is bounded like a buffered reply: past max_response_bytes the call ends, not retried.
+TEST(LmStream, AStreamPastMaxResponseBytesEndsWithBadResponseNamingTheLimit) {
+  const std::string long_text(16 * 1024, 'x');
+  const std::string body = dspy::test::openai_stream(deltas(long_text, 512));
+  TestServer server;
+  server.push(sse_reply(body, milliseconds(0))).fallback(sse_reply(body, milliseconds(0)));
+  dspy::LMConfig config = config_for(server, 2);
+  config.max_response_bytes = 4 * 1024;
+  dspy::LM lm("openai/m", config);
+  auto [r, text] = stream_call(lm);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::bad_response) << r.error().message();
+  EXPECT_NE(r.error().message().find("4096-byte limit (LMConfig::max_response_bytes)"), std::string::npos)
+      << r.error().message();
+  EXPECT_LT(text.size(), 4u * 1024);
+  EXPECT_EQ(server.requests().size(), 1u);
+
+  // Under the limit the same stream goes through whole.
+  TestServer roomy;
+  roomy.push(sse_reply(body, milliseconds(0)));
+  dspy::LMConfig enough = config_for(roomy);
+  enough.max_response_bytes = body.size();
+  dspy::LM lm2("openai/m", enough);
+  auto [r2, text2] = stream_call(lm2);
+  ASSERT_TRUE(r2) << r2.error().message();
+  EXPECT_EQ(text2, long_text);
+}
+
 TEST(LmStream, ThrowingListenerBecomesAnErrorAndStopsTheTransfer) {
   TestServer server;
   server.push(sse_reply(dspy::test::openai_stream(deltas(kReply)), milliseconds(5)));

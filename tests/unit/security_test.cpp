@@ -290,4 +290,46 @@ TEST(Security, StateFilesOfTheWrongShapeAreTypedErrorsAndChangeNothing) {
   }
 }
 
+// JSON has no infinity: `1e999` reads as one, and saving it would write a token that no JSON
+// reader (Boost.JSON's included) reads back. Loading names where it is and changes nothing.
+TEST(Security, StateNumbersBeyondTheDoubleRangeAreTypedErrorsNamingWhere) {
+  Program p;
+  const std::string before = dspy::save_string(p);
+  for (const char* number : {"1e999", "-1e999", "1E400"}) {
+    const std::string text = std::string(R"({"qa": {"demos": []}, "metrics": {"demos": [{"text": "a b", )") +
+                             R"("word_count": 2, "score": )" + number + R"(, "is_question": false, "keywords": []}]}})";
+    auto r = dspy::load_string(p, text);
+    ASSERT_FALSE(r) << number;
+    EXPECT_EQ(r.error().code(), dspy::Errc::parse_error);
+    EXPECT_EQ(r.error().field(), "metrics.demos[0].score");
+    EXPECT_NE(r.error().message().find("metrics.demos[0].score"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("not finite"), std::string::npos) << r.error().message();
+    EXPECT_EQ(dspy::save_string(p), before);
+  }
+  // Large but finite numbers still load, and what loads saves and loads again.
+  const std::string big = R"({"qa": {"demos": []}, "metrics": {"demos": [{"text": "a b", "word_count": 2, )"
+                          R"("score": 1.5e308, "is_question": false, "keywords": []}]}})";
+  ASSERT_TRUE(dspy::load_string(p, big));
+  const std::string saved = dspy::save_string(p);
+  Program again;
+  ASSERT_TRUE(dspy::load_string(again, saved));
+  EXPECT_EQ(dspy::save_string(again), saved);
+}
+
+TEST(Security, TurningTlsVerificationOffWarnsOnceOnStderrNamingTheEndpoint) {
+  const std::string base = "https://tls-off.example.test:8443/v1";
+  testing::internal::CaptureStderr();
+  const dspy::LM off("openai/gpt-4o-mini", {.api_base = base, .api_key = "sk-tls-secret", .verify_tls = false});
+  const dspy::LM same("openai/gpt-4o-mini", {.api_base = base, .api_key = "sk-tls-secret", .verify_tls = false});
+  const dspy::LM on("openai/gpt-4o-mini", {.api_base = "https://tls-on.example.test/v1", .api_key = "sk-x"});
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("TLS peer verification is OFF"), std::string::npos) << err;
+  EXPECT_NE(err.find("openai/gpt-4o-mini"), std::string::npos) << err;
+  EXPECT_NE(err.find("tls-off.example.test:8443"), std::string::npos) << err;
+  EXPECT_EQ(err.find("tls-on.example.test"), std::string::npos) << err;
+  EXPECT_EQ(err.find("sk-tls-secret"), std::string::npos) << err;
+  // Once per model and endpoint, however many LMs name them.
+  EXPECT_EQ(err.find("TLS peer verification"), err.rfind("TLS peer verification")) << err;
+}
+
 }  // namespace

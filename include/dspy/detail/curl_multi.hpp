@@ -61,7 +61,7 @@ struct HttpRequest {
   /// empty); returning false ends the transfer with CURLE_WRITE_ERROR. Called from curl's write
   /// callback on the service's strand, never concurrently, and never after the completion.
   std::function<bool(std::string_view)> on_data{};
-  std::size_t max_response_bytes = 64U << 20;  ///< a longer buffered body ends the transfer (too_large)
+  std::size_t max_response_bytes = 64U << 20;  ///< a longer body, buffered or streamed, ends the transfer (too_large)
 };
 
 /// What came back: a curl result (CURLE_OK when an HTTP reply arrived), the status and body.
@@ -127,6 +127,7 @@ class CurlService : public asio::execution_context::service {
     asio::any_io_executor work;
     asio::cancellation_slot slot;
     bool cancel_requested = false;
+    std::size_t streamed = 0;  ///< bytes handed to request.on_data
   };
 
   struct Canceller {
@@ -413,6 +414,10 @@ class CurlService : public asio::execution_context::service {
       long status = 0;
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
       if (status >= 200 && status < 300) {
+        // A stream is held whole by its decoder too: the same bound as a buffered body.
+        if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->streamed))
+          return too_large(t);
+        t->streamed += size * count;
         try {
           return t->request.on_data(std::string_view(data, size * count)) ? size * count : 0;
         } catch (...) {
@@ -422,13 +427,16 @@ class CurlService : public asio::execution_context::service {
     }
     // A hostile or broken server must not make us buffer without bound: returning short makes
     // curl stop with CURLE_WRITE_ERROR.
-    if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->response.body.size())) {
-      t->response.too_large = true;
-      t->response.limit = t->request.max_response_bytes;
-      return 0;
-    }
+    if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->response.body.size()))
+      return too_large(t);
     t->response.body.append(data, size * count);
     return size * count;
+  }
+
+  static std::size_t too_large(Transfer* t) {
+    t->response.too_large = true;
+    t->response.limit = t->request.max_response_bytes;
+    return 0;
   }
 
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* userp) {

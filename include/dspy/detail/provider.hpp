@@ -272,11 +272,16 @@ class StreamDecoder {
 
   /// False: stop reading (an error event, or an event that is not JSON); error() says why.
   bool feed(std::string_view bytes) {
-    if (!plain_json_ && !decided_) {
-      const auto first = bytes.find_first_not_of(" \t\r\n");
-      if (first == std::string_view::npos) return true;
+    if (!decided_) {
+      // Leading whitespace is held, not dropped: in a stream it is part of the first line.
+      head_.append(bytes);
+      const auto first = head_.find_first_not_of(" \t\r\n");
+      if (first == std::string::npos) return true;
       decided_ = true;
-      plain_json_ = bytes[first] == '{';
+      plain_json_ = head_[first] == '{';
+      const std::string head = std::move(head_);
+      head_.clear();
+      return feed(head);
     }
     if (plain_json_) {
       raw_.append(bytes);
@@ -394,6 +399,7 @@ class StreamDecoder {
   WireApi api_;
   const TextSink& on_text_;
   SseParser sse_;
+  std::string head_;  ///< the bytes before the first non-whitespace one
   bool decided_ = false;
   bool plain_json_ = false;
   bool done_ = false;
