@@ -14,6 +14,7 @@
 #include "dataset.hpp"
 #include "demo.hpp"
 #include "demo_server.hpp"
+#include "ensemble.hpp"
 #include "error.hpp"
 #include "evaluate.hpp"
 #include "example.hpp"

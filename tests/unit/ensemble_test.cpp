@@ -1,0 +1,111 @@
+// dspy::Ensemble on the simulated LM: a majority of three members with independent errors beats
+// every member, a sampled subset is seeded, and failing members do not lose the call.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <dspy/dspy.hpp>
+
+namespace {
+
+using dspy::testing::SimulatedLM;
+
+struct Arithmetic {
+  static constexpr std::string_view instructions = "Solve the word problem.";
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    int answer;
+  };
+};
+
+using Program = dspy::Predict<Arithmetic>;
+using Out = dspy::Predicted<Arithmetic::Output>;
+
+// dspy::majority over the members' answers, returning the first member that gave the winner.
+dspy::Result<Out> vote(std::vector<Out> outs) {
+  std::vector<Arithmetic::Output> answers;
+  for (const auto& o : outs) answers.push_back(o.value());
+  auto winner = dspy::majority(answers);
+  if (!winner) return winner.error();
+  for (auto& o : outs)
+    if (o->answer == winner->answer) return std::move(o);
+  return dspy::Error(dspy::Errc::config, "vote: no member gave the winning answer");
+}
+
+// Member i asks a simulated model of its own seed, so the members err on different items.
+std::vector<Program> members(std::size_t n) {
+  std::vector<Program> out(n);
+  for (std::size_t i = 0; i < n; ++i)
+    out[i].set_lm(std::make_shared<SimulatedLM>(dspy::testing::SimulatedLMOptions{.seed = i + 1}));
+  return out;
+}
+
+std::vector<dspy::Example<Arithmetic>> dev() {
+  auto all = dspy::load_jsonl<Arithmetic>(DSPY_EXAMPLES_DATA "/arithmetic.jsonl");
+  EXPECT_TRUE(all) << all.error().message();
+  if (!all) return {};
+  return {all->begin() + 100, all->begin() + 300};
+}
+
+double score(const auto& program, const std::vector<dspy::Example<Arithmetic>>& set) {
+  return dspy::evaluate(program, set, dspy::answer_exact_match, {.progress = false}).score;
+}
+
+TEST(Ensemble, MajorityOfMembersBeatsEachMember) {
+  const auto set = dev();
+  const auto programs = members(3);
+  const auto ensemble = dspy::Ensemble{}.compile(programs, vote);
+  const double together = score(ensemble, set);
+  for (const auto& p : programs) EXPECT_GT(together, score(p, set) + 5.0) << "member " << score(p, set);
+}
+
+TEST(Ensemble, SampledSubsetIsSeeded) {
+  // Members that fail tell which ran: member i fails with an error naming i.
+  struct Named {
+    using Input = Arithmetic::Input;
+    std::size_t id;
+    boost::asio::awaitable<dspy::Result<Out>> forward(Input) const {
+      co_return dspy::Error(dspy::Errc::network, "member " + std::to_string(id));
+    }
+  };
+  const std::vector<Named> named{{0}, {1}, {2}, {3}, {4}};
+  auto trace = [&](std::uint64_t seed) {
+    const auto e = dspy::Ensemble{.size = 1, .seed = seed}.compile(named, vote);
+    std::vector<std::string> which;
+    for (int i = 0; i < 12; ++i) which.push_back(e({"What is 1 + 1?"}).error().message());
+    return which;
+  };
+  const auto a = trace(3);
+  EXPECT_EQ(a, trace(3));
+  EXPECT_GT(std::set<std::string>(a.begin(), a.end()).size(), 1u);  // sampled afresh per call
+}
+
+TEST(Ensemble, FailingMembersDoNotLoseTheCall) {
+  const auto set = dev();
+  auto programs = members(3);
+  struct Down : dspy::BaseLM {
+    boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest) override {
+      co_return dspy::Error(dspy::Errc::network, "down");
+    }
+    dspy::Result<dspy::LMResponse> call(const dspy::LMRequest&) override { return dspy::Error(dspy::Errc::network, "down"); }
+    [[nodiscard]] std::string model() const override { return "down"; }
+  };
+  programs[1].set_lm(std::make_shared<Down>());
+  const auto ensemble = dspy::Ensemble{}.compile(programs, vote);
+  const auto r = ensemble(set[0].input);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_GE(score(ensemble, set), score(programs[0], set) - 1e-9);
+
+  programs[0].set_lm(std::make_shared<Down>());
+  programs[2].set_lm(std::make_shared<Down>());
+  const auto none = dspy::Ensemble{}.compile(programs, vote)(set[0].input);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), dspy::Errc::network);
+  EXPECT_FALSE(dspy::Ensemble{}.compile(std::vector<Program>{}, vote)(set[0].input));
+}
+
+}  // namespace
