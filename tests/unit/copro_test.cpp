@@ -21,6 +21,31 @@ struct Arithmetic {
   };
 };
 
+struct Rewrite {
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    std::string query;
+  };
+};
+
+// Two predictors: the question is rewritten (the simulated model echoes it), then solved.
+struct Pipeline {
+  using Input = Arithmetic::Input;
+  dspy::Predict<Rewrite> rewrite;
+  dspy::Predict<Arithmetic> solve;
+
+  boost::asio::awaitable<dspy::Result<dspy::Predicted<Arithmetic::Output>>> forward(Input in) const {
+    auto q_pending = rewrite.acall({std::move(in.question)});
+    auto q = co_await std::move(q_pending);
+    if (!q) co_return std::move(q).error();
+    auto a_pending = solve.acall({q->query});
+    co_return co_await std::move(a_pending);
+  }
+};
+BOOST_DESCRIBE_STRUCT(Pipeline, (), (rewrite, solve))
+
 struct Data {
   std::vector<dspy::Example<Arithmetic>> train, dev;
 };
@@ -117,6 +142,28 @@ TEST(COPRO, ProposedInstructionsRaiseTheDevScoreReproducibly) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->program.instructions(), result->program.instructions());
   EXPECT_EQ(again->log_json(), result->log_json());
+}
+
+// Coordinate ascent: each predictor's candidates are scored with the other at its best; with
+// several predictors every candidate so far is scored again each round, as DSPy does.
+TEST(COPRO, TunesEachPredictorOfAPipeline) {
+  const Data d = data();
+  Pipeline student;
+  dspy::set_lm(student, std::make_shared<SimulatedLM>());
+  const double before = score(student, d.dev);
+  auto o = options();
+  o.breadth = 6;  // a wider search: the solver's proposals are not grounded by any evidence
+  auto result = dspy::COPRO(std::make_shared<PromptModel>(), dspy::answer_exact_match, o).compile(student, d.train);
+  ASSERT_TRUE(result) << result.error().message();
+  const double after = score(result->program, d.dev);
+  std::printf("COPRO pipeline dev score: %.1f -> %.1f\n", before, after);
+  EXPECT_GE(after, before + 10.0);
+  // Depth 1: 6 candidates per predictor; depth 2: the 6 old and 6 new ones per predictor.
+  ASSERT_EQ(result->candidates.size(), 36u);
+  EXPECT_EQ(result->candidates[0].params.at("predictor").as_string(), "rewrite");
+  EXPECT_EQ(result->candidates[6].params.at("predictor").as_string(), "solve");
+  EXPECT_EQ(result->candidates[12].params.at("depth").to_number<std::size_t>(), 1u);
+  EXPECT_EQ(student.solve.instructions(), "Solve the word problem.");
 }
 
 TEST(COPRO, ABudgetStopsTheSearchEarly) {
