@@ -81,7 +81,8 @@ struct COPROOptions {
 /// may differ from the task model) proposes instructions and output prefixes; every candidate is
 /// scored with dspy::evaluate on the trainset. The result is the best configuration scored (the
 /// first of equal scores) with the log of every candidate; the student is unchanged. Predict's
-/// prompts do not show field prefixes, so proposed prefixes are logged but not applied.
+/// prompts do not show field prefixes, so proposed prefixes are logged but not applied. Errors:
+/// breadth below 2, an empty trainset, or a budget spent before any candidate was scored.
 template <class F>
 class COPRO {
  public:
