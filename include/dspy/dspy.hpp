@@ -11,6 +11,7 @@
 #include "chain.hpp"
 #include "chain_of_thought.hpp"
 #include "client.hpp"
+#include "copro.hpp"
 #include "dataset.hpp"
 #include "demo.hpp"
 #include "demo_server.hpp"
