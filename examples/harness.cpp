@@ -23,23 +23,13 @@
 
 #include <dspy/dspy.hpp>
 
+#include "arithmetic.hpp"
 #include "example_lm.hpp"
 #include "rag_program.hpp"
 
 namespace {
 
 // ---- tasks and programs ---------------------------------------------------------------------------
-
-struct Arithmetic {
-  static constexpr std::string_view instructions = "Solve the arithmetic word problem.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    long long answer;
-  };
-  static constexpr auto docs = dspy::docs({{"answer", "the number only"}});
-};
 
 struct Factoid {
   static constexpr std::string_view instructions = "Answer the question from the passage with a short factoid answer.";

@@ -19,20 +19,10 @@
 
 #include <dspy/dspy.hpp>
 
+#include "arithmetic.hpp"
 #include "example_lm.hpp"
 
 namespace {
-
-struct Arithmetic {
-  static constexpr std::string_view instructions = "Solve the arithmetic word problem.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    long long answer;
-  };
-  static constexpr auto docs = dspy::docs({{"answer", "the number only"}});
-};
 
 struct Options {
   std::size_t train = 40, val = 60, dev = 200, candidates = 6;

@@ -10,58 +10,15 @@
 
 #include <dspy/dspy.hpp>
 
+#include "../support/arithmetic.hpp"
+
 namespace {
 
 using dspy::testing::SimulatedLM;
 
-struct Arithmetic {
-  static constexpr std::string_view instructions = "Solve the word problem.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    int answer;
-  };
-};
-
-struct Rewrite {
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    std::string query;
-  };
-};
-
-// Two predictors: the question is rewritten (the simulated model echoes it), then solved.
-struct Pipeline {
-  using Input = Arithmetic::Input;
-  dspy::Predict<Rewrite> rewrite;
-  dspy::Predict<Arithmetic> solve;
-
-  boost::asio::awaitable<dspy::Result<dspy::Predicted<Arithmetic::Output>>> forward(Input in) const {
-    auto q_pending = rewrite.acall({std::move(in.question)});
-    auto q = co_await std::move(q_pending);
-    if (!q) co_return std::move(q).error();
-    auto a_pending = solve.acall({q->query});
-    co_return co_await std::move(a_pending);
-  }
-};
-BOOST_DESCRIBE_STRUCT(Pipeline, (), (rewrite, solve))
-
-struct Data {
-  std::vector<dspy::Example<Arithmetic>> train, dev;
-};
-
-Data data() {
-  auto all = dspy::load_jsonl<Arithmetic>(DSPY_EXAMPLES_DATA "/arithmetic.jsonl");
-  EXPECT_TRUE(all) << all.error().message();
-  if (!all) return {};
-  Data d;
-  d.train.assign(all->begin(), all->begin() + 40);
-  d.dev.assign(all->begin() + 100, all->begin() + 300);
-  return d;
-}
+using test_support::Arithmetic;
+using test_support::Pipeline;
+using test_support::score;
 
 // The prompt model: the simulated model, keeping each request it gets.
 class PromptModel : public dspy::BaseLM {
@@ -86,16 +43,12 @@ class PromptModel : public dspy::BaseLM {
   SimulatedLM lm_;
 };
 
-double score(const auto& program, const std::vector<dspy::Example<Arithmetic>>& dev) {
-  return dspy::evaluate(program, dev, dspy::answer_exact_match, {.progress = false}).score;
-}
-
 dspy::COPROOptions options(std::uint64_t seed = 0) {
   return {.breadth = 4, .depth = 2, .seed = seed, .progress = {.stream = nullptr}};
 }
 
 TEST(COPRO, ProposedInstructionsRaiseTheDevScoreReproducibly) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   dspy::Predict<Arithmetic> student;
   student.set_lm(std::make_shared<SimulatedLM>());
   const double before = score(student, d.dev);
@@ -158,7 +111,7 @@ TEST(COPRO, ProposedInstructionsRaiseTheDevScoreReproducibly) {
 // Coordinate ascent: each predictor's candidates are scored with the other at its best; with
 // several predictors every candidate so far is scored again each round, as DSPy does.
 TEST(COPRO, TunesEachPredictorOfAPipeline) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   Pipeline student;
   dspy::set_lm(student, std::make_shared<SimulatedLM>());
   const double before = score(student, d.dev);
@@ -178,7 +131,7 @@ TEST(COPRO, TunesEachPredictorOfAPipeline) {
 }
 
 TEST(COPRO, ABudgetStopsTheSearchEarly) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   dspy::Predict<Arithmetic> student;
   student.set_lm(std::make_shared<SimulatedLM>());
   auto o = options();
@@ -192,7 +145,7 @@ TEST(COPRO, ABudgetStopsTheSearchEarly) {
 }
 
 TEST(COPRO, BadSettingsAndAFailingPromptModelAreReported) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   dspy::Predict<Arithmetic> student;
   student.set_lm(std::make_shared<SimulatedLM>());
   auto o = options();

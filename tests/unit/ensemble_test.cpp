@@ -8,19 +8,14 @@
 
 #include <dspy/dspy.hpp>
 
+#include "../support/arithmetic.hpp"
+
 namespace {
 
 using dspy::testing::SimulatedLM;
 
-struct Arithmetic {
-  static constexpr std::string_view instructions = "Solve the word problem.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    int answer;
-  };
-};
+using test_support::Arithmetic;
+using test_support::score;
 
 using Program = dspy::Predict<Arithmetic>;
 using Out = dspy::Predicted<Arithmetic::Output>;
@@ -44,19 +39,8 @@ std::vector<Program> members(std::size_t n) {
   return out;
 }
 
-std::vector<dspy::Example<Arithmetic>> dev() {
-  auto all = dspy::load_jsonl<Arithmetic>(DSPY_EXAMPLES_DATA "/arithmetic.jsonl");
-  EXPECT_TRUE(all) << all.error().message();
-  if (!all) return {};
-  return {all->begin() + 100, all->begin() + 300};
-}
-
-double score(const auto& program, const std::vector<dspy::Example<Arithmetic>>& set) {
-  return dspy::evaluate(program, set, dspy::answer_exact_match, {.progress = false}).score;
-}
-
 TEST(Ensemble, MajorityOfMembersBeatsEachMember) {
-  const auto set = dev();
+  const auto set = test_support::arithmetic_data().dev;
   const auto programs = members(3);
   const auto ensemble = dspy::Ensemble{}.compile(programs, vote);
   const double together = score(ensemble, set);
@@ -85,7 +69,7 @@ TEST(Ensemble, SampledSubsetIsSeeded) {
 }
 
 TEST(Ensemble, FailingMembersDoNotLoseTheCall) {
-  const auto set = dev();
+  const auto set = test_support::arithmetic_data().dev;
   auto programs = members(3);
   struct Down : dspy::BaseLM {
     boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest) override {

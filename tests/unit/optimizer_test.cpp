@@ -9,22 +9,14 @@
 
 #include <dspy/dspy.hpp>
 
+#include "../support/arithmetic.hpp"
+
 namespace {
 
-struct Arithmetic {
-  static constexpr std::string_view instructions = "Solve the word problem.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    int answer;
-  };
-};
+using test_support::Arithmetic;
 
 std::vector<dspy::Example<Arithmetic>> dev(std::size_t n) {
-  auto r = dspy::load_jsonl<Arithmetic>(DSPY_EXAMPLES_DATA "/arithmetic.jsonl");
-  EXPECT_TRUE(r) << r.error().message();
-  auto out = r ? *r : std::vector<dspy::Example<Arithmetic>>{};
+  auto out = test_support::arithmetic_examples();
   out.resize(std::min(n, out.size()));
   return out;
 }

@@ -11,59 +11,16 @@
 
 #include <dspy/dspy.hpp>
 
+#include "../support/arithmetic.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
 using dspy::testing::SimulatedLM;
 
-struct Arithmetic {
-  static constexpr std::string_view instructions = "Solve the word problem.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    int answer;
-  };
-};
-
-struct Rewrite {
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    std::string query;
-  };
-};
-
-// Two predictors: the question is rewritten (the simulated model echoes it), then solved.
-struct Pipeline {
-  using Input = Arithmetic::Input;
-  dspy::Predict<Rewrite> rewrite;
-  dspy::Predict<Arithmetic> solve;
-
-  asio::awaitable<dspy::Result<dspy::Predicted<Arithmetic::Output>>> forward(Input in) const {
-    auto q_pending = rewrite.acall({std::move(in.question)});
-    auto q = co_await std::move(q_pending);
-    if (!q) co_return std::move(q).error();
-    auto a_pending = solve.acall({q->query});
-    co_return co_await std::move(a_pending);
-  }
-};
-BOOST_DESCRIBE_STRUCT(Pipeline, (), (rewrite, solve))
-
-struct Data {
-  std::vector<dspy::Example<Arithmetic>> train, dev;
-};
-
-Data data() {
-  auto all = dspy::load_jsonl<Arithmetic>(DSPY_EXAMPLES_DATA "/arithmetic.jsonl");
-  EXPECT_TRUE(all) << all.error().message();
-  if (!all) return {};
-  Data d;
-  d.train.assign(all->begin(), all->begin() + 40);
-  d.dev.assign(all->begin() + 100, all->begin() + 300);
-  return d;
-}
+using test_support::Arithmetic;
+using test_support::Pipeline;
+using test_support::score;
 
 // The simulated model behind a recorder: it counts calls, keeps each call's config, fails the
 // questions `fails` picks, and notes any prompt that shows its own question in a demo turn.
@@ -100,10 +57,6 @@ class Recorder : public dspy::BaseLM {
   SimulatedLM lm_;
 };
 
-double score(const auto& program, const std::vector<dspy::Example<Arithmetic>>& dev) {
-  return dspy::evaluate(program, dev, dspy::answer_exact_match, {.progress = false}).score;
-}
-
 template <class M>
 std::size_t demo_total(M& m) {
   std::size_t n = 0;
@@ -114,7 +67,7 @@ std::size_t demo_total(M& m) {
 // The seam the optimizers find: a demo of the same task cuts the simulated model's error rate to
 // a third; a demo of another signature does not count.
 TEST(SimulatedLM, ADemoOfTheSameTaskMakesItMoreAccurate) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   const auto& dev = d.dev;
   dspy::Predict<Arithmetic> predict;
@@ -146,7 +99,7 @@ TEST(SimulatedLM, ADemoOfTheSameTaskMakesItMoreAccurate) {
 }
 
 TEST(LabeledFewShot, RaisesTheScoreReproduciblyOnACopy) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   const auto& dev = d.dev;
   dspy::Predict<Arithmetic> student;
@@ -177,7 +130,7 @@ TEST(LabeledFewShot, RaisesTheScoreReproduciblyOnACopy) {
 }
 
 TEST(LabeledFewShot, FillsPredictorsOfOtherSignaturesByFieldName) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   dspy::ChainOfThought<Arithmetic> cot;
   const auto tuned = dspy::LabeledFewShot{.k = 4}.compile(cot, train);
@@ -189,7 +142,7 @@ TEST(LabeledFewShot, FillsPredictorsOfOtherSignaturesByFieldName) {
 }
 
 TEST(BootstrapFewShot, RaisesTheScoreWithPassingTracesOnACopy) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   const auto& dev = d.dev;
   auto lm = std::make_shared<Recorder>();
@@ -242,7 +195,7 @@ TEST(BootstrapFewShot, RaisesTheScoreWithPassingTracesOnACopy) {
 }
 
 TEST(BootstrapFewShot, TracesEveryPredictorOfAProgram) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   const auto& dev = d.dev;
   Pipeline student;
@@ -265,7 +218,7 @@ TEST(BootstrapFewShot, TracesEveryPredictorOfAProgram) {
 }
 
 TEST(BootstrapFewShot, LaterRoundsAskForFreshSamples) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   auto lm = std::make_shared<Recorder>();
   // The first try of every example fails, so each example needs its second round.
@@ -293,7 +246,7 @@ TEST(BootstrapFewShot, LaterRoundsAskForFreshSamples) {
 }
 
 TEST(BootstrapFewShot, ErrorsBelowMaxErrorsDoNotLoseTheRun) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   auto lm = std::make_shared<Recorder>();
   lm->fails = [&](const std::string& q) { return q == train[0].input.question || q == train[2].input.question; };
@@ -326,7 +279,7 @@ TEST(BootstrapFewShot, ErrorsBelowMaxErrorsDoNotLoseTheRun) {
 }
 
 TEST(BootstrapFewShot, BudgetsAndThresholds) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   auto lm = std::make_shared<Recorder>();
   dspy::Predict<Arithmetic> student;
@@ -364,7 +317,7 @@ TEST(BootstrapFewShot, BudgetsAndThresholds) {
 }
 
 TEST(BootstrapFewShot, UsesAGivenTeacher) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   dspy::Predict<Arithmetic> student;
   student.set_lm(std::make_shared<SimulatedLM>());
@@ -381,7 +334,7 @@ TEST(BootstrapFewShot, UsesAGivenTeacher) {
 }
 
 TEST(BootstrapFewShotWithRandomSearch, KeepsTheBestCandidateAndLogsAll) {
-  const Data d = data();
+  const auto d = test_support::arithmetic_data();
   const auto& train = d.train;
   const auto& dev = d.dev;
   const std::vector<dspy::Example<Arithmetic>> val(dev.begin(), dev.begin() + 100);

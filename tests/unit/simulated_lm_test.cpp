@@ -6,19 +6,13 @@
 
 #include <dspy/dspy.hpp>
 
+#include "../support/arithmetic.hpp"
+
 namespace {
 
 using dspy::testing::SimulatedLM;
 
-struct Arithmetic {
-  static constexpr std::string_view instructions = "Solve the word problem.";
-  struct Input {
-    std::string question;
-  };
-  struct Output {
-    int answer;
-  };
-};
+using test_support::Arithmetic;
 
 struct Factoid {
   struct Input {
@@ -39,12 +33,6 @@ struct FromContext {
     std::string answer;
   };
 };
-
-std::vector<dspy::Example<Arithmetic>> arithmetic() {
-  auto r = dspy::load_jsonl<Arithmetic>(DSPY_EXAMPLES_DATA "/arithmetic.jsonl");
-  EXPECT_TRUE(r) << r.error().message();
-  return r ? *r : std::vector<dspy::Example<Arithmetic>>{};
-}
 
 std::vector<dspy::Example<Factoid>> factoid() {
   auto r = dspy::load_jsonl<Factoid>(DSPY_EXAMPLES_DATA "/factoid.jsonl");
@@ -69,7 +57,7 @@ TEST(SimulatedLM, ReadsChatAdapterPrompts) {
 }
 
 TEST(SimulatedLM, SolvesEveryShippedProblem) {
-  for (const auto& e : arithmetic()) {
+  for (const auto& e : test_support::arithmetic_examples()) {
     const auto s = dspy::testing::solve_arithmetic(e.input.question);
     ASSERT_TRUE(s) << e.input.question;
     EXPECT_EQ(s->answer, std::to_string(e.labels.answer)) << e.input.question << "\n" << s->reasoning;
@@ -104,7 +92,7 @@ std::set<std::size_t> wrong_rows(const dspy::EvaluationResult& r) {
 }
 
 TEST(SimulatedLM, WrongExactlyOnHashChosenItems) {
-  const auto dev = arithmetic();
+  const auto dev = test_support::arithmetic_examples();
   std::vector<std::string> questions;
   for (const auto& e : dev) questions.push_back(e.input.question);
   dspy::Predict<Arithmetic> predict;
@@ -127,7 +115,7 @@ TEST(SimulatedLM, WrongExactlyOnHashChosenItems) {
 }
 
 TEST(SimulatedLM, DemoServerSimulatesOverHttp) {
-  auto dev = arithmetic();
+  auto dev = test_support::arithmetic_examples();
   dev.resize(80);
   auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate", "--latency-ms", "2"});
   ASSERT_TRUE(server) << server.error().message();
@@ -183,7 +171,7 @@ TEST(SimulatedLM, AnswersFromAListOfPassagesAndWritesQueries) {
 }
 
 TEST(SimulatedLM, InstructionsNamingTheRuleLowerTheErrorRate) {
-  auto dev = arithmetic();
+  auto dev = test_support::arithmetic_examples();
   dev.resize(200);
   const auto lm = std::make_shared<SimulatedLM>();
   dspy::Predict<Arithmetic> plain;
