@@ -47,9 +47,10 @@ struct BootstrapFewShotOptions {
 
 namespace detail {
 
-// One teacher run: whether it passed the metric, and the calls it made.
+// One teacher run: whether it passed the metric, what the metric said, and the calls it made.
 struct BootstrapTry {
   bool success = false;
+  MetricResult metric{};
   Trace trace;
 };
 
@@ -95,15 +96,14 @@ struct BootstrapRunner {
     auto pending = dspy::acall(run, example.input);  // not inside co_await: GCC 12 bug 100611
     auto prediction = co_await std::move(pending);
     if (!prediction) co_return std::move(prediction).error();
-    double score = 0;
     try {
-      score = run_metric(*metric, example, *prediction, &out.trace).score;
+      out.metric = run_metric(*metric, example, *prediction, &out.trace);
     } catch (const std::exception& e) {
       co_return Error(Errc::metric, std::string("the metric threw: ") + e.what());
     } catch (...) {
       co_return Error(Errc::metric, "the metric threw a non-standard exception");
     }
-    out.success = threshold ? score >= *threshold : score != 0;
+    out.success = threshold ? out.metric.score >= *threshold : out.metric.score != 0;
     co_return out;
   }
 };

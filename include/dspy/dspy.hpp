@@ -19,6 +19,7 @@
 #include "error.hpp"
 #include "evaluate.hpp"
 #include "example.hpp"
+#include "gepa.hpp"
 #include "history.hpp"
 #include "labeled_few_shot.hpp"
 #include "literal.hpp"

@@ -379,7 +379,8 @@ inline std::string join_sentences(std::string text, const std::vector<std::strin
 /// Asked as a prompting model (outputs such as `proposed_instruction`, `new_instruction`,
 /// `observations`, `summary`, `module_advice`), it writes the current instruction (the
 /// `basic_instruction` or `current_instruction_doc` input) followed by the task rules it notices
-/// in the prompt (see TaskRule): grounded prompts give better instructions. `draw` tells samples
+/// in the prompt (see TaskRule): grounded prompts give better instructions. GEPA's raw reflection
+/// prompt gets the same, in a ``` block. `draw` tells samples
 /// apart (the completion index and rollout id).
 inline std::string simulate_reply(const std::vector<Message>& messages, const SimulatedLMOptions& options = {},
                                   std::uint64_t draw = 0) {
@@ -392,6 +393,17 @@ inline std::string simulate_reply(const std::vector<Message>& messages, const Si
       shown_low.find("passage") != std::string::npos || shown_low.find("context") != std::string::npos ? factoid_task
                                                                                                        : arithmetic_task;
   const auto noticed = [&] { return detail::sim::noticed_rules(shown, shown_task, draw, options.seed); };
+  // gepa's reflection prompt, raw text: the instruction in a ``` block, the new one asked for in
+  // another; rules the instruction already has are not repeated.
+  constexpr std::string_view reflection_open = "perform a task for me:\n```\n";
+  if (const auto at = shown.find(reflection_open);
+      at != std::string::npos && shown.find("Provide the new instructions within ``` blocks.") != std::string::npos) {
+    const std::size_t start = at + reflection_open.size();
+    std::string instruction = shown.substr(start, shown.find("\n```", start) - start);
+    for (const auto sentence : noticed())
+      if (instruction.find(sentence) == std::string::npos) instruction = detail::sim::join_sentences(instruction, {sentence});
+    return "```\n" + instruction + "\n```";
+  }
   std::string current;
   for (const char* name : {"basic_instruction", "current_instruction_doc", "current_instruction"})
     if (const std::string* text = p.input(name); text && current.empty()) current = *text;
