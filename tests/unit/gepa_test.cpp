@@ -84,7 +84,7 @@ TEST(GEPA, ReflectionOnFeedbackRaisesTheDevScoreReproducibly) {
   const double after = score(result->program, s.dev);
   std::printf("GEPA dev score: %.1f -> %.1f over %zu candidates; instruction: %s\n", before, after,
               result->candidates.size(), result->program.instructions().c_str());
-  EXPECT_GE(after, before + 12.0);  // measured: 
+  EXPECT_GE(after, before + 12.0);  // 15.5 to 23.5 points with seeds 0-7
   EXPECT_GT(dspy::testing::rules_named(result->program.instructions(), dspy::testing::arithmetic_task), 0u);
   EXPECT_EQ(dspy::dump_state(student), student_state);
 
@@ -140,8 +140,9 @@ TEST(GEPA, ReflectionOnFeedbackRaisesTheDevScoreReproducibly) {
   EXPECT_EQ(again->log_json(), result->log_json());
 }
 
-// Two predictors, each answering half of the questions: an instruction improved for one helps
-// only its half, so two descendants of the student can each carry half of the gain.
+// Two predictors, each answering half of the questions. In this world a rule in the instruction
+// also makes the model over-apply it on a tenth of the questions, so a child does not dominate its
+// parent: siblings stay on the Pareto front and merges have two descendants to combine.
 struct Routed {
   using Input = Arithmetic::Input;
   dspy::Predict<Arithmetic> even;
@@ -157,21 +158,35 @@ BOOST_DESCRIBE_STRUCT(Routed, (), (even, odd))
 
 TEST(GEPA, MergesTheInstructionsTwoDescendantsChanged) {
   const Sets s = sets();
+  dspy::testing::SimulatedLMOptions world;
+  world.error_rate = [](const dspy::testing::ChatPrompt& p) {
+    const std::string* q = p.input("question");
+    if (q && dspy::testing::rules_named(p.instructions, dspy::testing::arithmetic_task) > 0 &&
+        dspy::testing::unit_hash(*q, 99) < 0.1)
+      return 1.0;
+    return dspy::testing::default_error_rate(p);
+  };
   Routed student;
-  dspy::set_lm(student, std::make_shared<SimulatedLM>());
-  const double before = score(student, s.dev);
+  dspy::set_lm(student, std::make_shared<SimulatedLM>(world));
   auto o = options(1);
   o.auto_mode.reset();
-  o.max_metric_calls = 600;
+  o.max_metric_calls = 800;
   auto result = dspy::GEPA(FeedbackMetric{}, std::make_shared<ReflectionModel>(), o).compile(student, s.train, s.val);
   ASSERT_TRUE(result) << result.error().message();
-  const double after = score(result->program, s.dev);
-  std::size_t merges = 0;
+  std::size_t merges = 0, combined = 0;
   std::vector<boost::json::object> pool;  // instructions per candidate
-  for (const auto& c : result->candidates) {
+  for (std::size_t i = 0; i < result->candidates.size(); ++i) {
+    const auto& c = result->candidates[i];
     if (c.kind == "full") pool.push_back(c.params.at("instructions").as_object());
     if (c.kind != "merge") continue;
     ++merges;
+    EXPECT_EQ(c.subscores.size(), 5u);  // scored on a subsample of the valset first
+    if (c.params.at("accepted").as_bool()) {
+      ASSERT_LT(i + 1, result->candidates.size());
+      EXPECT_EQ(result->candidates[i + 1].kind, "full");
+      EXPECT_EQ(result->candidates[i + 1].params.at("parents"), c.params.at("parents"));
+      EXPECT_EQ(result->candidates[i + 1].params.at("instructions"), c.params.at("instructions"));
+    }
     // Per predictor: the instruction of the descendant that changed it from the common ancestor.
     const auto& ancestor = pool.at(c.params.at("ancestor").to_number<std::size_t>());
     const auto& a = pool.at(c.params.at("parents").at(0).to_number<std::size_t>());
@@ -180,12 +195,13 @@ TEST(GEPA, MergesTheInstructionsTwoDescendantsChanged) {
       const auto& merged = c.params.at("instructions").at(name);
       if (a.at(name) != b.at(name) && (a.at(name) == ancestor.at(name) || b.at(name) == ancestor.at(name))) {
         EXPECT_EQ(merged, a.at(name) == ancestor.at(name) ? b.at(name) : a.at(name)) << name;
+        ++combined;
       }
     }
   }
-  std::printf("GEPA routed dev score: %.1f -> %.1f, %zu merges\n", before, after, merges);
-  EXPECT_GT(merges, 0u);
-  EXPECT_GE(after, before + 8.0);  // measured:
+  EXPECT_GT(merges, 0u);  // 1 to 4 with seeds 0-7
+  EXPECT_GT(combined, 0u);
+  EXPECT_LE(result->spent.at("metric_calls").to_number<std::size_t>(), 800u);
   EXPECT_EQ(student.even.instructions(), "Solve the word problem.");
 }
 
