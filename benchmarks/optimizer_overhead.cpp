@@ -1,5 +1,6 @@
 // Optimizer overhead with an in-process LM that answers at once (ScriptedLM): what a
-// BootstrapFewShot compile and a random-search trial cost beyond the model's own time.
+// BootstrapFewShot compile, a random-search trial and a GEPA metric call cost beyond the model's
+// own time.
 #include <string>
 #include <vector>
 
@@ -75,6 +76,29 @@ void BM_RandomSearchTrial(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(3 + shuffled));
 }
 BENCHMARK(BM_RandomSearchTrial)->Unit(benchmark::kMillisecond);
+
+// GEPA within 256 metric calls: the student on a 16-example valset, then reflective steps (a
+// traced parent minibatch of 3, a reflection call, the child on the same minibatch; the child
+// answers as the parent, so none joins the pool).
+void BM_GEPA(benchmark::State& state) {
+  const auto trainset = examples(64);
+  const auto valset = examples(16);
+  const auto program = student();
+  auto reflection = std::make_shared<dspy::testing::ScriptedLM>();
+  reflection->push("```\nAnswer yes or no.\n```").repeat_last().record_requests(false);
+  const dspy::GEPA gepa(dspy::answer_exact_match, reflection,
+                        {.max_metric_calls = 256, .progress = {.stream = nullptr}});
+  std::size_t metric_calls = 0;
+  for (auto _ : state) {
+    auto r = gepa.compile(program, trainset, valset);
+    if (!r) state.SkipWithError(r.error().message().c_str());
+    else metric_calls = r->spent.at("metric_calls").to_number<std::size_t>();
+    benchmark::DoNotOptimize(r);
+  }
+  // items_per_second: metric calls (program runs) per second.
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(metric_calls));
+}
+BENCHMARK(BM_GEPA)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
