@@ -380,8 +380,8 @@ inline std::string join_sentences(std::string text, const std::vector<std::strin
 /// `observations`, `summary`, `module_advice`), it writes the current instruction (the
 /// `basic_instruction` or `current_instruction_doc` input) followed by the task rules it notices
 /// in the prompt (see TaskRule): grounded prompts give better instructions. GEPA's raw reflection
-/// prompt gets the same, in a ``` block. `draw` tells samples
-/// apart (the completion index and rollout id).
+/// prompt gets the same in a ``` block. `draw` tells samples apart (the completion index and
+/// rollout id).
 inline std::string simulate_reply(const std::vector<Message>& messages, const SimulatedLMOptions& options = {},
                                   std::uint64_t draw = 0) {
   const ChatPrompt p = read_chat_prompt(messages);

@@ -262,6 +262,20 @@ TEST(GEPA, ReadsTheInstructionOutOfTheReply) {
   EXPECT_EQ(fenced_instruction("```\nAdd the numbers."), "Add the numbers.");
   EXPECT_EQ(fenced_instruction("Add the numbers.\n```"), "Add the numbers.");
   EXPECT_EQ(fenced_instruction("  Add the numbers.  "), "Add the numbers.");
+
+  // gepa's rendering of the reflective dataset, and the simulated model's answer to it.
+  const std::vector<dspy::detail::ReflectiveExample> dataset = {
+      {{{"question", "Ann has 5 apples and buys 7 more. How many?"}}, {{"answer", 11}},
+       "The answer 11 is wrong; the expected answer is 12. Start with 5. buys 7: 5 + 7 = 12."}};
+  const std::string prompt = dspy::detail::reflection_prompt("Solve it.", dataset);
+  EXPECT_NE(prompt.find("```\n# Example 1\n## Inputs\n### question\nAnn has 5 apples and buys 7 more. How many?\n\n"
+                        "## Generated Outputs\n### answer\n11\n\n## Feedback\nThe answer 11 is wrong; the expected "
+                        "answer is 12. Start with 5. buys 7: 5 + 7 = 12.\n\n\n```"),
+            std::string::npos)
+      << prompt;
+  const std::string reply = dspy::testing::simulate_reply({{"user", prompt}});
+  EXPECT_TRUE(reply.starts_with("```\nSolve it.") && reply.ends_with("\n```")) << reply;
+
   EXPECT_EQ(dspy::gepa_auto_budget(2, 12, 100), 1740u);  // DSPy's auto_budget(2, 12, 100)
   EXPECT_EQ(dspy::gepa_auto_budget(1, 18, 50), 1385u);
 }
