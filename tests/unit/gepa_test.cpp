@@ -133,6 +133,23 @@ TEST(GEPA, ReflectionOnFeedbackRaisesTheDevScoreReproducibly) {
     EXPECT_NE(first.messages[0].content.find(part), std::string::npos) << part << " in " << first.messages[0].content;
   EXPECT_NE(reflection->requests.back().config.rollout_id, first.config.rollout_id);
 
+  // current_best: the parent is always the best candidate so far.
+  auto greedy = options();
+  greedy.candidate_selection_strategy = dspy::CandidateSelection::current_best;
+  auto chain = dspy::GEPA(FeedbackMetric{}, std::make_shared<ReflectionModel>(), greedy).compile(student, s.train, s.val);
+  ASSERT_TRUE(chain) << chain.error().message();
+  std::printf("GEPA current_best dev score: %.1f\n", score(chain->program, s.dev));
+  EXPECT_GE(score(chain->program, s.dev), before + 12.0);
+  std::vector<double> pool_scores;
+  for (const auto& c : chain->candidates) {
+    if (c.kind == "full") {
+      pool_scores.push_back(*c.score);
+    } else if (c.params.contains("parent")) {
+      EXPECT_EQ(c.params.at("parent").to_number<std::size_t>(),
+                static_cast<std::size_t>(std::max_element(pool_scores.begin(), pool_scores.end()) - pool_scores.begin()));
+    }
+  }
+
   // Same seed, same run.
   auto again = dspy::GEPA(FeedbackMetric{}, std::make_shared<ReflectionModel>(), options()).compile(student, s.train, s.val);
   ASSERT_TRUE(again);
