@@ -96,17 +96,24 @@ TEST(SIMBA, RaisesTheDevScoreReproduciblyAndKeepsTheStudent) {
   EXPECT_LE(full, 5u);
   EXPECT_DOUBLE_EQ(result->score, best_full);
 
-  // No run was shown its own example as a demo, and runs did show demos.
+  // No run was shown its own example as a demo, and runs did show demos. Sampled runs are
+  // num_candidates models: rollout ids 0-3 at temperature 1.0.
   std::size_t with_demos = 0;
+  std::set<std::int64_t> rollouts;
   for (const auto& r : task->requests) {
     const auto prompt = dspy::testing::read_chat_prompt(r.messages);
     const std::string* q = prompt.input("question");
     if (!q) continue;  // the rules' requests: the task model is the default prompt model
+    if (r.config.rollout_id) {
+      EXPECT_EQ(r.config.temperature, 1.0);
+      rollouts.insert(*r.config.rollout_id);
+    }
     if (prompt.demos) ++with_demos;
     for (std::size_t m = 1; m + 1 < r.messages.size(); ++m)
       EXPECT_EQ(r.messages[m].content.find("[[ ## question ## ]]\n" + *q), std::string::npos) << *q;
   }
   EXPECT_GT(with_demos, 100u);
+  EXPECT_EQ(rollouts, (std::set<std::int64_t>{0, 1, 2, 3}));
 
   // Same seed, same run.
   auto again = dspy::SIMBA(dspy::answer_exact_match, options()).compile(student, d.train);
