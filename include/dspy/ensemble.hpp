@@ -99,7 +99,6 @@ struct MajorityVote {
 
   template <class O>
   Result<Predicted<O>> operator()(std::vector<Predicted<O>> outs) const {
-    static_assert(field_count<O> > 0, "dspy::MajorityVote: the members' outputs have no fields to vote on.");
     std::vector<O> values;
     values.reserve(outs.size());
     for (const auto& o : outs) values.push_back(o.value());
