@@ -1,7 +1,7 @@
 // Optimizer overhead with an in-process LM that answers at once (ScriptedLM): what a
-// BootstrapFewShot compile, a random-search trial, a MIPROv2 trial and a COPRO candidate cost
-// beyond the model's own time. The prompt model of MIPROv2 and COPRO is the in-process simulated
-// model, which answers their proposal prompts.
+// BootstrapFewShot compile, a random-search trial, a MIPROv2 trial, a COPRO candidate and a SIMBA
+// step cost beyond the model's own time. The prompt model of MIPROv2 and COPRO is the in-process
+// simulated model, which answers their proposal prompts.
 #include <string>
 #include <vector>
 
@@ -126,6 +126,24 @@ void BM_COPROCandidate(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(candidates));
 }
 BENCHMARK(BM_COPROCandidate)->Unit(benchmark::kMillisecond);
+// One SIMBA step at DSPy's sizes (bsize 32, 6 candidates) on 64 examples, then the final scoring
+// on the trainset. The fixed reply makes every run of an example score the same, so candidates
+// get demos and no rule calls the prompt model.
+void BM_SIMBAStep(benchmark::State& state) {
+  const auto trainset = examples(64);
+  const auto program = student();
+  const dspy::SIMBA simba(dspy::answer_exact_match,
+                          {.bsize = 32, .num_candidates = 6, .max_steps = 1, .progress = {.stream = nullptr}});
+  for (auto _ : state) {
+    auto r = simba.compile(program, trainset);
+    if (!r) state.SkipWithError(r.error().message().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  // items_per_second: program runs (each an LM call and a metric call) per second.
+  auto counted = simba.compile(program, trainset);
+  if (counted) state.SetItemsProcessed(state.iterations() * counted->spent.at("metric_calls").to_number<std::int64_t>());
+}
+BENCHMARK(BM_SIMBAStep)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -37,6 +37,7 @@
 #include "refine.hpp"
 #include "settings.hpp"
 #include "signature.hpp"
+#include "simba.hpp"
 #include "simulated_lm.hpp"
 #include "state.hpp"
 #include "streaming.hpp"
