@@ -25,6 +25,7 @@
 #include "lm.hpp"
 #include "message.hpp"
 #include "metrics.hpp"
+#include "mipro.hpp"
 #include "module.hpp"
 #include "multi_chain_comparison.hpp"
 #include "optimizer.hpp"
