@@ -43,8 +43,9 @@ std::string field_text(const O& o) {
   }
 }
 
+// The index of the completion majority() returns.
 template <class O, std::size_t I>
-Result<O> majority_of(std::span<const O> completions, const MajorityNormalize& normalize) {
+Result<std::size_t> majority_index(std::span<const O> completions, const MajorityNormalize& normalize) {
   if (completions.empty()) return Error(Errc::config, "majority: there are no completions to vote on");
   std::vector<std::optional<std::string>> values;
   values.reserve(completions.size());
@@ -69,7 +70,14 @@ Result<O> majority_of(std::span<const O> completions, const MajorityNormalize& n
   const Tally* best = &tallies.front();
   for (const auto& t : tallies)
     if (t.count > best->count) best = &t;
-  return completions[best->first];
+  return best->first;
+}
+
+template <class O, std::size_t I>
+Result<O> majority_of(std::span<const O> completions, const MajorityNormalize& normalize) {
+  auto i = majority_index<O, I>(completions, normalize);
+  if (!i) return std::move(i).error();
+  return completions[*i];
 }
 
 template <class O>

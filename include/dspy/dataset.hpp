@@ -150,12 +150,17 @@ inline std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound) {
 /// Shuffles in place with Fisher-Yates over std::mt19937_64: the same seed gives the same order
 /// with every compiler and standard library (std::shuffle's algorithm is unspecified).
 template <class T>
-void shuffle(std::vector<T>& items, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
+void shuffle(std::vector<T>& items, std::mt19937_64& rng) {
   for (std::size_t i = items.size(); i > 1; --i) {
     const auto j = static_cast<std::size_t>(uniform_below(rng, i));
     if (j != i - 1) std::swap(items[i - 1], items[j]);
   }
+}
+
+template <class T>
+void shuffle(std::vector<T>& items, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  shuffle(items, rng);
 }
 
 struct SplitOptions {

@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "aggregation.hpp"
 #include "batch.hpp"
 #include "error.hpp"
 #include "labeled_few_shot.hpp"
@@ -90,8 +91,25 @@ class EnsembleProgram {
   std::shared_ptr<std::atomic<std::uint64_t>> calls_ = std::make_shared<std::atomic<std::uint64_t>>(0);
 };
 
-/// `Ensemble{.size = 3, .seed = 1}.compile(programs, reduce_fn)`; reduce_fn is typically a vote
-/// with dspy::majority over the members' outputs.
+/// The reduce_fn of DSPy's `Ensemble(reduce_fn=dspy.majority)`: the member prediction whose last
+/// output field is the most common after normalization (ties: the value seen first), as returned
+/// by the first member that gave it.
+struct MajorityVote {
+  MajorityNormalize normalize = default_normalize;
+
+  template <class O>
+  Result<Predicted<O>> operator()(std::vector<Predicted<O>> outs) const {
+    std::vector<O> values;
+    values.reserve(outs.size());
+    for (const auto& o : outs) values.push_back(o.value());
+    auto i = detail::majority_index<O, field_count<O> - 1>(std::span<const O>(values), normalize);
+    if (!i) return std::move(i).error();
+    return std::move(outs[*i]);
+  }
+};
+
+/// `Ensemble{.size = 3, .seed = 1}.compile(programs, dspy::MajorityVote{})`, or any reduce_fn
+/// over the members' outputs.
 struct Ensemble {
   /// Members run per call; unset runs them all.
   std::optional<std::size_t> size{};

@@ -36,6 +36,29 @@ struct RandomSearchOptions {
   std::size_t concurrency = 16;
 };
 
+/// A few-shot candidate of DSPy's schedule (BootstrapFewShotWithRandomSearch and MIPROv2's demo
+/// sets): seed -3 the zero-shot student; -2 LabeledFewShot with k = max_labeled_demos; -1
+/// BootstrapFewShot over the trainset in order; otherwise BootstrapFewShot over the trainset shuffled by `shuffle_rng` with
+/// max_bootstrapped_demos drawn from [1, max] by `size_rng`.
+template <class F, AsyncCallable M, Signature Sig>
+Result<M> fewshot_candidate(const F& metric, BootstrapFewShotOptions options, bool labeled_sample, const M& student,
+                            const std::vector<Example<Sig>>& trainset, const M* teacher, std::int64_t seed,
+                            std::mt19937_64& shuffle_rng, std::mt19937_64& size_rng) {
+  if (seed == -3) {
+    M zero_shot = student;
+    reset(zero_shot);
+    return zero_shot;
+  }
+  if (seed == -2)
+    return LabeledFewShot{.k = options.max_labeled_demos, .sample = labeled_sample}.compile(student, trainset);
+  if (seed == -1) return BootstrapFewShot<F>(metric, options).compile(student, trainset, teacher);
+  std::vector<Example<Sig>> shuffled = trainset;
+  shuffle(shuffled, shuffle_rng);
+  options.max_bootstrapped_demos =
+      1 + static_cast<std::size_t>(uniform_below(size_rng, std::max<std::size_t>(options.max_bootstrapped_demos, 1)));
+  return BootstrapFewShot<F>(metric, options).compile(student, shuffled, teacher);
+}
+
 /// One candidate of the search: its seed (-3 zero-shot, -2 labeled only, -1 unshuffled
 /// bootstrap, then shuffled), its valset score (0-100) and per-example scores, and its program
 /// state (demos by predictor, as dump_state). A candidate whose bootstrapping failed has no
@@ -120,25 +143,15 @@ class BootstrapFewShotWithRandomSearch {
   template <class M, class Sig>
   Result<M> candidate(const M& student, const std::vector<Example<Sig>>& trainset, const M* teacher,
                       std::int64_t seed) const {
-    if (seed == -3) {
-      M zero_shot = student;
-      reset(zero_shot);
-      return zero_shot;
-    }
-    if (seed == -2)
-      return LabeledFewShot{.k = options_.max_labeled_demos, .sample = options_.labeled_sample}.compile(student, trainset);
-    BootstrapFewShotOptions o{.metric_threshold = options_.metric_threshold,
-                              .max_bootstrapped_demos = options_.max_bootstrapped_demos,
-                              .max_labeled_demos = options_.max_labeled_demos,
-                              .max_rounds = options_.max_rounds,
-                              .max_errors = options_.max_errors,
-                              .concurrency = options_.concurrency};
-    if (seed == -1) return BootstrapFewShot<F>(metric_, o).compile(student, trainset, teacher);
-    std::vector<Example<Sig>> shuffled = trainset;
-    shuffle(shuffled, static_cast<std::uint64_t>(seed));
-    std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
-    o.max_bootstrapped_demos = 1 + static_cast<std::size_t>(uniform_below(rng, std::max<std::size_t>(options_.max_bootstrapped_demos, 1)));
-    return BootstrapFewShot<F>(metric_, o).compile(student, shuffled, teacher);
+    const BootstrapFewShotOptions o{.metric_threshold = options_.metric_threshold,
+                                    .max_bootstrapped_demos = options_.max_bootstrapped_demos,
+                                    .max_labeled_demos = options_.max_labeled_demos,
+                                    .max_rounds = options_.max_rounds,
+                                    .max_errors = options_.max_errors,
+                                    .concurrency = options_.concurrency};
+    // Each candidate shuffles and draws its size from its own seed.
+    std::mt19937_64 shuffle_rng(static_cast<std::uint64_t>(seed)), size_rng(static_cast<std::uint64_t>(seed));
+    return fewshot_candidate(metric_, o, options_.labeled_sample, student, trainset, teacher, seed, shuffle_rng, size_rng);
   }
 
   F metric_;

@@ -212,22 +212,34 @@ std::string inspect_modules(const M& module) {
 // orjson.dumps(..., option=OPT_INDENT_2), as Refine passes every non-string value.
 inline std::string indented_json(const boost::json::value& v) { return py_json(v, false, 2); }
 
-// What Refine shows OfferFeedback, DSPy-exact: module_names goes to the LM as its indented JSON
-// dump (DSPy passes the dumped text), while the field keeps its list type in the system message.
+// Shows an input field of the final user message as `text` in place of its rendering `shown`
+// (the field's block is the last one of that name).
+inline void show_input_as(std::vector<Message>& messages, const Adapter& adapter, std::string_view field,
+                          const std::string& shown, const std::string& text) {
+  const std::string opener = std::holds_alternative<XMLAdapter>(adapter) ? "<" + std::string(field) + ">\n"
+                                                                         : "[[ ## " + std::string(field) + " ## ]]\n";
+  std::string& user = messages.back().content;
+  const std::size_t at = user.rfind(opener + shown);
+  if (at != std::string::npos) user.replace(at + opener.size(), shown.size(), text);
+}
+
+// DSPy passes module_names to its feedback signatures as the indented JSON dump of the list,
+// while the field keeps its list type in the system message.
+inline void show_module_names(std::vector<Message>& messages, const Adapter& adapter,
+                              const std::vector<std::string>& module_names) {
+  std::string compact;
+  render_value(compact, module_names);
+  boost::json::array names;
+  for (const auto& n : module_names) names.emplace_back(n);
+  show_input_as(messages, adapter, "module_names", compact, indented_json(names));
+}
+
+// What Refine shows OfferFeedback, DSPy-exact.
 inline std::vector<Message> format_feedback(const Adapter& adapter, const std::string& instructions,
                                             std::span<const Demo<OfferFeedback>> demos,
                                             const OfferFeedback::Input& input) {
   std::vector<Message> messages = format_messages<OfferFeedback>(adapter, instructions, demos, input);
-  std::string compact;
-  render_value(compact, input.module_names);
-  boost::json::array names;
-  for (const auto& n : input.module_names) names.emplace_back(n);
-  const std::string opener =
-      std::holds_alternative<XMLAdapter>(adapter) ? "<module_names>\n" : "[[ ## module_names ## ]]\n";
-  std::string& user = messages.back().content;
-  // module_names is the last input field, so its block is the last match.
-  const std::size_t at = user.rfind(opener + compact);
-  user.replace(at + opener.size(), compact.size(), indented_json(names));
+  show_module_names(messages, adapter, input.module_names);
   return messages;
 }
 

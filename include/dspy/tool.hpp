@@ -41,42 +41,6 @@ namespace detail {
 
 // ---- DSPy's printed form of a tool ----------------------------------------------------------------
 
-/// str() of the Python value a JSON value stands for: `{'query': {'type': 'string'}}`.
-inline void append_py_literal(std::string& out, const boost::json::value& v) {
-  switch (v.kind()) {
-    case boost::json::kind::null: out += "None"; break;
-    case boost::json::kind::bool_: out += v.get_bool() ? "True" : "False"; break;
-    case boost::json::kind::int64: append_int(out, v.get_int64()); break;
-    case boost::json::kind::uint64: append_int(out, v.get_uint64()); break;
-    case boost::json::kind::double_: append_py_float(out, v.get_double()); break;
-    case boost::json::kind::string: out += py_repr(v.get_string()); break;
-    case boost::json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) out += ", ";
-        first = false;
-        append_py_literal(out, e);
-      }
-      out += ']';
-      break;
-    }
-    case boost::json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) out += ", ";
-        first = false;
-        out += py_repr(kv.key());
-        out += ": ";
-        append_py_literal(out, kv.value());
-      }
-      out += '}';
-      break;
-    }
-  }
-}
-
 // DSPy's _resolve_json_schema_reference: every "$ref" replaced by its definition, "$defs" dropped.
 inline boost::json::value inline_refs(const boost::json::value& v, const boost::json::object& defs) {
   if (v.is_array()) {

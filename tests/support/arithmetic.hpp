@@ -2,6 +2,7 @@
 // the shipped dataset split into train and dev, and the dev score on the simulated model.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,29 @@ struct Pipeline {
   }
 };
 BOOST_DESCRIBE_STRUCT(Pipeline, (), (rewrite, solve))
+
+/// The simulated model, keeping each request it gets (e.g. a prompt model whose prompts a test reads).
+class RecordingLM : public dspy::BaseLM {
+ public:
+  std::mutex mutex;
+  std::vector<dspy::LMRequest> requests;
+
+  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
+    co_return answer(request);
+  }
+  dspy::Result<dspy::LMResponse> call(const dspy::LMRequest& request) override { return answer(request); }
+  [[nodiscard]] std::string model() const override { return "recording-model"; }
+
+ private:
+  dspy::Result<dspy::LMResponse> answer(const dspy::LMRequest& request) {
+    {
+      std::lock_guard lock(mutex);
+      requests.push_back(request);
+    }
+    return lm_.call(request);
+  }
+  dspy::testing::SimulatedLM lm_;
+};
 
 /// All 300 items of examples/data/arithmetic.jsonl; a load error fails the calling test.
 inline std::vector<dspy::Example<Arithmetic>> arithmetic_examples() {

@@ -20,28 +20,7 @@ using test_support::Arithmetic;
 using test_support::Pipeline;
 using test_support::score;
 
-// The prompt model: the simulated model, keeping each request it gets.
-class PromptModel : public dspy::BaseLM {
- public:
-  std::mutex mutex;
-  std::vector<dspy::LMRequest> requests;
-
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
-    co_return answer(request);
-  }
-  dspy::Result<dspy::LMResponse> call(const dspy::LMRequest& request) override { return answer(request); }
-  [[nodiscard]] std::string model() const override { return "prompt-model"; }
-
- private:
-  dspy::Result<dspy::LMResponse> answer(const dspy::LMRequest& request) {
-    {
-      std::lock_guard lock(mutex);
-      requests.push_back(request);
-    }
-    return lm_.call(request);
-  }
-  SimulatedLM lm_;
-};
+using PromptModel = test_support::RecordingLM;
 
 dspy::COPROOptions options(std::uint64_t seed = 0) {
   return {.breadth = 4, .depth = 2, .seed = seed, .progress = {.stream = nullptr}};

@@ -20,16 +20,8 @@ using test_support::score;
 using Program = dspy::Predict<Arithmetic>;
 using Out = dspy::Predicted<Arithmetic::Output>;
 
-// dspy::majority over the members' answers, returning the first member that gave the winner.
-dspy::Result<Out> vote(std::vector<Out> outs) {
-  std::vector<Arithmetic::Output> answers;
-  for (const auto& o : outs) answers.push_back(o.value());
-  auto winner = dspy::majority(answers);
-  if (!winner) return winner.error();
-  for (auto& o : outs)
-    if (o->answer == winner->answer) return std::move(o);
-  return dspy::Error(dspy::Errc::config, "vote: no member gave the winning answer");
-}
+// DSPy's reduce_fn=dspy.majority.
+const dspy::MajorityVote vote{};
 
 // Member i asks a simulated model of its own seed, so the members err on different items.
 std::vector<Program> members(std::size_t n) {
@@ -90,6 +82,26 @@ TEST(Ensemble, FailingMembersDoNotLoseTheCall) {
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code(), dspy::Errc::network);
   EXPECT_FALSE(dspy::Ensemble{}.compile(std::vector<Program>{}, vote)(set[0].input));
+}
+
+TEST(Ensemble, MajorityVoteReturnsAMemberThatGaveTheMostCommonAnswer) {
+  // Members answer 8, 7, 7 (a scripted model each): the vote is 7; a reducer of one's own sees
+  // every member's prediction in member order.
+  std::vector<Program> programs(3);
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    auto lm = std::make_shared<dspy::testing::ScriptedLM>();
+    lm->push(std::string("[[ ## answer ## ]]\n") + (i == 0 ? "8" : "7")).repeat_last();
+    programs[i].set_lm(lm);
+  }
+  const auto r = dspy::Ensemble{}.compile(programs, vote)({"What is 3 + 4?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r.value()->answer, 7);
+  const auto first = dspy::Ensemble{}.compile(programs, [](std::vector<Out> outs) -> dspy::Result<Out> {
+    return std::move(outs.front());
+  })({"What is 3 + 4?"});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first.value()->answer, 8);
+  EXPECT_FALSE(vote(std::vector<Out>{}));  // nothing to vote on
 }
 
 }  // namespace

@@ -1,0 +1,30 @@
+// expect-error: SIMBA: the program's Input must be the examples' Sig::Input
+#include <dspy/dspy.hpp>
+
+struct QA {
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+  };
+};
+
+struct Summarize {
+  struct Input {
+    std::string text;
+  };
+  struct Output {
+    std::string answer;
+  };
+};
+
+int main() {
+#ifdef DSPY_COMPILE_FAIL_CONTROL
+  dspy::Predict<QA> program;
+#else
+  dspy::Predict<Summarize> program;
+#endif
+  const std::vector<dspy::Example<QA>> trainset;
+  return dspy::SIMBA(dspy::answer_exact_match).compile(program, trainset) ? 0 : 1;
+}
