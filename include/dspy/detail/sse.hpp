@@ -45,8 +45,10 @@ class SseParser {
     for (std::size_t i = 0; i < bytes.size();) {
       if (after_cr_ && bytes[i] == '\n') ++i;  // the LF of a CRLF split across pieces
       after_cr_ = false;
-      const std::size_t end = bytes.find_first_of("\r\n", i);
-      if (end == std::string_view::npos) {
+      // A plain loop: find_first_of searches the two terminators once per byte of the stream.
+      std::size_t end = i;
+      while (end < bytes.size() && bytes[end] != '\r' && bytes[end] != '\n') ++end;
+      if (end == bytes.size()) {
         line_.append(bytes.substr(i));
         break;
       }
