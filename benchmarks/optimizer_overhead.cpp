@@ -91,7 +91,7 @@ void BM_MIPROv2(benchmark::State& state) {
   const auto trainset = examples(64);
   const auto valset = examples(64);
   const auto program = student();
-  dspy::MIPROv2Options o{.auto_run = std::nullopt,
+  dspy::MIPROv2Options o{.auto_mode = std::nullopt,
                          .num_candidates = 6,
                          .num_trials = static_cast<std::size_t>(state.range(0)),
                          .prompt_model = std::make_shared<dspy::testing::SimulatedLM>()};

@@ -244,7 +244,7 @@ enum class MIPROv2Auto { light, medium, heavy };
 struct MIPROv2Options {
   /// light: n 6, valset 100; medium: 12, 300; heavy: 18, 1000. Unset: num_candidates and
   /// num_trials must be given.
-  std::optional<MIPROv2Auto> auto_run = MIPROv2Auto::light;
+  std::optional<MIPROv2Auto> auto_mode = MIPROv2Auto::light;
   std::optional<std::size_t> num_candidates{};
   std::optional<std::size_t> num_trials{};
   std::size_t max_bootstrapped_demos = 4;
@@ -301,11 +301,11 @@ class MIPROv2 {
                                                   const M* teacher = nullptr) const {
     const MIPROv2Options& o = options_;
     const auto fail = [](std::string what) { return Error(Errc::config, "MIPROv2: " + std::move(what)); };
-    if (o.auto_run && (o.num_candidates || o.num_trials))
-      return fail("auto and num_candidates/num_trials are exclusive: unset auto_run, or num_candidates and num_trials");
-    if (!o.auto_run && (!o.num_candidates || !o.num_trials))
-      return fail("without auto_run, set both num_candidates and num_trials");
-    if (!o.auto_run && *o.num_candidates < 1) return fail("num_candidates must be at least 1");
+    if (o.auto_mode && (o.num_candidates || o.num_trials))
+      return fail("auto and num_candidates/num_trials are exclusive: unset auto_mode, or num_candidates and num_trials");
+    if (!o.auto_mode && (!o.num_candidates || !o.num_trials))
+      return fail("without auto_mode, set both num_candidates and num_trials");
+    if (!o.auto_mode && *o.num_candidates < 1) return fail("num_candidates must be at least 1");
     if (trainset.empty()) return fail("the trainset is empty");
     if (valset.empty() && trainset.size() < 2)
       return fail("the trainset needs at least 2 examples when no valset is given");
@@ -344,9 +344,9 @@ class MIPROv2 {
       const bool zero_shot = o.max_bootstrapped_demos == 0 && o.max_labeled_demos == 0;
       std::size_t n_instr = o.num_candidates.value_or(0), n_demo = n_instr, num_trials = o.num_trials.value_or(0);
       bool minibatch = o.minibatch;
-      if (o.auto_run) {
+      if (o.auto_mode) {
         static constexpr std::size_t n_of[] = {6, 12, 18}, val_of[] = {100, 300, 1000};
-        const auto a = static_cast<std::size_t>(*o.auto_run);
+        const auto a = static_cast<std::size_t>(*o.auto_mode);
         std::vector<Example<Sig>> sub;
         for (const std::size_t i : detail::sample_indices(rng, val.size(), val_of[a])) sub.push_back(std::move(val[i]));
         val = std::move(sub);

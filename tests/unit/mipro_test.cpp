@@ -130,7 +130,7 @@ TEST(MIPROv2, ProposerPromptsAreDSPysAndGrounded) {
 
 TEST(MIPROv2, TrialScheduleIsDSPys) {
   const Split d = split();
-  dspy::MIPROv2Options o = quiet({.auto_run = std::nullopt, .num_candidates = 4, .num_trials = 7, .minibatch_size = 10});
+  dspy::MIPROv2Options o = quiet({.auto_mode = std::nullopt, .num_candidates = 4, .num_trials = 7, .minibatch_size = 10});
   o.prompt_model = std::make_shared<RecordingLM>();
   auto result = dspy::MIPROv2(dspy::answer_exact_match, o).compile(student(), d.train, d.val);
   ASSERT_TRUE(result) << result.error().message();
@@ -159,7 +159,7 @@ TEST(MIPROv2, SearchesEveryPredictorOfAPipeline) {
   test_support::Pipeline pipeline;
   pipeline.rewrite.set_lm(std::make_shared<dspy::testing::SimulatedLM>());
   pipeline.solve.set_lm(std::make_shared<dspy::testing::SimulatedLM>());
-  dspy::MIPROv2Options o = quiet({.auto_run = std::nullopt, .num_candidates = 3, .num_trials = 4, .minibatch = false});
+  dspy::MIPROv2Options o = quiet({.auto_mode = std::nullopt, .num_candidates = 3, .num_trials = 4, .minibatch = false});
   o.prompt_model = std::make_shared<RecordingLM>();
   auto result = dspy::MIPROv2(dspy::answer_exact_match, o).compile(pipeline, d.train, d.val);
   ASSERT_TRUE(result) << result.error().message();
@@ -209,9 +209,9 @@ TEST(MIPROv2, BadOptionsAreConfigErrors) {
     EXPECT_NE(r.error().message().find(what), std::string::npos) << r.error().message();
   };
   expect_config({.num_trials = 5}, d.train, d.val, "exclusive");
-  expect_config({.auto_run = std::nullopt, .num_candidates = 4}, d.train, d.val, "set both");
+  expect_config({.auto_mode = std::nullopt, .num_candidates = 4}, d.train, d.val, "set both");
   expect_config({}, {}, d.val, "trainset is empty");
-  expect_config({.auto_run = std::nullopt, .num_candidates = 4, .num_trials = 4, .minibatch_size = 61}, d.train, d.val,
+  expect_config({.auto_mode = std::nullopt, .num_candidates = 4, .num_trials = 4, .minibatch_size = 61}, d.train, d.val,
                 "exceeds the valset size 60");
 }
 
