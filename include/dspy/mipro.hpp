@@ -569,7 +569,6 @@ class MIPROv2 {
         description = detail::strip_prefix(d->program_description);
         module = "Predict(" + fields_of(p, true) + ") -> " + fields_of(p, false);
         if (auto m = ask<DescribeModule>({code, demos, description, module}, config)) module_description = m->module_description;
-        else module_description = "Not provided";
       }
       auto out = tip.empty()
                      ? ask<detail::GenerateSingleModuleInstructionNoTip>(

@@ -63,21 +63,19 @@ TEST(Ensemble, SampledSubsetIsSeeded) {
 TEST(Ensemble, FailingMembersDoNotLoseTheCall) {
   const auto set = test_support::arithmetic_data().dev;
   auto programs = members(3);
-  struct Down : dspy::BaseLM {
-    boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest) override {
-      co_return dspy::Error(dspy::Errc::network, "down");
-    }
-    dspy::Result<dspy::LMResponse> call(const dspy::LMRequest&) override { return dspy::Error(dspy::Errc::network, "down"); }
-    [[nodiscard]] std::string model() const override { return "down"; }
+  const auto down = [] {
+    auto lm = std::make_shared<dspy::testing::ScriptedLM>();
+    lm->push(dspy::Error(dspy::Errc::network, "down")).repeat_last();
+    return lm;
   };
-  programs[1].set_lm(std::make_shared<Down>());
+  programs[1].set_lm(down());
   const auto ensemble = dspy::Ensemble{}.compile(programs, vote);
   const auto r = ensemble(set[0].input);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_GE(score(ensemble, set), score(programs[0], set) - 1e-9);
 
-  programs[0].set_lm(std::make_shared<Down>());
-  programs[2].set_lm(std::make_shared<Down>());
+  programs[0].set_lm(down());
+  programs[2].set_lm(down());
   const auto none = dspy::Ensemble{}.compile(programs, vote)(set[0].input);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code(), dspy::Errc::network);

@@ -3,7 +3,6 @@
 // budget, without touching the student; the Pareto parent choice, the minibatches, the merge and
 // the reading of the reflection reply, each on hand-made inputs.
 #include <atomic>
-#include <mutex>
 
 #include <gtest/gtest.h>
 
@@ -19,27 +18,7 @@ using test_support::Arithmetic;
 using test_support::score;
 
 // The reflection model: the simulated model, keeping each request it gets.
-class ReflectionModel : public dspy::BaseLM {
- public:
-  std::mutex mutex;
-  std::vector<dspy::LMRequest> requests;
-
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
-    co_return answer(request);
-  }
-  dspy::Result<dspy::LMResponse> call(const dspy::LMRequest& request) override { return answer(request); }
-  [[nodiscard]] std::string model() const override { return "reflection-model"; }
-
- private:
-  dspy::Result<dspy::LMResponse> answer(const dspy::LMRequest& request) {
-    {
-      std::lock_guard lock(mutex);
-      requests.push_back(request);
-    }
-    return lm_.call(request);
-  }
-  SimulatedLM lm_;
-};
+using ReflectionModel = test_support::RecordingLM;
 
 // A metric with feedback, as GEPA wants one: what was wrong and the worked solution. Counts its calls.
 struct FeedbackMetric {

@@ -217,19 +217,12 @@ TEST(MIPROv2, BadOptionsAreConfigErrors) {
 
 // A prompt model that is down: no proposals, so the search runs over demo sets with the
 // original instruction, and the run still succeeds.
-class DownLM : public dspy::BaseLM {
- public:
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest) override {
-    co_return dspy::Error(dspy::Errc::network, "prompt model down");
-  }
-  dspy::Result<dspy::LMResponse> call(const dspy::LMRequest&) override { return dspy::Error(dspy::Errc::network, "prompt model down"); }
-  [[nodiscard]] std::string model() const override { return "down"; }
-};
-
 TEST(MIPROv2, FailingPromptModelDoesNotLoseTheRun) {
   const Split d = split();
   const auto program = student();
-  auto result = dspy::MIPROv2(dspy::answer_exact_match, quiet({.prompt_model = std::make_shared<DownLM>()}))
+  auto down = std::make_shared<dspy::testing::ScriptedLM>();
+  down->push(dspy::Error(dspy::Errc::network, "prompt model down")).repeat_last();
+  auto result = dspy::MIPROv2(dspy::answer_exact_match, quiet({.prompt_model = down}))
                     .compile(program, d.train, d.val);
   ASSERT_TRUE(result) << result.error().message();
   EXPECT_EQ(result->program.instructions(), program.instructions());
