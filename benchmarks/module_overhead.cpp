@@ -4,7 +4,7 @@
 #include <string>
 
 #include <benchmark/benchmark.h>
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 namespace {
 

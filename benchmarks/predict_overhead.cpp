@@ -4,7 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <dspy/detail/tpe.hpp>
+#include <dspy/detail/optimize/tpe.hpp>
 
 namespace {
 

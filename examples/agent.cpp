@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include <boost/describe/class.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "example_lm.hpp"
 

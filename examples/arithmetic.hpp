@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Arithmetic {
   static constexpr std::string_view instructions = "Solve the arithmetic word problem.";

@@ -41,7 +41,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <dspy/simulated_lm.hpp>
+#include <dspy/testing/simulated_lm.hpp>
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
-#include <dspy/demo_server.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/testing/demo_server.hpp>
+#include <dspy/all.hpp>
 
 struct ExampleLM {
   std::optional<dspy::testing::DemoServer> server;  // stops with the example

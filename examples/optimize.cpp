@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "arithmetic.hpp"
 #include "example_lm.hpp"

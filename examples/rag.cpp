@@ -4,7 +4,7 @@
 #include <iostream>
 #include <sstream>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "example_lm.hpp"
 #include "rag_program.hpp"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include <boost/describe/class.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "keyword_retriever.hpp"
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "example_lm.hpp"
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "common.hpp"
 

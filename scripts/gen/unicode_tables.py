@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes include/dspy/detail/unicode_tables.hpp: the Unicode data dspy::normalize_text needs to
+"""Writes include/dspy/detail/text/unicode_tables.hpp: the Unicode data dspy::normalize_text needs to
 match DSPy's normalize_text (unicodedata NFD, str.lower, str.split, re's \\w) and the DPR tokenizer
 of its passage match (Unicode general categories), from this Python's unicodedata.
-Run: python3 scripts/gen/unicode_tables.py > include/dspy/detail/unicode_tables.hpp"""
+Run: python3 scripts/gen/unicode_tables.py > include/dspy/detail/text/unicode_tables.hpp"""
 import sys
 import unicodedata
 

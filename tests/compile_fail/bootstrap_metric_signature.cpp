@@ -1,5 +1,5 @@
 // expect-error: BootstrapFewShot: the metric must be callable as metric\(example, prediction, trace\)
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct QA {
   struct Input {

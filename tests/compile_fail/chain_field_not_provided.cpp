@@ -1,5 +1,5 @@
 // expect-error: no earlier stage .nor the chain.s input. provides this input field
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Draft {
   struct Input {

@@ -1,5 +1,5 @@
 // expect-error: an earlier stage provides this input field with another type
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Count {
   struct Input {

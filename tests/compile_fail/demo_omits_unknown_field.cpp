@@ -1,5 +1,5 @@
 // expect-error: Demo::omit<Name>.. names a field that is not in Sig::Input or Sig::Output
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Sig {
   struct Input {

@@ -1,5 +1,5 @@
 // expect-error: a field name appears twice in Sig::Input or Sig::Output
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Explain {
   struct Input {

@@ -1,5 +1,5 @@
 // expect-error: Sig::Output has no fields
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Sig {
   struct Input {

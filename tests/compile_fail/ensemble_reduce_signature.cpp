@@ -1,5 +1,5 @@
 // expect-error: dspy::Ensemble: reduce_fn must take std::vector<value_type>
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Sig {
   struct Input {

@@ -1,5 +1,5 @@
 // expect-error: Example::has_label<Name>.. / unlabel<Name>.. names a field that is not in Sig::Output
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Sig {
   struct Input {

@@ -1,5 +1,5 @@
 // expect-error: Sig::Input must be an aggregate struct
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Sig {
 #ifdef DSPY_COMPILE_FAIL_CONTROL

@@ -1,5 +1,5 @@
 // expect-error: a Signature is a struct with nested structs `?Input`? and `?Output`?
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #ifdef DSPY_COMPILE_FAIL_CONTROL
 struct QA {

@@ -1,5 +1,5 @@
 // expect-error: `finish` is ReAct's own tool
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct QA {
   struct Input {

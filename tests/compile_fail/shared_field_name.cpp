@@ -1,5 +1,5 @@
 // expect-error: the same field name is in both Sig::Input and Sig::Output
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Sig {
   struct Input {

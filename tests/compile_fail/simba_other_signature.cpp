@@ -1,5 +1,5 @@
 // expect-error: SIMBA: the program's Input must be the examples' Sig::Input
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct QA {
   struct Input {

@@ -1,5 +1,5 @@
 // expect-error: the listener must be callable as f.const dspy::StreamChunk&.
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct QA {
   struct Input {

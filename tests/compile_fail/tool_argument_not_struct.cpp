@@ -1,5 +1,5 @@
 // expect-error: the tool's argument must be an aggregate struct of its arguments
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct SearchArgs {
   std::string query;

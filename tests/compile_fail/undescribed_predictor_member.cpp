@@ -1,5 +1,5 @@
 // expect-error: this module member holds a predictor but is not described
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct QA {
   struct Input {

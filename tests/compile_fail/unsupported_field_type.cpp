@@ -1,7 +1,7 @@
 // expect-error: dspy: unsupported field type
 #include <set>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 struct Sig {
   struct Input {

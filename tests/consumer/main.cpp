@@ -1,4 +1,4 @@
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include <iostream>
 #include <string>

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include <boost/json.hpp>
-#include <dspy/detail/http_reply.hpp>
-#include <dspy/detail/tolerant.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/detail/http/reply.hpp>
+#include <dspy/detail/text/tolerant.hpp>
+#include <dspy/all.hpp>
 
 #include "../support/http_test_server.hpp"
 #include "../unit/golden_signatures.hpp"

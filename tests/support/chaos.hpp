@@ -22,9 +22,9 @@
 #include <thread>
 #include <vector>
 
-#include <dspy/cache.hpp>
-#include <dspy/client.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/clients/cache.hpp>
+#include <dspy/clients/lm.hpp>
+#include <dspy/all.hpp>
 
 #include "http_test_server.hpp"
 

@@ -8,7 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <dspy/cache.hpp>
+#include <dspy/clients/cache.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "../support/arithmetic.hpp"
 

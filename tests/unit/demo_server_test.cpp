@@ -7,7 +7,7 @@
 
 #include <boost/describe/class.hpp>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "../support/arithmetic.hpp"
 

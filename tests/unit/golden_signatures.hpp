@@ -7,7 +7,7 @@
 #include <vector>
 
 #include <boost/describe/enum.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 namespace golden {
 

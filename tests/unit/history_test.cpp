@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-#include <dspy/history.hpp>
+#include <dspy/clients/history.hpp>
 #include <optional>
 #include <sstream>
 #include <string>

@@ -11,7 +11,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
-#include <dspy/client.hpp>
+#include <dspy/clients/lm.hpp>
 #include <gtest/gtest.h>
 
 #include "../support/http_test_server.hpp"

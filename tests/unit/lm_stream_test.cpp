@@ -10,11 +10,11 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
-#include <dspy/client.hpp>
-#include <dspy/detail/sse.hpp>
-#include <dspy/predict.hpp>
-#include <dspy/streaming.hpp>
-#include <dspy/testing.hpp>
+#include <dspy/clients/lm.hpp>
+#include <dspy/detail/http/sse.hpp>
+#include <dspy/predict/predict.hpp>
+#include <dspy/adapters/streaming.hpp>
+#include <dspy/testing/scripted_lm.hpp>
 #include <gtest/gtest.h>
 
 #include "../support/http_test_server.hpp"

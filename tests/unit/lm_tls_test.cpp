@@ -14,7 +14,7 @@
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
-#include <dspy/client.hpp>
+#include <dspy/clients/lm.hpp>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include <boost/asio/detached.hpp>
-#include <dspy/client.hpp>
-#include <dspy/history.hpp>
-#include <dspy/predict.hpp>
-#include <dspy/usage.hpp>
+#include <dspy/clients/lm.hpp>
+#include <dspy/clients/history.hpp>
+#include <dspy/predict/predict.hpp>
+#include <dspy/clients/usage.hpp>
 #include <gtest/gtest.h>
 
 #include "../support/http_test_server.hpp"

@@ -15,7 +15,7 @@
 
 #include <boost/describe/enum.hpp>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include <dspy/cache.hpp>
-#include <dspy/client.hpp>
-#include <dspy/dspy.hpp>
+#include <dspy/clients/cache.hpp>
+#include <dspy/clients/lm.hpp>
+#include <dspy/all.hpp>
 #include <gtest/gtest.h>
 
 #include "../support/http_test_server.hpp"

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 #include "../support/arithmetic.hpp"
 

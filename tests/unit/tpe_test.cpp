@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include <dspy/detail/tpe.hpp>
+#include <dspy/detail/optimize/tpe.hpp>
 
 namespace {
 

@@ -1,7 +1,7 @@
 // boost::json::object (DSPy's dict[str, Any]) and boost::json::value (Any) as field types.
 #include <gtest/gtest.h>
 
-#include <dspy/dspy.hpp>
+#include <dspy/all.hpp>
 
 namespace {
 

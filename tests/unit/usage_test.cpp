@@ -1,7 +1,7 @@
 // Usage tracking: per-model totals, nested scopes, cache hits, and scopes across threads.
 #include <gtest/gtest.h>
 
-#include <dspy/usage.hpp>
+#include <dspy/clients/usage.hpp>
 #include <optional>
 #include <string>
 #include <thread>

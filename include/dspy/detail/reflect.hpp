@@ -2,6 +2,10 @@
 #pragma once
 
 #include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
@@ -228,4 +232,27 @@ static_assert(field_names<ReflectSelfTest>[0] == "first_field" && field_names<Re
               "dspy: the field-name extractor does not work on this compiler; please report it");
 static_assert(type_name_of<ReflectSelfTest::Inner> == "Inner" && type_name_of<ReflectSelfTest> == "ReflectSelfTest",
               "dspy: the type-name extractor does not work on this compiler; please report it");
+// Containers a field or a module member may be.
+template <class T>
+inline constexpr bool is_vector_v = false;
+template <class T, class A>
+inline constexpr bool is_vector_v<std::vector<T, A>> = true;
+
+template <class T>
+inline constexpr bool is_string_map_v = false;
+template <class T, class C, class A>
+inline constexpr bool is_string_map_v<std::map<std::string, T, C, A>> = true;
+
+template <class T>
+inline constexpr bool is_optional_v = false;
+template <class T>
+inline constexpr bool is_optional_v<std::optional<T>> = true;
+
+template <class T>
+concept Vector = is_vector_v<T>;
+template <class T>
+concept StringMap = is_string_map_v<T>;
+template <class T>
+concept Optional = is_optional_v<T>;
+
 }  // namespace dspy::detail

@@ -1,0 +1,142 @@
+// Streaming predictions (DSPy's StreamListener idea): as the LM writes a ChatAdapter reply, the
+// text of each output field is handed over in pieces, between its `[[ ## field ## ]]` marker and
+// the next one. The call still ends with the parsed Predicted, the same as an unstreamed call's.
+//
+//   auto r = co_await qa.astream({.question = "..."}, [](const dspy::StreamChunk& c) {
+//     std::cout << c.field << ": " << c.text << std::flush;
+//   });
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "adapter.hpp"
+#include "../detail/text/tolerant.hpp"
+
+namespace dspy {
+
+/// A piece of one output field's text, in the order the LM wrote it. The pieces of a field
+/// concatenate to its text as the ChatAdapter parses it (trimmed; markers never included).
+struct StreamChunk {
+  std::string_view field;  ///< the output field's name (static storage: safe to keep)
+  std::string text;
+};
+
+/// What receives the chunks: any callable as `f(const dspy::StreamChunk&)`.
+using StreamCallback = std::function<void(const StreamChunk&)>;
+
+template <class F>
+concept StreamListener = std::invocable<F&, const StreamChunk&>;
+
+namespace detail {
+
+/// Splits a ChatAdapter reply arriving in pieces into output-field chunks, by the rules of
+/// ChatAdapter::parse: a header is a whole line `[[ ## name ## ]]` (text after it on the line
+/// belongs to the field); only the first section of each field counts; sections of unknown
+/// names (`completed`) and text before the first header are dropped; a field's text is trimmed.
+/// Leading whitespace is skipped and trailing whitespace held back until more text follows, so
+/// the chunks concatenate to exactly the parsed text.
+class FieldStreamer {
+ public:
+  FieldStreamer(std::span<const std::string_view> fields, StreamCallback on_chunk)
+      : fields_(fields), on_chunk_(std::move(on_chunk)) {}
+
+  void feed(std::string_view text) {
+    while (!text.empty()) {
+      if (deciding_) {
+        const std::size_t nl = text.find('\n');
+        line_.append(text.substr(0, nl));
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        if (nl != std::string_view::npos) {
+          end_line();
+        } else if (const std::string_view s = trim_front(line_); !s.empty() && !could_be_header(s)) {
+          // Not a header line: its text so far goes out now, the rest as it comes.
+          deciding_ = false;
+          section(line_);
+          line_.clear();
+        }
+      } else {
+        const std::size_t nl = text.find('\n');
+        section(text.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        // A CRLF reads as LF; the CR, being trailing space, is still held back.
+        if (!held_.empty() && held_.back() == '\r') held_.pop_back();
+        section("\n");
+        text.remove_prefix(nl + 1);
+        deciding_ = true;
+      }
+    }
+  }
+
+  /// The reply is complete: a last line without a newline is read.
+  void finish() {
+    if (deciding_ && !line_.empty()) end_line();
+  }
+
+ private:
+  static std::string_view trim_front(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    return s;
+  }
+  static bool could_be_header(std::string_view s) { return s.front() == '[' && (s.size() < 2 || s[1] == '['); }
+
+  void end_line() {
+    std::string_view line(line_);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view stripped = trim(line);
+    std::string_view name;
+    std::size_t end = 0;
+    if (match_chat_header(stripped, name, end)) {
+      current_ = fields_.size();
+      for (std::size_t i = 0; i < fields_.size(); ++i)
+        if (fields_[i] == name && !(seen_ >> i & 1U)) current_ = i;
+      if (current_ < fields_.size()) seen_ |= std::uint64_t{1} << current_;
+      started_ = false;
+      held_.clear();
+      section(trim(stripped.substr(end)));
+      section("\n");
+    } else {
+      section(line);
+      section("\n");
+    }
+    line_.clear();
+  }
+
+  // Text of the current section (dropped outside a field's first section).
+  void section(std::string_view text) {
+    if (current_ >= fields_.size()) return;
+    if (!started_) {
+      text = trim_front(text);
+      if (text.empty()) return;
+      started_ = true;
+    }
+    std::size_t body = text.size();
+    while (body > 0 && is_space(text[body - 1])) --body;
+    if (body == 0) {
+      held_.append(text);
+      return;
+    }
+    std::string out = std::move(held_);
+    out.append(text.substr(0, body));
+    held_.assign(text.substr(body));
+    on_chunk_(StreamChunk{fields_[current_], std::move(out)});
+  }
+
+  std::span<const std::string_view> fields_;
+  StreamCallback on_chunk_;
+  std::size_t current_ = static_cast<std::size_t>(-1);  // no field yet
+  std::uint64_t seen_ = 0;
+  std::string line_;      // a line that may be a header, read until its end
+  bool deciding_ = true;  // at the start of a line that may be a header
+  bool started_ = false;  // the section has shown non-space text
+  std::string held_;      // trailing whitespace, sent once more text follows
+};
+
+}  // namespace detail
+
+}  // namespace dspy

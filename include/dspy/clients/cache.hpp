@@ -1,0 +1,197 @@
+// The LM response cache: an in-memory LRU in front of a persistent disk cache shared by every
+// thread and process that uses the same directory. Keys are SHA-256 digests of the canonical
+// request (what is asked, never who asks or where: no API key, no base URL).
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "../detail/cache/canonical.hpp"
+#include "../detail/cache/disk.hpp"
+#include "../detail/cache/lru.hpp"
+#include "../detail/sha256.hpp"
+#include "base_lm.hpp"
+
+namespace dspy {
+
+/// A cache key: 64 lowercase hex digits (a SHA-256 digest). Made by cache_key() or from_hex(),
+/// so that a key is always safe to use as a file name.
+class CacheKey {
+ public:
+  /// The key spelled by `hex`, or nothing if it is not 64 lowercase hex digits.
+  [[nodiscard]] static std::optional<CacheKey> from_hex(std::string_view hex) {
+    if (hex.size() != 64) return std::nullopt;
+    for (char c : hex)
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+    return CacheKey(std::string(hex));
+  }
+
+  [[nodiscard]] const std::string& hex() const noexcept { return hex_; }
+  friend bool operator==(const CacheKey&, const CacheKey&) = default;
+
+ private:
+  explicit CacheKey(std::string hex) : hex_(std::move(hex)) {}
+  std::string hex_;
+};
+
+namespace detail {
+// Request fields that say where or as whom to call, not what to ask (DSPy ignores the same).
+inline bool is_ignored_cache_field(std::string_view key) noexcept {
+  return key == "api_key" || key == "api_base" || key == "base_url";
+}
+}  // namespace detail
+
+/// The canonical form of a request, as hashed by cache_key(): a JSON object with the model, the
+/// messages, every parameter that is set, `extra` merged over them (as the LM merges it into the
+/// body) less api_key/api_base/base_url, and `config.rollout_id` when set. Exposed so that a key
+/// can be explained.
+[[nodiscard]] inline std::string canonical_request(std::string_view model, const LMRequest& request) {
+  boost::json::object obj;
+  obj["model"] = model;
+  boost::json::array messages;
+  for (const auto& m : request.messages)
+    messages.push_back(boost::json::object{{"role", m.role}, {"content", m.content}});
+  obj["messages"] = std::move(messages);
+  const CallConfig& c = request.config;
+  if (c.temperature) obj["temperature"] = *c.temperature;
+  if (c.max_tokens) obj["max_tokens"] = *c.max_tokens;
+  if (c.n) obj["n"] = *c.n;
+  if (c.stop) {
+    boost::json::array stop;
+    for (const auto& s : *c.stop) stop.emplace_back(s);
+    obj["stop"] = std::move(stop);
+  }
+  if (!request.response_format.is_null()) obj["response_format"] = request.response_format;
+  for (const auto& kv : c.extra)
+    if (!detail::is_ignored_cache_field(kv.key())) obj[kv.key()] = kv.value();
+  if (c.rollout_id) obj["rollout_id"] = *c.rollout_id;
+  return detail::canonical_json(obj);
+}
+
+/// The cache key of `request` sent to `model`. `config.rollout_id` (DSPy's) separates otherwise
+/// equal requests: it is part of the key and never sent to the provider.
+[[nodiscard]] inline CacheKey cache_key(std::string_view model, const LMRequest& request) {
+  return *CacheKey::from_hex(detail::sha256_hex(canonical_request(model, request)));
+}
+
+/// Where the disk cache lives by default: `$DSPY_CACHEDIR`, else `$XDG_CACHE_HOME/dspy-cpp`, else
+/// `~/.cache/dspy-cpp`; empty if none of these is set (the disk cache is then off).
+[[nodiscard]] inline std::filesystem::path default_cache_directory() {
+  if (const char* dir = std::getenv("DSPY_CACHEDIR"); dir && *dir) return dir;
+  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
+    return std::filesystem::path(xdg) / "dspy-cpp";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".cache" / "dspy-cpp";
+  return {};
+}
+
+struct CacheOptions {
+  bool enable_memory = true;
+  bool enable_disk = true;
+  std::filesystem::path directory{};           ///< empty: default_cache_directory()
+  std::size_t memory_max_entries = 1'000'000;  ///< DSPy's default; 0 keeps nothing in memory
+};
+
+/// Thread-safe; any number of Cache objects and processes may share a directory.
+class Cache {
+ public:
+  explicit Cache(CacheOptions options = {})
+      : options_(std::move(options)), memory_(options_.enable_memory ? options_.memory_max_entries : 0) {
+    if (options_.directory.empty()) options_.directory = default_cache_directory();
+    if (options_.directory.empty()) options_.enable_disk = false;
+  }
+
+  /// The cached response for `key`: memory first, then disk (a disk hit is kept in memory).
+  /// A hit has `cache_hit == true` and zero usage, since no tokens were spent on it.
+  [[nodiscard]] std::optional<LMResponse> get(const CacheKey& key) {
+    std::optional<LMResponse> found;
+    if (options_.enable_memory) {
+      std::lock_guard lock(mutex_);
+      found = memory_.get(key.hex());
+    }
+    if (!found && options_.enable_disk) {
+      if (auto bytes = detail::read_cache_file(detail::cache_entry_path(options_.directory, key.hex())))
+        found = detail::decode_cache_entry(key.hex(), *bytes);
+      if (found && options_.enable_memory) {
+        std::lock_guard lock(mutex_);
+        memory_.put(key.hex(), *found);
+      }
+    }
+    if (found) found->cache_hit = true;
+    return found;
+  }
+
+  /// Stores `response` (its completions and model) under `key` in every enabled layer. False if
+  /// the disk write failed (e.g. a read-only directory): the cache is best effort, so callers
+  /// carry on either way.
+  bool put(const CacheKey& key, const LMResponse& response) {
+    LMResponse stored{.completions = response.completions, .usage = {}, .model = response.model, .cache_hit = false};
+    bool ok = true;
+    if (options_.enable_disk)
+      ok = detail::write_file_atomically(detail::cache_entry_path(options_.directory, key.hex()),
+                                         detail::encode_cache_entry(key.hex(), stored));
+    if (options_.enable_memory) {
+      std::lock_guard lock(mutex_);
+      memory_.put(key.hex(), std::move(stored));
+    }
+    return ok;
+  }
+
+  /// Forgets the in-memory entries (the disk cache stays).
+  void clear_memory() {
+    std::lock_guard lock(mutex_);
+    memory_.clear();
+  }
+
+  [[nodiscard]] std::size_t memory_size() const {
+    std::lock_guard lock(mutex_);
+    return memory_.size();
+  }
+
+  /// The options in effect: `directory` resolved, `enable_disk` false if there is no directory.
+  [[nodiscard]] const CacheOptions& options() const noexcept { return options_; }
+
+ private:
+  CacheOptions options_;
+  mutable std::mutex mutex_;
+  detail::LruMap<LMResponse> memory_;
+};
+
+namespace detail {
+struct DefaultCache {
+  std::mutex mutex;
+  std::shared_ptr<Cache> cache;
+};
+inline DefaultCache& default_cache_slot() {
+  static DefaultCache slot;
+  return slot;
+}
+}  // namespace detail
+
+/// The process-wide cache LMs use, made with CacheOptions{} on first use.
+[[nodiscard]] inline std::shared_ptr<Cache> default_cache() {
+  auto& slot = detail::default_cache_slot();
+  std::lock_guard lock(slot.mutex);
+  if (!slot.cache) slot.cache = std::make_shared<Cache>();
+  return slot.cache;
+}
+
+/// Replaces the process-wide cache: `dspy::configure_cache({.enable_disk = false})`. Calls
+/// already running keep the cache they started with.
+inline void configure_cache(CacheOptions options) {
+  auto cache = std::make_shared<Cache>(std::move(options));
+  auto& slot = detail::default_cache_slot();
+  std::lock_guard lock(slot.mutex);
+  slot.cache = std::move(cache);
+}
+
+}  // namespace dspy

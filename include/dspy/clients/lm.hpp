@@ -1,0 +1,345 @@
+// dspy::LM: a real language model over HTTP. OpenAI-compatible chat completions (OpenAI,
+// Ollama, vLLM, OpenRouter, Groq, Together, DeepSeek, Mistral) and Anthropic's Messages API,
+// with retries, timeouts and cancellation, on a libcurl multi shared per Asio execution context.
+#pragma once
+
+#include <cctype>
+#include <exception>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "cache.hpp"
+#include "../detail/http/curl_multi.hpp"
+#include "../detail/http/reply.hpp"
+#include "../detail/http/retry.hpp"
+#include "../detail/http/provider.hpp"
+#include "../detail/http/rate_limit.hpp"
+#include "../primitives/error.hpp"
+#include "history.hpp"
+#include "base_lm.hpp"
+#include "usage.hpp"
+
+namespace dspy {
+
+class LM;
+
+/// Extra observers of an LM's calls (the cache, usage scopes and history are built in). Both
+/// are optional.
+struct LMHooks {
+  /// Asked first, before the cache, with the merged request; a value answers the call.
+  std::function<std::optional<LMResponse>(const LM&, const LMRequest&)> lookup;
+  /// Told about every finished call, however it was answered, with its wall time.
+  std::function<void(const LM&, const LMRequest&, const Result<LMResponse>&, std::chrono::nanoseconds)> record;
+};
+
+/// A client-side rate limit (0: no limit). Calls are paced to one second's worth of the rate at
+/// a time; tokens are counted from replies' usage, so a call waits while the budget is spent.
+struct RateLimit {
+  double requests_per_minute = 0;
+  double tokens_per_minute = 0;
+};
+
+/// An LM's settings. Call parameters (temperature ... extra_body) are defaults that a
+/// predictor's or a call's CallConfig overrides.
+struct LMConfig {
+  std::string api_base{};              ///< empty: the provider's *_API_BASE variable, then its default
+  std::optional<std::string> api_key{};  ///< unset: the provider's *_API_KEY variable
+  std::optional<double> temperature{};
+  std::optional<int> max_tokens{};
+  std::optional<int> n{};
+  std::optional<std::vector<std::string>> stop{};
+  boost::json::object extra_body{};  ///< more request-body fields (e.g. "top_p"); a call's `extra` wins
+  std::vector<std::pair<std::string, std::string>> headers{};  ///< extra headers; replace defaults of the same name
+  int num_retries = 3;  ///< retries after the first attempt, on 408/409/429/5xx and network errors
+  std::chrono::milliseconds timeout{600'000};  ///< per attempt, connect included
+  detail::Backoff backoff{};                   ///< waits between retries
+  RateLimit rate_limit{};                      ///< shared by the copies of this LM; retries count
+  /// TLS peer verification (certificate chain and host name), on unless turned off here. Turning
+  /// it off lets anyone on the path read and change calls: for a local test server only.
+  bool verify_tls = true;
+  /// PEM file of certificates to trust instead of the system's (e.g. a private CA); empty: the
+  /// system's bundle.
+  std::string ca_bundle{};
+  /// Answer repeated requests from the cache (memory LRU + disk, as DSPy). Off here for this LM;
+  /// off for every LM with `dspy::configure_cache({.enable_memory = false, .enable_disk = false})`.
+  bool cache = true;
+  std::shared_ptr<Cache> cache_store{};  ///< null: dspy::default_cache() at call time
+  std::size_t max_response_bytes = 64U << 20;  ///< a longer reply fails with Errc::bad_response, not retried
+  std::shared_ptr<const LMHooks> hooks{};
+};
+
+class LM : public BaseLM {
+ public:
+  /// `model` in DSPy/LiteLLM form: "openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
+  /// "ollama_chat/llama3.2", "hosted_vllm/...", "openrouter/...", "groq/...", "together_ai/...",
+  /// "deepseek/...", "mistral/...". Unknown prefixes are OpenAI-compatible given an `api_base`.
+  explicit LM(std::string model, LMConfig config = {}) : model_(std::move(model)), config_(std::move(config)) {
+    auto [provider, model_id] = detail::split_model(model_);
+    model_id_ = std::move(model_id);
+    api_ = provider ? provider->api : detail::WireApi::openai_chat;
+    std::string base = config_.api_base;
+    if (base.empty() && provider) base = detail::first_env(provider->base_env);
+    const bool hosted = base.empty() && provider && !provider->default_base.empty();
+    if (hosted) base = std::string(provider->default_base);
+    key_ = config_.api_key ? *config_.api_key : (provider ? detail::first_env(provider->key_env) : std::string());
+    if (base.empty()) {
+      problem_ = provider ? "no API base URL: set LMConfig::api_base or " + std::string(provider->base_env[0])
+                          : "unknown provider prefix: set LMConfig::api_base for an OpenAI-compatible server";
+    } else if (hosted && key_.empty()) {
+      problem_ = "no API key: set LMConfig::api_key or " + std::string(provider->key_env[0]);
+    } else {
+      url_ = detail::endpoint_url(api_, std::move(base));
+    }
+    if (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0)
+      limiter_ = std::make_shared<detail::RateLimiter>(config_.rate_limit.requests_per_minute,
+                                                       config_.rate_limit.tokens_per_minute);
+    defaults_.temperature = config_.temperature;
+    defaults_.max_tokens = config_.max_tokens;
+    defaults_.n = config_.n;
+    defaults_.stop = config_.stop;
+    defaults_.extra = config_.extra_body;
+    headers_ = {"Content-Type: application/json"};
+    if (api_ == detail::WireApi::anthropic_messages) {
+      headers_.push_back("x-api-key: " + key_);
+      headers_.emplace_back("anthropic-version: 2023-06-01");
+    } else if (!key_.empty()) {
+      headers_.push_back("Authorization: Bearer " + key_);
+    }
+    for (const auto& header : config_.headers) {
+      std::erase_if(headers_, [&](const std::string& h) { return same_header(h, header.first); });
+      headers_.push_back(header.first + ": " + header.second);
+    }
+    if (!config_.verify_tls) warn_tls_unverified();
+  }
+
+  [[nodiscard]] std::string model() const override { return model_; }
+  [[nodiscard]] const LMConfig& config() const noexcept { return config_; }
+  /// The endpoint calls go to; empty when the LM is misconfigured (calls then fail with Errc::config).
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+
+  /// Calls the model on the current executor (an io_context's). The LM must outlive the call.
+  /// Cancelling through the awaiting coroutine's cancellation slot ends the call with Errc::cancelled.
+  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { return answer(this, std::move(request), {}); }
+
+  /// acall, streamed: the reply comes as server-sent events and the first completion's text goes
+  /// to `on_text` as it arrives, from the transfer's I/O callback (so keep it short). A cache hit
+  /// hands the whole text over at once. A stream that has delivered text is not retried.
+  asio::awaitable<Result<LMResponse>> astream(LMRequest request, TextSink on_text) override {
+    return answer(this, std::move(request), std::move(on_text));
+  }
+
+  /// Blocks the calling thread. Each thread keeps one io_context (and so one curl multi with
+  /// its open connections) for its blocking calls.
+  Result<LMResponse> call(const LMRequest& request) override {
+    thread_local asio::io_context io;
+    std::optional<Result<LMResponse>> out;
+    io.restart();
+    asio::co_spawn(io, store(this, request, &out), [&](const std::exception_ptr& e) {
+      if (e) out.emplace(error_from_exception(e));
+    });
+    while (!out && io.run_one() > 0) {
+    }
+    return std::move(*out);
+  }
+
+ private:
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
+// operator new in these coroutines too (answer, fetch, exchange), depending on what is inlined.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+  // acall's body: a static member, so the frame holds `self` (GCC 12 mis-diagnoses the
+  // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
+  static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request, TextSink on_text) {
+    const auto start = std::chrono::steady_clock::now();
+    const UsageContext usage = UsageContext::current();  // the scopes open when the call was made
+    request.config = self->defaults_.merged_with(request.config);
+    std::optional<Result<LMResponse>> out;
+    if (self->config_.hooks && self->config_.hooks->lookup)
+      if (auto hit = self->config_.hooks->lookup(*self, request)) out.emplace(std::move(*hit));
+    std::shared_ptr<Cache> cache;
+    std::optional<CacheKey> key;
+    if (!out && self->config_.cache) {
+      cache = self->config_.cache_store ? self->config_.cache_store : default_cache();
+      key = cache_key(self->model_, request);
+      if (auto hit = cache->get(*key)) out.emplace(std::move(*hit));
+    }
+    if (out) {
+      if (on_text && *out && !(*out)->completions.empty()) on_text((*out)->completions.front());
+    } else {
+      auto pending = self->fetch(request, std::move(on_text));  // not inside co_await: GCC 12 PR 100611
+      out.emplace(co_await std::move(pending));
+      if (cache && *out) cache->put(*key, **out);
+    }
+    self->record(request, *out, start, usage);
+    co_return std::move(*out);
+  }
+
+  // A call the cache did not answer: over HTTP.
+  asio::awaitable<Result<LMResponse>> fetch(const LMRequest& request, TextSink on_text) const {
+    if (!problem_.empty()) co_return fail(Errc::config, problem_);
+    detail::HttpRequest http = http_request(request.config);
+    const int n = request.config.n.value_or(1);
+    if (api_ == detail::WireApi::anthropic_messages && n > 1) {
+      // The Messages API has no `n`: n requests, one completion each.
+      CallConfig one = request.config;
+      one.n.reset();
+      http.body = body_for(request, one, static_cast<bool>(on_text));
+      LMResponse all;
+      all.model = model_;
+      for (int i = 0; i < n; ++i) {
+        // Only the first completion is shown as it comes; the others are streams read quietly.
+        TextSink sink = !on_text || i == 0 ? on_text : [](std::string_view) {};
+        auto pending = exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
+        Result<LMResponse> r = co_await std::move(pending);
+        if (!r) co_return std::move(r).error();
+        all.completions.push_back(std::move(r->completions.front()));
+        all.usage += r->usage;
+      }
+      co_return all;
+    }
+    http.body = body_for(request, request.config, static_cast<bool>(on_text));
+    auto pending = exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
+    co_return co_await std::move(pending);
+  }
+
+  static bool same_header(std::string_view line, std::string_view name) {
+    if (line.size() <= name.size() || line[name.size()] != ':') return false;
+    for (std::size_t i = 0; i < name.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i])))
+        return false;
+    return true;
+  }
+
+  // Every finished call goes to the hooks; a successful one also to the usage scopes open when
+  // it was made (a cache hit counts zero) and to the global history.
+  void record(const LMRequest& request, const Result<LMResponse>& out, std::chrono::steady_clock::time_point start,
+              const UsageContext& usage) const {
+    const auto latency = std::chrono::steady_clock::now() - start;
+    if (config_.hooks && config_.hooks->record) config_.hooks->record(*this, request, out, latency);
+    if (!out) return;
+    usage.record(model_, *out);
+    global_history().add({.model = model_,
+                          .messages = request.messages,
+                          .outputs = out->completions,
+                          .usage = out->usage,  // zero on a cache hit
+                          .latency = latency,
+                          .timestamp = std::chrono::system_clock::now(),
+                          .cache_hit = out->cache_hit});
+  }
+
+  Error fail(Errc code, const std::string& what, const std::string& raw = {}) const {
+    return Error(code, detail::redact(model_ + ": " + what, key_), detail::redact(raw, key_));
+  }
+
+  // What a call with `config` sends, less the body.
+  [[nodiscard]] detail::HttpRequest http_request(const CallConfig& config) const {
+    detail::HttpRequest http;
+    http.url = url_;
+    http.headers = headers_;
+    http.timeout = config.timeout.value_or(config_.timeout);
+    http.verify_tls = config_.verify_tls;
+    http.ca_bundle = config_.ca_bundle;
+    http.max_response_bytes = config_.max_response_bytes;
+    return http;
+  }
+
+  [[nodiscard]] std::string body_for(const LMRequest& request, const CallConfig& config, bool stream) const {
+    return boost::json::serialize(detail::request_body(api_, model_id_, request, config, stream));
+  }
+
+  // One request with its retries. With `on_text`, the body is a stream read as it arrives.
+  asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http, TextSink on_text) const {
+    const auto ex = co_await asio::this_coro::executor;
+    for (int attempt = 1;; ++attempt) {
+      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+        co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
+      if (limiter_) {
+        asio::steady_timer paced(ex, limiter_->reserve());
+        auto waiting = paced.async_wait(asio::as_tuple(asio::use_awaitable));  // GCC 12 PR 100611
+        const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
+        if (std::get<0>(waited)) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
+      }
+      std::optional<detail::StreamDecoder> stream;
+      std::exception_ptr thrown;  // by on_text, rethrown here rather than through curl
+      if (on_text) {
+        stream.emplace(api_, on_text);
+        http.on_data = [&stream, &thrown](std::string_view bytes) {
+          try {
+            return stream->feed(bytes);
+          } catch (...) {
+            thrown = std::current_exception();
+            return false;
+          }
+        };
+      }
+      auto transfer = detail::async_http(ex, http, asio::use_awaitable);  // GCC 12 PR 100611
+      detail::HttpResponse r = co_await std::move(transfer);
+      if (thrown) std::rethrow_exception(thrown);
+      if (r.cancelled) co_return fail(Errc::cancelled, "call to " + http.url + " cancelled");
+      // Text already shown would be shown twice.
+      const bool may_retry = attempt <= config_.num_retries && !(stream && stream->delivered());
+      const std::string tries = " (attempt " + std::to_string(attempt) + ")";
+      auto outcome = detail::judge_reply(api_, r, may_retry, http.url, tries, stream ? &*stream : nullptr);
+      if (auto* done = std::get_if<Result<LMResponse>>(&outcome)) {
+        if (!*done) co_return fail(done->error().code(), done->error().message(), done->error().raw_response());
+        (*done)->model = model_;
+        if (limiter_) limiter_->charge((*done)->usage.total_tokens);
+        co_return std::move(*done);
+      }
+      const auto retry_after = std::get<detail::RetryAttempt>(outcome).retry_after;
+      asio::steady_timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
+      auto waited = wait.async_wait(asio::as_tuple(asio::use_awaitable));
+      auto [ec] = co_await std::move(waited);
+      if (ec) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
+    }
+  }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+  // Turning verification off must be visible: once per process for each model and endpoint.
+  void warn_tls_unverified() const {
+    static std::mutex mutex;
+    static std::set<std::string> warned;
+    const std::string where = model_ + " at " + (url_.empty() ? config_.api_base : url_);
+    {
+      std::lock_guard lock(mutex);
+      if (!warned.insert(where).second) return;
+    }
+    std::fprintf(stderr, "dspy: warning: TLS peer verification is OFF for %s (LMConfig::verify_tls = false): "
+                 "anyone on the path can read and change its calls\n", detail::redact(where, key_).c_str());
+  }
+
+  std::string model_;
+  LMConfig config_;
+  std::string model_id_;
+  detail::WireApi api_ = detail::WireApi::openai_chat;
+  std::string url_;
+  std::string key_;
+  std::string problem_;  // why calls cannot be made, if they cannot
+  CallConfig defaults_;
+  std::vector<std::string> headers_;
+  std::shared_ptr<detail::RateLimiter> limiter_;  // null: no limit
+};
+
+}  // namespace dspy

@@ -1,0 +1,422 @@
+// What differs between LM providers: where they live, how they authenticate, and the shape of
+// their request and reply bodies (OpenAI chat completions, or Anthropic's Messages API).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "../../primitives/error.hpp"
+#include "../../primitives/message.hpp"
+#include "sse.hpp"
+
+namespace dspy::detail {
+
+enum class WireApi : std::uint8_t { openai_chat, anthropic_messages };
+
+/// A provider prefix of a DSPy/LiteLLM model string ("groq/llama-3.1-8b-instant").
+struct Provider {
+  std::string_view prefix;
+  WireApi api;
+  std::string_view key_env[2];   ///< environment variables holding the key, first found wins
+  std::string_view base_env[2];  ///< environment variables holding the base URL
+  std::string_view default_base; ///< empty: the base URL must be given
+};
+
+// LiteLLM's environment variable names and default endpoints. Ollama and vLLM speak the
+// OpenAI protocol under /v1.
+inline constexpr Provider providers[] = {
+    {"openai", WireApi::openai_chat, {"OPENAI_API_KEY", {}}, {"OPENAI_BASE_URL", "OPENAI_API_BASE"},
+     "https://api.openai.com/v1"},
+    {"anthropic", WireApi::anthropic_messages, {"ANTHROPIC_API_KEY", {}}, {"ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL"},
+     "https://api.anthropic.com"},
+    {"ollama_chat", WireApi::openai_chat, {"OLLAMA_API_KEY", {}}, {"OLLAMA_API_BASE", {}}, "http://localhost:11434/v1"},
+    {"ollama", WireApi::openai_chat, {"OLLAMA_API_KEY", {}}, {"OLLAMA_API_BASE", {}}, "http://localhost:11434/v1"},
+    {"hosted_vllm", WireApi::openai_chat, {"HOSTED_VLLM_API_KEY", {}}, {"HOSTED_VLLM_API_BASE", {}}, {}},
+    {"openrouter", WireApi::openai_chat, {"OPENROUTER_API_KEY", {}}, {"OPENROUTER_API_BASE", {}},
+     "https://openrouter.ai/api/v1"},
+    {"groq", WireApi::openai_chat, {"GROQ_API_KEY", {}}, {"GROQ_API_BASE", {}}, "https://api.groq.com/openai/v1"},
+    {"together_ai", WireApi::openai_chat, {"TOGETHERAI_API_KEY", "TOGETHER_API_KEY"}, {"TOGETHERAI_API_BASE", {}},
+     "https://api.together.xyz/v1"},
+    {"deepseek", WireApi::openai_chat, {"DEEPSEEK_API_KEY", {}}, {"DEEPSEEK_API_BASE", {}}, "https://api.deepseek.com/v1"},
+    {"mistral", WireApi::openai_chat, {"MISTRAL_API_KEY", {}}, {"MISTRAL_API_BASE", {}}, "https://api.mistral.ai/v1"},
+};
+
+/// The provider of `model` and the model id sent on the wire; a model without a prefix is
+/// OpenAI's (as in DSPy). Null provider: the prefix is unknown.
+inline std::pair<const Provider*, std::string> split_model(std::string_view model) {
+  const auto slash = model.find('/');
+  if (slash == std::string_view::npos) return {&providers[0], std::string(model)};
+  const std::string_view prefix = model.substr(0, slash);
+  for (const auto& p : providers)
+    if (p.prefix == prefix) return {&p, std::string(model.substr(slash + 1))};
+  return {nullptr, std::string(model.substr(slash + 1))};
+}
+
+inline std::string first_env(const std::string_view (&names)[2]) {
+  for (auto name : names) {
+    if (name.empty()) continue;
+    if (const char* v = std::getenv(std::string(name).c_str()); v && *v) return v;
+  }
+  return {};
+}
+
+/// The endpoint for a base URL, accepting a base given with or without the API path.
+inline std::string endpoint_url(WireApi api, std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (api == WireApi::openai_chat) return base.ends_with("/chat/completions") ? base : base + "/chat/completions";
+  if (base.ends_with("/v1/messages")) return base;
+  return base.ends_with("/v1") ? base + "/messages" : base + "/v1/messages";
+}
+
+/// OpenAI's reasoning models take max_completion_tokens: o1, o3, o4, o5 (optionally -mini, -nano
+/// or -pro, then optionally a -YYYY-MM-DD date) and gpt-5 and its variants except gpt-5-chat.
+inline bool openai_reasoning_model(std::string_view model_id) {
+  const auto slash = model_id.rfind('/');
+  std::string s(slash == std::string_view::npos ? model_id : model_id.substr(slash + 1));
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  std::string_view rest(s);
+  if (rest.starts_with("gpt-5")) {
+    rest.remove_prefix(5);
+    return rest.empty() || (rest.front() == '-' && !rest.starts_with("-chat"));
+  }
+  if (rest.size() < 2 || rest[0] != 'o' || std::string_view("1345").find(rest[1]) == std::string_view::npos)
+    return false;
+  rest.remove_prefix(2);
+  for (std::string_view size : {"-mini", "-nano", "-pro"})
+    if (rest.starts_with(size)) {
+      rest.remove_prefix(size.size());
+      break;
+    }
+  if (rest.empty()) return true;
+  const auto digit = [&](std::size_t i) { return rest[i] >= '0' && rest[i] <= '9'; };
+  return rest.size() == 11 && rest[0] == '-' && rest[5] == '-' && rest[8] == '-' && digit(1) && digit(2) &&
+         digit(3) && digit(4) && digit(6) && digit(7) && digit(9) && digit(10);
+}
+
+inline boost::json::array string_array(const std::vector<std::string>& v) {
+  boost::json::array out;
+  for (const auto& s : v) out.emplace_back(s);
+  return out;
+}
+
+/// The request body; `config` already merged (LM defaults < call). `rollout_id` is never sent.
+/// With `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
+inline boost::json::object request_body(WireApi api, const std::string& model_id, const LMRequest& request,
+                                        const CallConfig& config, bool stream = false) {
+  boost::json::object body;
+  body["model"] = model_id;
+  boost::json::array messages;
+  if (api == WireApi::openai_chat) {
+    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    body["messages"] = std::move(messages);
+    if (config.temperature) body["temperature"] = *config.temperature;
+    if (config.max_tokens)
+      body[openai_reasoning_model(model_id) ? "max_completion_tokens" : "max_tokens"] = *config.max_tokens;
+    if (config.n) body["n"] = *config.n;
+    if (config.stop) body["stop"] = string_array(*config.stop);
+    if (!request.response_format.is_null()) body["response_format"] = request.response_format;
+  } else {
+    // System messages become the `system` field; Anthropic has no `n` and no response_format.
+    std::string system;
+    for (const auto& m : request.messages) {
+      if (m.role == "system") {
+        if (!system.empty()) system += "\n\n";
+        system += m.content;
+      } else {
+        messages.push_back({{"role", m.role}, {"content", m.content}});
+      }
+    }
+    if (!system.empty()) body["system"] = std::move(system);
+    body["messages"] = std::move(messages);
+    body["max_tokens"] = config.max_tokens.value_or(4096);  // required by the API; LiteLLM's default
+    if (config.temperature) body["temperature"] = *config.temperature;
+    if (config.stop) body["stop_sequences"] = string_array(*config.stop);
+  }
+  if (stream) {
+    body["stream"] = true;
+    if (api == WireApi::openai_chat) body["stream_options"] = {{"include_usage", true}};
+  }
+  for (const auto& kv : config.extra) body[kv.key()] = kv.value();
+  return body;
+}
+
+inline std::int64_t int_field(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  return 0;
+}
+
+inline std::string text_of(const boost::json::value& content) {
+  if (content.is_string()) return std::string(content.get_string());
+  std::string out;
+  if (content.is_array())
+    for (const auto& part : content.get_array())
+      if (const auto* o = part.if_object())
+        if (const auto* t = o->if_contains("text"); t && t->is_string()) out += t->get_string();
+  return out;
+}
+
+/// The completions and usage of a 2xx reply, or why the reply is unusable.
+inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec) return Error(Errc::bad_response, "the reply is not JSON (" + ec.message() + ")");
+  const auto* o = v.if_object();
+  if (!o) return Error(Errc::bad_response, "the reply is not a JSON object");
+  LMResponse out;
+  const auto* usage = o->if_contains("usage");
+  const auto* u = usage ? usage->if_object() : nullptr;
+  if (api == WireApi::openai_chat) {
+    const auto* choices = o->if_contains("choices");
+    if (!choices || !choices->is_array() || choices->get_array().empty())
+      return Error(Errc::bad_response, "the reply has no choices");
+    std::vector<std::pair<std::int64_t, std::string>> indexed;
+    for (const auto& c : choices->get_array()) {
+      const auto* co = c.if_object();
+      const auto* msg = co ? co->if_contains("message") : nullptr;
+      if (!msg || !msg->is_object()) return Error(Errc::bad_response, "a choice has no message");
+      const auto* content = msg->get_object().if_contains("content");
+      indexed.emplace_back(int_field(*co, "index"), content ? text_of(*content) : std::string());
+    }
+    std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [i, text] : indexed) out.completions.push_back(std::move(text));
+    if (u) {
+      out.usage.prompt_tokens = int_field(*u, "prompt_tokens");
+      out.usage.completion_tokens = int_field(*u, "completion_tokens");
+      out.usage.total_tokens = int_field(*u, "total_tokens");
+    }
+  } else {
+    const auto* content = o->if_contains("content");
+    if (!content || !content->is_array()) return Error(Errc::bad_response, "the reply has no content");
+    out.completions.push_back(text_of(*content));
+    if (u) {
+      // Cached prompt tokens are prompt tokens too (as LiteLLM counts them).
+      out.usage.prompt_tokens = int_field(*u, "input_tokens") + int_field(*u, "cache_creation_input_tokens") +
+                                int_field(*u, "cache_read_input_tokens");
+      out.usage.completion_tokens = int_field(*u, "output_tokens");
+    }
+  }
+  if (out.usage.total_tokens == 0) out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
+  return out;
+}
+
+/// The provider's own error text ({"error": {"message": ...}} in both APIs), else the body's start.
+inline std::string provider_message(std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    const auto& o = v.get_object();
+    if (const auto* e = o.if_contains("error")) {
+      if (e->is_string()) return std::string(e->get_string());
+      if (const auto* eo = e->if_object())
+        if (const auto* m = eo->if_contains("message"); m && m->is_string()) return std::string(m->get_string());
+    }
+    if (const auto* m = o.if_contains("message"); m && m->is_string()) return std::string(m->get_string());
+  }
+  std::string text(body.substr(0, 300));
+  if (body.size() > 300) text += "...";
+  return text;
+}
+
+inline bool mentions_context_limit(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  for (std::string_view needle : {"context_length_exceeded", "context length", "context window", "prompt is too long",
+                                  "too many tokens", "input is too long", "maximum context"})
+    if (text.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+/// The error code of a non-2xx reply, after any retries.
+inline Errc status_errc(long status, std::string_view body) {
+  if ((status == 400 || status == 413 || status == 422) && mentions_context_limit(std::string(body)))
+    return Errc::context_window;
+  if (status == 401 || status == 403) return Errc::auth;
+  if (status == 404) return Errc::not_found;
+  if (status == 408) return Errc::timeout;
+  if (status == 429) return Errc::rate_limited;
+  if (status == 409 || status >= 500) return Errc::server;
+  return Errc::bad_request;
+}
+
+/// The error code of an error event inside a stream, from its type ("overloaded_error",
+/// "rate_limit_error", ...): the codes its HTTP status would have had.
+inline Errc stream_error_errc(std::string_view type, std::string_view body) {
+  const auto has = [&](std::string_view s) { return type.find(s) != std::string_view::npos; };
+  if (has("rate_limit")) return Errc::rate_limited;
+  if (has("auth") || has("permission")) return Errc::auth;
+  if (has("not_found")) return Errc::not_found;
+  if (has("invalid_request") || has("too_large"))
+    return mentions_context_limit(std::string(body)) ? Errc::context_window : Errc::bad_request;
+  return Errc::server;
+}
+
+/// Reads a streamed reply as it arrives: server-sent events of either API (OpenAI chunks up to
+/// `[DONE]`, Anthropic's message_start ... message_stop), or a plain JSON reply from a server
+/// that does not stream. The first completion's text goes to `on_text` as it comes.
+class StreamDecoder {
+ public:
+  StreamDecoder(WireApi api, const TextSink& on_text) : api_(api), on_text_(on_text) {}
+
+  /// False: stop reading (an error event, or an event that is not JSON); error() says why.
+  bool feed(std::string_view bytes) {
+    if (!decided_) {
+      // Leading whitespace is held, not dropped: in a stream it is part of the first line. Only
+      // the new bytes are searched: searching all that is held made a reply of whitespace in
+      // many pieces quadratic (16 MiB in 16 KiB pieces took 56 s, now 64 MiB takes about 1 s).
+      const auto first = bytes.find_first_not_of(" \t\r\n");
+      head_.append(bytes);
+      if (first == std::string_view::npos) return true;
+      decided_ = true;
+      plain_json_ = bytes[first] == '{';
+      const std::string head = std::move(head_);
+      head_.clear();
+      return feed(head);
+    }
+    if (plain_json_) {
+      raw_.append(bytes);
+      return true;
+    }
+    return sse_.feed(bytes, [this](const SseEvent& e) { return event(e); });
+  }
+
+  /// The reply, once the transfer has ended without a transport error.
+  [[nodiscard]] Result<LMResponse> finish() {
+    if (error_) return *error_;
+    if (plain_json_) {
+      Result<LMResponse> r = parse_reply(api_, raw_);
+      if (r && on_text_ && !r->completions.empty()) on_text_(r->completions.front());
+      return r;
+    }
+    if (!done_)
+      return Error(Errc::bad_response, api_ == WireApi::openai_chat ? "the stream ended before [DONE]"
+                                                                     : "the stream ended before message_stop");
+    LMResponse out;
+    out.completions = std::move(texts_);
+    if (out.completions.empty()) out.completions.emplace_back();
+    out.usage = usage_;
+    if (out.usage.total_tokens == 0) out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
+    return out;
+  }
+
+  /// An error event (or unreadable event) stopped the stream.
+  [[nodiscard]] const std::optional<Error>& error() const noexcept { return error_; }
+  /// Text went to `on_text`: a retry would repeat it.
+  [[nodiscard]] bool delivered() const noexcept { return delivered_; }
+  /// The body read so far, for error reports.
+  [[nodiscard]] const std::string& raw() const noexcept { return raw_; }
+
+ private:
+  bool event(const SseEvent& e) {
+    if (api_ == WireApi::openai_chat && e.data == "[DONE]") {
+      done_ = true;
+      return true;
+    }
+    if (api_ == WireApi::anthropic_messages && e.type == "ping") return true;
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(e.data, ec);
+    const auto* o = v.if_object();
+    if (ec || !o) return fail(Errc::bad_response, "a streamed event is not a JSON object", e.data);
+    if (const auto* err = o->if_contains("error"); err && !err->is_null()) {
+      std::string type;
+      if (const auto* eo = err->if_object())
+        if (const auto* t = eo->if_contains("type"); t && t->is_string()) type = t->get_string();
+      return fail(stream_error_errc(type, e.data), "error event in the stream: " + provider_message(e.data), e.data);
+    }
+    if (api_ == WireApi::openai_chat) return openai_chunk(*o);
+    return anthropic_event(*o);
+  }
+
+  bool openai_chunk(const boost::json::object& o) {
+    if (const auto* choices = o.if_contains("choices"); choices && choices->is_array())
+      for (const auto& c : choices->get_array()) {
+        const auto* co = c.if_object();
+        if (!co) continue;
+        const auto* delta = co->if_contains("delta");
+        const auto* content = delta && delta->is_object() ? delta->get_object().if_contains("content") : nullptr;
+        if (content && content->is_string())
+          text(static_cast<std::size_t>(int_field(*co, "index")), content->get_string());
+      }
+    if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
+      usage_.prompt_tokens = int_field(u->get_object(), "prompt_tokens");
+      usage_.completion_tokens = int_field(u->get_object(), "completion_tokens");
+      usage_.total_tokens = int_field(u->get_object(), "total_tokens");
+    }
+    return true;
+  }
+
+  bool anthropic_event(const boost::json::object& o) {
+    const auto* type = o.if_contains("type");
+    const std::string_view t = type && type->is_string() ? std::string_view(type->get_string()) : std::string_view();
+    const boost::json::object* u = nullptr;
+    if (t == "message_start") {
+      if (const auto* m = o.if_contains("message"); m && m->is_object())
+        if (const auto* mu = m->get_object().if_contains("usage")) u = mu->if_object();
+    } else if (t == "message_delta") {
+      if (const auto* mu = o.if_contains("usage")) u = mu->if_object();
+    } else if (t == "content_block_delta") {
+      if (const auto* d = o.if_contains("delta"); d && d->is_object())
+        if (const auto* s = d->get_object().if_contains("text"); s && s->is_string()) text(0, s->get_string());
+    } else if (t == "message_stop") {
+      done_ = true;
+    }
+    if (u) {
+      // Counts are cumulative; message_delta repeats input counts only sometimes.
+      if (u->contains("input_tokens"))
+        usage_.prompt_tokens = int_field(*u, "input_tokens") + int_field(*u, "cache_creation_input_tokens") +
+                               int_field(*u, "cache_read_input_tokens");
+      if (u->contains("output_tokens")) usage_.completion_tokens = int_field(*u, "output_tokens");
+    }
+    return true;
+  }
+
+  void text(std::size_t index, std::string_view piece) {
+    if (index >= 1024) return;  // not a real choice index
+    if (texts_.size() <= index) texts_.resize(index + 1);
+    texts_[index].append(piece);
+    if (index == 0 && on_text_ && !piece.empty()) {
+      delivered_ = true;
+      on_text_(piece);
+    }
+  }
+
+  bool fail(Errc code, std::string what, std::string_view data) {
+    raw_.assign(data);
+    error_.emplace(code, std::move(what));
+    return false;
+  }
+
+  WireApi api_;
+  const TextSink& on_text_;
+  SseParser sse_;
+  std::string head_;  ///< the bytes before the first non-whitespace one
+  bool decided_ = false;
+  bool plain_json_ = false;
+  bool done_ = false;
+  bool delivered_ = false;
+  std::vector<std::string> texts_;
+  Usage usage_;
+  std::string raw_;
+  std::optional<Error> error_;
+};
+
+/// `text` with every occurrence of `secret` replaced.
+inline std::string redact(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 10))
+    text.replace(pos, secret.size(), "[redacted]");
+  return text;
+}
+
+}  // namespace dspy::detail

@@ -1,0 +1,214 @@
+// dspy::batch: run a module over N inputs with bounded concurrency; N results or errors come
+// back in input order, whatever happens.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "../primitives/module.hpp"
+
+namespace dspy {
+
+struct BatchProgress {
+  std::size_t done = 0;
+  std::size_t total = 0;
+  std::size_t errors = 0;
+};
+
+struct BatchOptions {
+  /// Calls in flight at once.
+  std::size_t concurrency = 16;
+  /// After more than this many errors, inputs not yet started get a `cancelled` error instead
+  /// of a call (unset: never stop).
+  std::optional<std::size_t> max_errors{};
+  /// A progress bar with rate and ETA, shown only when `progress_stream` is a terminal.
+  bool progress = true;
+  /// When `progress_stream` is not a terminal: a plain progress line at every tenth of the way.
+  bool progress_lines = false;
+  std::FILE* progress_stream = stderr;
+  /// Text shown after the counts (e.g. a running score); called on the batch's thread.
+  std::function<std::string()> progress_note{};
+  /// Called after each input completes (on the batch's thread).
+  std::function<void(const BatchProgress&)> on_progress{};
+  /// Stops the batch: calls in flight are cancelled, inputs not started get a `cancelled` error.
+  std::stop_token stop{};
+};
+
+namespace detail {
+
+inline std::string progress_counts(const BatchProgress& p, std::chrono::steady_clock::time_point start) {
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : 0.0;
+  char text[128];
+  std::snprintf(text, sizeof text, "%zu/%zu  %.1f/s  eta %.0fs  errors %zu", p.done, p.total, rate, eta, p.errors);
+  return text;
+}
+
+inline void draw_progress(const BatchOptions& o, const BatchProgress& p, std::chrono::steady_clock::time_point start,
+                          bool bar) {
+  std::string text = progress_counts(p, start);
+  if (o.progress_note) text += "  " + o.progress_note();
+  if (bar) {
+    const int width = 30;
+    const int filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
+    std::fprintf(o.progress_stream, "\r[%.*s%*s] %s", filled, "==============================", width - filled, "",
+                 text.c_str());
+    if (p.done == p.total) std::fputc('\n', o.progress_stream);
+  } else {
+    std::fprintf(o.progress_stream, "%s\n", text.c_str());
+  }
+  std::fflush(o.progress_stream);
+}
+
+template <class M>
+struct BatchState {
+  using R = module_result_t<M>;
+  const M* module;
+  std::vector<typename M::Input> inputs;
+  BatchOptions options;
+  std::vector<std::optional<R>> results;
+  std::size_t next = 0;
+  std::size_t running = 0;
+  BatchProgress progress;
+  bool stopped = false;
+  std::string stop_reason;
+  std::vector<asio::cancellation_signal> signals;  // one per worker, to cancel calls in flight
+  std::optional<asio::steady_timer> all_done;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  bool show_bar = false;
+  bool show_lines = false;
+
+  void stop(std::string reason) {
+    if (stopped) return;
+    stopped = true;
+    stop_reason = std::move(reason);
+  }
+
+  void record(std::size_t i, R r) {
+    if (!r) ++progress.errors;
+    results[i].emplace(std::move(r));
+    ++progress.done;
+    if (options.max_errors && progress.errors > *options.max_errors)
+      stop("batch stopped after " + std::to_string(progress.errors) + " errors (max_errors " +
+           std::to_string(*options.max_errors) + ")");
+    if (options.on_progress) options.on_progress(progress);
+    if (show_bar) draw_progress(options, progress, start, true);
+    // A line each time the count passes a tenth of the total, and at the end.
+    if (show_lines && (progress.done * 10 / progress.total != (progress.done - 1) * 10 / progress.total))
+      draw_progress(options, progress, start, false);
+  }
+};
+
+template <class M>
+asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, std::size_t worker) {
+  using R = module_result_t<M>;
+  while (s->next < s->inputs.size()) {
+    const std::size_t i = s->next++;
+    if (s->stopped) {
+      s->record(i, R(Error(Errc::cancelled, s->stop_reason)));
+      continue;
+    }
+    // Each call runs as its own coroutine bound to this worker's signal, so stopping the batch
+    // cancels it without cancelling the worker.
+    std::optional<R> out;
+    auto call = store_call(s->module, s->inputs[i], &out);
+    auto done = asio::co_spawn(co_await asio::this_coro::executor, std::move(call),
+                               asio::bind_cancellation_slot(s->signals[worker].slot(), asio::use_awaitable));
+    try {
+      co_await std::move(done);
+    } catch (...) {
+      out.emplace(error_from_exception(std::current_exception()));
+    }
+    s->record(i, std::move(*out));
+  }
+  if (--s->running == 0 && s->all_done) s->all_done->cancel();
+}
+
+}  // namespace detail
+
+template <AsyncCallable M>
+asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::vector<typename M::Input> inputs,
+                                                        BatchOptions options = {});
+
+namespace detail {
+template <class M>
+asio::awaitable<void> batch_into(const M* m, std::vector<typename M::Input> inputs, BatchOptions options,
+                                 std::optional<std::vector<module_result_t<M>>>* out) {
+  auto pending = abatch(*m, std::move(inputs), std::move(options));  // not inside co_await: GCC 12 bug 100611
+  out->emplace(co_await std::move(pending));
+}
+}  // namespace detail
+
+/// Runs `module` over `inputs` on the caller's executor; resumes when every input has a result.
+/// The executor must run one thread at a time (an io_context run by one thread, or a strand).
+template <AsyncCallable M>
+asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::vector<typename M::Input> inputs,
+                                                        BatchOptions options) {
+  using R = module_result_t<M>;
+  auto s = std::make_shared<detail::BatchState<M>>();
+  s->module = &module;
+  s->inputs = std::move(inputs);
+  s->options = std::move(options);
+  s->results.resize(s->inputs.size());
+  s->progress.total = s->inputs.size();
+  const bool terminal = s->options.progress_stream && ::isatty(::fileno(s->options.progress_stream));
+  s->show_bar = s->options.progress && terminal;
+  s->show_lines = s->options.progress_lines && s->options.progress_stream && !terminal;
+  const auto executor = co_await asio::this_coro::executor;
+  const std::size_t workers = std::min(std::max<std::size_t>(s->options.concurrency, 1), s->inputs.size());
+  s->signals = std::vector<asio::cancellation_signal>(workers);
+  s->all_done.emplace(executor, std::chrono::steady_clock::time_point::max());
+  // A stop request may come from any thread: hop onto the executor before touching the state.
+  std::stop_callback on_stop(s->options.stop, [s, executor] {
+    asio::post(executor, [s] {
+      s->stop("batch cancelled");
+      for (auto& sig : s->signals) sig.emit(asio::cancellation_type::terminal);
+    });
+  });
+  s->running = workers;
+  for (std::size_t w = 0; w < workers; ++w) asio::co_spawn(executor, detail::batch_worker<M>(s, w), asio::detached);
+  if (workers > 0) {
+    boost::system::error_code ec;
+    co_await s->all_done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  std::vector<R> out;
+  out.reserve(s->results.size());
+  for (auto& r : s->results) out.push_back(std::move(*r));
+  co_return out;
+}
+
+/// Runs `module` over `inputs` and waits: N inputs give N results or errors, in input order.
+template <AsyncCallable M>
+std::vector<module_result_t<M>> batch(const M& module, std::vector<typename M::Input> inputs,
+                                      BatchOptions options = {}) {
+  asio::io_context io;
+  std::optional<std::vector<module_result_t<M>>> out;
+  asio::co_spawn(with_settings(io.get_executor(), current_settings()),
+                 detail::batch_into(&module, std::move(inputs), std::move(options), &out), asio::detached);
+  io.run();
+  return std::move(*out);
+}
+
+}  // namespace dspy

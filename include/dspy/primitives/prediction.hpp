@@ -1,0 +1,71 @@
+// Predicted<O>: a typed prediction and what it cost.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "message.hpp"
+
+namespace dspy {
+
+/// Something the tolerant parser did to read a field (e.g. "removed a code fence").
+struct ParseNote {
+  std::string field;
+  std::string note;
+  friend bool operator==(const ParseNote&, const ParseNote&) = default;
+};
+
+
+template <class O>
+class Predicted {
+ public:
+  Predicted(std::vector<O> completions, std::vector<std::string> raw, LMResponse meta,
+            std::chrono::nanoseconds latency, std::vector<ParseNote> notes, std::string_view adapter)
+      : completions_(std::move(completions)),
+        raw_(std::move(raw)),
+        usage_(meta.usage),
+        model_(std::move(meta.model)),
+        latency_(latency),
+        notes_(std::move(notes)),
+        adapter_(adapter),
+        cache_hit_(meta.cache_hit) {}
+
+  O* operator->() noexcept { return &completions_.front(); }
+  const O* operator->() const noexcept { return &completions_.front(); }
+  O& operator*() noexcept { return completions_.front(); }
+  const O& operator*() const noexcept { return completions_.front(); }
+  /// The first completion's outputs.
+  [[nodiscard]] const O& value() const noexcept { return completions_.front(); }
+  [[nodiscard]] O& value() noexcept { return completions_.front(); }
+
+  /// Every completion (n of them; the first is value()).
+  [[nodiscard]] std::span<const O> completions() const noexcept { return completions_; }
+  [[nodiscard]] const Usage& usage() const noexcept { return usage_; }
+  /// The LM's text for the first completion; raw_completions() has all of them.
+  [[nodiscard]] const std::string& raw_completion() const noexcept { return raw_.front(); }
+  [[nodiscard]] std::span<const std::string> raw_completions() const noexcept { return raw_; }
+  [[nodiscard]] const std::string& model() const noexcept { return model_; }
+  /// Wall time spent waiting for the LM (all calls, including an adapter fallback).
+  [[nodiscard]] std::chrono::nanoseconds latency() const noexcept { return latency_; }
+  [[nodiscard]] bool cache_hit() const noexcept { return cache_hit_; }
+  /// What the tolerant parser did to read each field (empty when the reply was clean).
+  [[nodiscard]] const std::vector<ParseNote>& parse_notes() const noexcept { return notes_; }
+  /// The adapter that parsed the reply ("ChatAdapter", or "JSONAdapter" after a fallback).
+  [[nodiscard]] std::string_view adapter() const noexcept { return adapter_; }
+
+ private:
+  std::vector<O> completions_;
+  std::vector<std::string> raw_;
+  Usage usage_;
+  std::string model_;
+  std::chrono::nanoseconds latency_;
+  std::vector<ParseNote> notes_;
+  std::string_view adapter_;
+  bool cache_hit_;
+};
+
+}  // namespace dspy

@@ -1,0 +1,166 @@
+// Settings: the default LM, adapter and callbacks for predictors that set none. Global defaults
+// (configure), scoped overrides for blocking code (context), and overrides that travel with a
+// coroutine across co_await and threads (with_context).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/require.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "../adapters/adapter.hpp"
+#include "callback.hpp"
+#include "lm_handle.hpp"
+
+namespace dspy {
+
+namespace asio = boost::asio;
+
+struct Settings {
+  LMHandle lm{};
+  Adapter adapter = ChatAdapter{};
+  std::vector<std::shared_ptr<Callback>> callbacks{};
+};
+
+/// The settings a scope changes; unset members keep the enclosing value.
+struct SettingsOverride {
+  std::optional<LMHandle> lm{};
+  std::optional<Adapter> adapter{};
+  std::optional<std::vector<std::shared_ptr<Callback>>> callbacks{};
+
+  [[nodiscard]] Settings applied_to(Settings s) const {
+    if (lm) s.lm = *lm;
+    if (adapter) s.adapter = *adapter;
+    if (callbacks) s.callbacks = *callbacks;
+    return s;
+  }
+};
+
+using SettingsPtr = std::shared_ptr<const Settings>;
+
+namespace detail {
+struct GlobalSettings {
+  std::mutex mutex;
+  SettingsPtr value = std::make_shared<const Settings>();
+};
+inline GlobalSettings& global_settings() {
+  static GlobalSettings g;
+  return g;
+}
+// The innermost dspy::context on this thread (null: none).
+inline SettingsPtr& thread_settings() {
+  thread_local SettingsPtr current;
+  return current;
+}
+}  // namespace detail
+
+/// Sets the process-wide defaults: `dspy::configure({.lm = my_lm})`.
+inline void configure(Settings s) {
+  auto snapshot = std::make_shared<const Settings>(std::move(s));
+  auto& g = detail::global_settings();
+  std::lock_guard lock(g.mutex);
+  g.value = std::move(snapshot);
+}
+
+/// The settings in effect on this thread: the innermost dspy::context, else the global ones.
+[[nodiscard]] inline SettingsPtr current_settings() {
+  if (const auto& scoped = detail::thread_settings()) return scoped;
+  auto& g = detail::global_settings();
+  std::lock_guard lock(g.mutex);
+  return g.value;
+}
+
+/// A copy of the settings in effect on this thread.
+[[nodiscard]] inline Settings settings() { return *current_settings(); }
+
+/// While alive, overrides the settings for blocking code on this thread:
+/// `auto scope = dspy::context({.lm = other});`. Scopes nest; destroy them in reverse order.
+class [[nodiscard]] Context {
+ public:
+  explicit Context(const SettingsOverride& o)
+      : previous_(detail::thread_settings()),
+        mine_(std::make_shared<const Settings>(o.applied_to(*current_settings()))) {
+    detail::thread_settings() = mine_;
+  }
+  ~Context() { detail::thread_settings() = previous_; }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+ private:
+  SettingsPtr previous_;
+  SettingsPtr mine_;
+};
+
+[[nodiscard]] inline Context context(const SettingsOverride& o) { return Context(o); }
+
+/// An executor that carries settings: coroutines spawned on it, and everything they await, see
+/// them, whichever thread resumes them and whatever else runs in between.
+class ContextExecutor {
+ public:
+  ContextExecutor(asio::any_io_executor inner, SettingsPtr settings)
+      : inner_(std::move(inner)), settings_(std::move(settings)) {}
+
+  template <class F>
+  void execute(F&& f) const {
+    inner_.execute(std::forward<F>(f));
+  }
+  template <class P>
+    requires requires(const asio::any_io_executor& e, const P& p) { asio::query(e, p); }
+  decltype(auto) query(const P& p) const {
+    return asio::query(inner_, p);
+  }
+  template <class P>
+    requires requires(const asio::any_io_executor& e, const P& p) { asio::require(e, p); }
+  ContextExecutor require(const P& p) const {
+    return ContextExecutor(asio::require(inner_, p), settings_);
+  }
+  template <class P>
+    requires requires(const asio::any_io_executor& e, const P& p) { asio::prefer(e, p); }
+  ContextExecutor prefer(const P& p) const {
+    return ContextExecutor(asio::prefer(inner_, p), settings_);
+  }
+  friend bool operator==(const ContextExecutor& a, const ContextExecutor& b) noexcept {
+    return a.inner_ == b.inner_ && a.settings_ == b.settings_;
+  }
+  friend bool operator!=(const ContextExecutor& a, const ContextExecutor& b) noexcept { return !(a == b); }
+
+  [[nodiscard]] const SettingsPtr& settings() const noexcept { return settings_; }
+  [[nodiscard]] const asio::any_io_executor& inner() const noexcept { return inner_; }
+
+ private:
+  asio::any_io_executor inner_;
+  SettingsPtr settings_;
+};
+
+/// The settings for a coroutine: those its executor carries (with_context), else this thread's.
+inline SettingsPtr settings_of(const asio::any_io_executor& ex) {
+  if (const auto* c = ex.target<ContextExecutor>()) return c->settings();
+  return current_settings();
+}
+
+/// An executor for `ex` that carries `settings` (replacing any it carried).
+inline ContextExecutor with_settings(const asio::any_io_executor& ex, SettingsPtr settings) {
+  const auto* c = ex.target<ContextExecutor>();
+  return ContextExecutor(c ? c->inner() : ex, std::move(settings));
+}
+
+/// Runs `task` with overridden settings: `co_await dspy::with_context({.lm = other}, task())`.
+template <class T>
+asio::awaitable<T> with_context(SettingsOverride o, asio::awaitable<T> task) {
+  const auto ex = co_await asio::this_coro::executor;
+  auto settings = std::make_shared<const Settings>(o.applied_to(*settings_of(ex)));
+  auto pending = asio::co_spawn(with_settings(ex, std::move(settings)), std::move(task), asio::use_awaitable);
+  co_return co_await std::move(pending);
+}
+
+}  // namespace dspy

@@ -1,0 +1,340 @@
+// Signatures: a struct with nested aggregates `Input` and `Output`, optional `instructions` and
+// field `docs`, validated at compile time.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "field_types.hpp"
+
+namespace dspy {
+
+/// A field's description, shown to the LM: `{"answer", "often between 1 and 5 words"}`.
+struct FieldDoc {
+  std::string_view name;
+  std::string_view desc;
+};
+
+template <std::size_t N>
+struct Docs {
+  std::array<FieldDoc, N> items;
+  [[nodiscard]] constexpr std::string_view find(std::string_view name) const noexcept {
+    for (const auto& d : items)
+      if (d.name == name) return d.desc;
+    return {};
+  }
+};
+
+/// `static constexpr auto docs = dspy::docs({{"answer", "often between 1 and 5 words"}});`
+template <std::size_t N>
+consteval Docs<N> docs(const FieldDoc (&items)[N]) {
+  Docs<N> out{};
+  for (std::size_t i = 0; i < N; ++i) out.items[i] = items[i];
+  return out;
+}
+
+/// The shape of a Signature; Predict checks the details with messages that say how to fix them.
+template <class Sig>
+concept Signature = requires {
+  typename Sig::Input;
+  typename Sig::Output;
+};
+
+namespace detail {
+
+template <class Sig>
+concept HasInstructions = requires { std::string_view{Sig::instructions}; };
+template <class Sig>
+concept HasDocs = requires { Sig::docs.items; };
+
+template <class Sig>
+constexpr std::string_view doc_for(std::string_view name) {
+  if constexpr (HasDocs<Sig>) return Sig::docs.find(name);
+  else return {};
+}
+
+template <class S>
+consteval bool has_name(std::string_view name) {
+  for (auto n : field_names<S>)
+    if (n == name) return true;
+  return false;
+}
+
+template <class S>
+consteval bool unique_names() {
+  for (std::size_t i = 0; i < field_count<S>; ++i)
+    for (std::size_t j = i + 1; j < field_count<S>; ++j)
+      if (field_names<S>[i] == field_names<S>[j]) return false;
+  return true;
+}
+
+template <class Sig>
+consteval bool no_shared_names() {
+  for (auto n : field_names<typename Sig::Input>)
+    if (has_name<typename Sig::Output>(n)) return false;
+  return true;
+}
+
+template <class Sig>
+consteval bool docs_name_fields() {
+  if constexpr (HasDocs<Sig>) {
+    for (const auto& d : Sig::docs.items)
+      if (!has_name<typename Sig::Input>(d.name) && !has_name<typename Sig::Output>(d.name)) return false;
+  }
+  return true;
+}
+
+// Instantiated once per field so that the compiler's note names the struct, the field and its type.
+template <class Struct, auto FieldName, class FieldType_>
+struct check_field_type {
+  static constexpr bool ok = FieldType<FieldType_>;
+  static_assert(ok,
+                "dspy: unsupported field type. Use std::string, an integer, floating point, bool, a described enum "
+                "class (BOOST_DESCRIBE_ENUM), dspy::Literal<...>, or std::vector<T>, std::map<std::string, T>, "
+                "std::optional<T> or an aggregate struct of these.");
+};
+
+template <class S, std::size_t... I>
+consteval bool check_field_types(std::index_sequence<I...>) {
+  return (check_field_type<S, store_name<field_names<S>[I].size()>(field_names<S>[I]), field_type<I, S>>::ok && ...);
+}
+
+template <class S>
+consteval bool all_field_types_supported() {
+  if constexpr (std::is_aggregate_v<S>) return check_field_types<S>(std::make_index_sequence<field_count<S>>{});
+  else return true;
+}
+
+}  // namespace detail
+
+/// Compile-time validation of a Signature; each failure says what to change.
+template <class Sig>
+consteval bool validate_signature() {
+  static_assert(Signature<Sig>,
+                "dspy: a Signature is a struct with nested structs `Input` and `Output`: "
+                "struct QA { struct Input { std::string question; }; struct Output { std::string answer; }; };");
+  using In = typename Sig::Input;
+  using Out = typename Sig::Output;
+  static_assert(std::is_aggregate_v<In> && std::is_class_v<In>,
+                "dspy: Sig::Input must be an aggregate struct (no constructors, base classes or private members).");
+  static_assert(std::is_aggregate_v<Out> && std::is_class_v<Out>,
+                "dspy: Sig::Output must be an aggregate struct (no constructors, base classes or private members).");
+  static_assert(field_count<Out> > 0,
+                "dspy: Sig::Output has no fields. A signature needs at least one output field, e.g. "
+                "struct Output { std::string answer; };");
+  static_assert(field_count<In> + field_count<Out> <= 64, "dspy: a signature has at most 64 fields.");
+  static_assert(detail::all_field_types_supported<In>() && detail::all_field_types_supported<Out>(),
+                "dspy: a field of this signature has an unsupported type (see the note above naming it).");
+  static_assert(detail::unique_names<In>() && detail::unique_names<Out>(),
+                "dspy: a field name appears twice in Sig::Input or Sig::Output (ChainOfThought<Sig> adds "
+                "`reasoning`: a Sig that already has it needs another name for its own field).");
+  static_assert(detail::no_shared_names<Sig>(),
+                "dspy: the same field name is in both Sig::Input and Sig::Output. Rename one of them: DSPy field "
+                "names are unique within a signature.");
+  static_assert(detail::docs_name_fields<Sig>(),
+                "dspy: Sig::docs describes a field that is not in Sig::Input or Sig::Output. Check the spelling of "
+                "the names in dspy::docs({...}).");
+  return true;
+}
+
+namespace detail {
+
+/// Per-field operations on a reflected struct, dispatched by field index at run time.
+template <class S>
+struct FieldTable {
+  static constexpr std::size_t size = field_count<S>;
+  using ParseFn = std::optional<std::string> (*)(std::string_view, S&, const ParseContext&);
+  using JsonInFn = std::optional<std::string> (*)(const boost::json::value&, S&, const ParseContext&);
+  using RenderFn = void (*)(std::string&, const S&);
+  using ToJsonFn = boost::json::value (*)(const S&);
+  using IsNoneFn = bool (*)(const S&);
+
+  template <std::size_t I>
+  using type = field_type<I, S>;
+
+  template <std::size_t... I>
+  static constexpr auto make(std::index_sequence<I...>) {
+    struct Tables {
+      std::array<ParseFn, size> parse;
+      std::array<JsonInFn, size> from_json;
+      std::array<RenderFn, size> render;
+      std::array<ToJsonFn, size> to_json;
+      std::array<IsNoneFn, size> is_none;
+      std::array<bool, size> is_str;
+    };
+    return Tables{
+        {[](std::string_view t, S& s, const ParseContext& c) { return parse_text(t, get_field<I>(s), c); }...},
+        {[](const boost::json::value& v, S& s, const ParseContext& c) {
+          return dspy::from_json(v, get_field<I>(s), c, std::string(field_names<S>[I]));
+        }...},
+        {[](std::string& out, const S& s) { render_value(out, get_field<I>(s)); }...},
+        {[](const S& s) { return dspy::to_json(get_field<I>(s)); }...},
+        {[](const S& s) {
+          if constexpr (Optional<type<I>>) return !get_field<I>(s).has_value();
+          else return false;
+        }...},
+        {String<type<I>>...},
+    };
+  }
+  static constexpr auto ops = make(std::make_index_sequence<size>{});
+
+  template <std::size_t... I>
+  static std::array<std::string, size> type_names(std::index_sequence<I...>) {
+    return {dspy_type_name<type<I>>()...};
+  }
+
+  static constexpr std::size_t index_of(std::string_view name) noexcept {
+    for (std::size_t i = 0; i < size; ++i)
+      if (field_names<S>[i] == name) return i;
+    return size;
+  }
+};
+
+}  // namespace detail
+
+/// Run-time facts about a Signature's fields, computed once.
+struct FieldMeta {
+  std::string_view name;
+  std::string type_name;  ///< DSPy's name: `str`, `list[str]`, ...
+  std::string_view desc;  ///< the doc, or empty
+  bool is_str = false;
+  std::string structure;  ///< `{name}` plus the type note, as in the prompt's structure block
+};
+
+struct SignatureMeta {
+  std::vector<FieldMeta> inputs;
+  std::vector<FieldMeta> outputs;
+  std::string default_instructions;  ///< Sig::instructions or DSPy's "Given the fields ..." text
+};
+
+namespace detail {
+
+/// dspy.adapters.utils.translate_field_type for an output field.
+template <class T>
+std::string output_type_note() {
+  std::string desc;
+  if constexpr (String<T>) return {};
+  else if constexpr (Bool<T>) desc = "must be True or False";
+  else if constexpr (Integer<T>) desc = "must be a single int value";
+  else if constexpr (Float<T>) desc = "must be a single float value";
+  else if constexpr (Enum<T>) {
+    desc = "must be one of: ";
+    bool first = true;
+    for_each_enumerator<T>([&](T, const char* n) {
+      if (!first) desc += "; ";
+      first = false;
+      desc += n;
+    });
+  } else if constexpr (LiteralType<T>) {
+    desc = "must exactly match (no extra characters) one of: ";
+    for (std::size_t i = 0; i < T::choices.size(); ++i) {
+      if (i) desc += "; ";
+      desc += T::choices[i];
+    }
+  } else {
+    desc = "must adhere to the JSON schema: " + json_schema_text<T>();
+  }
+  return "        # note: the value you produce " + desc;
+}
+
+template <class S, bool IsOutput, std::size_t... I>
+std::vector<FieldMeta> field_metas(std::string_view (*doc)(std::string_view), std::index_sequence<I...>) {
+  std::vector<FieldMeta> out;
+  out.reserve(sizeof...(I));
+  (out.push_back(FieldMeta{
+       field_names<S>[I], dspy_type_name<field_type<I, S>>(), doc(field_names<S>[I]),
+       String<field_type<I, S>>,
+       "{" + std::string(field_names<S>[I]) + "}" +
+           (IsOutput ? output_type_note<field_type<I, S>>() : std::string())}),
+   ...);
+  return out;
+}
+
+inline std::string join_names(const std::vector<FieldMeta>& fields) {
+  std::string out;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ", ";
+    out += '`';
+    out += fields[i].name;
+    out += '`';
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// dspy.signatures.signature.infer_prefix: "next_thought" -> "Next Thought", "HTMLParser" ->
+/// "HTML Parser", "text2number" -> "Text 2 Number".
+inline std::string infer_prefix(std::string_view name) {
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto alpha = [&](char c) { return upper(c) || lower(c); };
+  // The same four re.sub passes DSPy makes, each inserting '_' at word boundaries.
+  std::string s(name), t;
+  for (std::size_t i = 0; i < s.size(); ++i) {  // (.)([A-Z][a-z]+)
+    if (i > 0 && upper(s[i]) && i + 1 < s.size() && lower(s[i + 1])) t += '_';
+    t += s[i];
+  }
+  s.swap(t), t.clear();
+  for (std::size_t i = 0; i < s.size(); ++i) {  // ([a-z0-9])([A-Z])
+    if (i > 0 && upper(s[i]) && (lower(s[i - 1]) || digit(s[i - 1]))) t += '_';
+    t += s[i];
+  }
+  s.swap(t), t.clear();
+  for (std::size_t i = 0; i < s.size(); ++i) {  // ([a-zA-Z])(\d)
+    if (i > 0 && digit(s[i]) && alpha(s[i - 1])) t += '_';
+    t += s[i];
+  }
+  s.swap(t), t.clear();
+  for (std::size_t i = 0; i < s.size(); ++i) {  // (\d)([a-zA-Z])
+    if (i > 0 && alpha(s[i]) && digit(s[i - 1])) t += '_';
+    t += s[i];
+  }
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = std::min(t.find('_', start), t.size());
+    std::string word = t.substr(start, end - start);
+    const bool has_cased = std::any_of(word.begin(), word.end(), alpha);
+    const bool is_upper = has_cased && std::none_of(word.begin(), word.end(), lower);
+    if (!is_upper)  // str.capitalize(): first upper, rest lower
+      for (std::size_t i = 0; i < word.size(); ++i)
+        word[i] = i == 0 ? (lower(word[i]) ? static_cast<char>(word[i] - 'a' + 'A') : word[i]) : detail::ascii_lower(word[i]);
+    if (start) out += ' ';
+    out += word;
+    if (end == t.size()) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+/// The run-time description of a Signature (names, DSPy type names, docs, structure lines).
+template <Signature Sig>
+const SignatureMeta& signature_meta() {
+  static_assert(validate_signature<Sig>());
+  static const SignatureMeta meta = [] {
+    using In = typename Sig::Input;
+    using Out = typename Sig::Output;
+    SignatureMeta m;
+    m.inputs = detail::field_metas<In, false>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<In>>{});
+    m.outputs = detail::field_metas<Out, true>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<Out>>{});
+    if constexpr (detail::HasInstructions<Sig>) {
+      m.default_instructions = std::string(std::string_view{Sig::instructions});
+    } else {
+      m.default_instructions = "Given the fields " + detail::join_names(m.inputs) + ", produce the fields " +
+                               detail::join_names(m.outputs) + ".";
+    }
+    return m;
+  }();
+  return meta;
+}
+
+}  // namespace dspy

@@ -1,0 +1,131 @@
+// dspy::testing::ScriptedLM: an in-process LM that answers from a queue, for tests and examples.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "../clients/base_lm.hpp"
+
+namespace dspy::testing {
+
+/// Replies in the order queued (a text, a full LMResponse, or an Error), records every request,
+/// and can wait before answering. With `repeat_last`, the last reply is served forever.
+class ScriptedLM : public BaseLM {
+ public:
+  using Reply = std::variant<std::string, LMResponse, Error>;
+
+  explicit ScriptedLM(std::vector<std::string> replies = {}, std::string model = "scripted/lm")
+      : model_(std::move(model)) {
+    for (auto& r : replies) replies_.emplace_back(std::move(r));
+  }
+  ScriptedLM(const ScriptedLM& other) : model_(other.model_) {
+    std::lock_guard lock(other.mutex_);
+    replies_ = other.replies_;
+    requests_ = other.requests_;
+    delay_ = other.delay_;
+    repeat_last_ = other.repeat_last_;
+    record_ = other.record_;
+  }
+
+  ScriptedLM& push(Reply reply) {
+    std::lock_guard lock(mutex_);
+    replies_.push_back(std::move(reply));
+    return *this;
+  }
+  ScriptedLM& delay(std::chrono::nanoseconds d) {
+    std::lock_guard lock(mutex_);
+    delay_ = d;
+    return *this;
+  }
+  ScriptedLM& repeat_last(bool on = true) {
+    std::lock_guard lock(mutex_);
+    repeat_last_ = on;
+    return *this;
+  }
+  /// Recording copies each request; benchmarks turn it off.
+  ScriptedLM& record_requests(bool on) {
+    std::lock_guard lock(mutex_);
+    record_ = on;
+    return *this;
+  }
+
+  [[nodiscard]] std::vector<LMRequest> requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+  [[nodiscard]] std::size_t calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  [[nodiscard]] std::size_t pending() const {
+    std::lock_guard lock(mutex_);
+    return replies_.size();
+  }
+
+  Result<LMResponse> call(const LMRequest& request) override {
+    auto [reply, delay] = next(request);
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    return reply;
+  }
+
+  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override {
+    std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
+    if (next_reply.second.count() > 0) {
+      asio::steady_timer timer(co_await asio::this_coro::executor, next_reply.second);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) co_return Error(Errc::cancelled, "ScriptedLM: the call was cancelled");
+    }
+    co_return std::move(next_reply.first);
+  }
+
+  [[nodiscard]] std::string model() const override { return model_; }
+
+ private:
+  std::pair<Result<LMResponse>, std::chrono::nanoseconds> next(const LMRequest& request) {
+    std::lock_guard lock(mutex_);
+    ++calls_;
+    if (record_) requests_.push_back(request);
+    if (replies_.empty())
+      return {Error(Errc::config, "ScriptedLM has no reply left (call " + std::to_string(calls_) + ")"), delay_};
+    const Reply& front = replies_.front();
+    Result<LMResponse> out = std::visit(
+        [&](const auto& r) -> Result<LMResponse> {
+          using R = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<R, std::string>) {
+            LMResponse resp;
+            resp.model = model_;
+            // n copies of the text when the request asks for n completions.
+            resp.completions.assign(static_cast<std::size_t>(request.config.n.value_or(1)), r);
+            return resp;
+          } else {
+            return r;
+          }
+        },
+        front);
+    if (!(repeat_last_ && replies_.size() == 1)) replies_.pop_front();
+    return {std::move(out), delay_};
+  }
+
+  mutable std::mutex mutex_;
+  std::string model_;
+  std::deque<Reply> replies_;
+  std::vector<LMRequest> requests_;
+  std::size_t calls_ = 0;
+  std::chrono::nanoseconds delay_{0};
+  bool repeat_last_ = false;
+  bool record_ = true;
+};
+
+}  // namespace dspy::testing
