@@ -2,16 +2,20 @@
 
 include(CMakePackageConfigHelpers)
 
-# Header-only with no architecture-specific files of its own, hence share/ rather than lib/.
+# In lib/: the optional compiled part is architecture-specific.
 set(
-  DSPY_INSTALL_CMAKEDIR "${CMAKE_INSTALL_DATADIR}/${PROJECT_NAME}"
+  DSPY_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/${PROJECT_NAME}"
   CACHE PATH "CMake package config location relative to the install prefix"
 )
 mark_as_advanced(DSPY_INSTALL_CMAKEDIR)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 
-install(TARGETS dspy EXPORT "${PROJECT_NAME}Targets")
+set(dspy_install_targets dspy)
+if(TARGET dspy_compiled)
+  list(APPEND dspy_install_targets dspy_compiled)
+endif()
+install(TARGETS ${dspy_install_targets} EXPORT "${PROJECT_NAME}Targets")
 install(
   EXPORT "${PROJECT_NAME}Targets"
   NAMESPACE dspy::
@@ -26,7 +30,6 @@ configure_package_config_file(
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/${PROJECT_NAME}ConfigVersion.cmake"
   COMPATIBILITY SameMajorVersion
-  ARCH_INDEPENDENT
 )
 install(
   FILES

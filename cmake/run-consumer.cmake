@@ -44,3 +44,4 @@ run(
 )
 run("${CMAKE_COMMAND}" --build "${build_dir}")
 run("${build_dir}/dspy_consumer")
+run("${build_dir}/dspy_consumer_compiled")

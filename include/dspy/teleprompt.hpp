@@ -8,6 +8,7 @@
 #include "teleprompt/ensemble.hpp"
 #include "teleprompt/gepa.hpp"
 #include "teleprompt/labeled_few_shot.hpp"
+#include "propose/grounded_proposer.hpp"
 #include "teleprompt/mipro.hpp"
 #include "teleprompt/random_search.hpp"
 #include "teleprompt/simba.hpp"

@@ -1,4 +1,4 @@
-#include <dspy/all.hpp>
+#include <dspy/dspy.hpp>
 
 #include <iostream>
 #include <string>

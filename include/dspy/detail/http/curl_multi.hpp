@@ -76,23 +76,26 @@ struct HttpResponse {
   std::size_t limit = 0;    ///< the request's max_response_bytes
 };
 
-class CurlService : public asio::execution_context::service {
+// A template on the executor, as Asio's I/O objects are: a program that never makes an HTTP
+// call never instantiates it, and the compiled part instantiates it once for all.
+template <class Executor = asio::any_io_executor>
+class BasicCurlService : public asio::execution_context::service {
  public:
-  using key_type = CurlService;
+  using key_type = BasicCurlService;
   static inline asio::execution_context::id id;  // NOLINT: Asio's service identity
 
-  explicit CurlService(asio::execution_context& ctx) : service(ctx) {
+  explicit BasicCurlService(asio::execution_context& ctx) : service(ctx) {
     // Thread-safe once per process; curl's global state lives until exit.
     static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
     (void)global;
   }
-  CurlService(const CurlService&) = delete;
-  CurlService& operator=(const CurlService&) = delete;
-  ~CurlService() override { shutdown(); }
+  BasicCurlService(const BasicCurlService&) = delete;
+  BasicCurlService& operator=(const BasicCurlService&) = delete;
+  ~BasicCurlService() override { shutdown(); }
 
   /// The service of `ex`'s execution context (an io_context: sockets need its reactor).
-  static CurlService& of(const asio::any_io_executor& ex) {
-    auto& svc = asio::use_service<CurlService>(asio::query(ex, asio::execution::context));
+  static BasicCurlService& of(const Executor& ex) {
+    auto& svc = asio::use_service<BasicCurlService>(asio::query(ex, asio::execution::context));
     svc.init(ex);
     return svc;
   }
@@ -101,7 +104,7 @@ class CurlService : public asio::execution_context::service {
   /// through the handler's cancellation slot removes the transfer and completes it as cancelled.
   template <class Handler>
   void start(HttpRequest request, Handler handler) {
-    asio::any_io_executor work =
+    Executor work =
         asio::prefer(asio::get_associated_executor(handler, *strand_), asio::execution::outstanding_work.tracked);
     auto slot = asio::get_associated_cancellation_slot(handler);
     // Constructed in place: Boost 1.81's any_completion_handler recurses on assignment.
@@ -116,7 +119,7 @@ class CurlService : public asio::execution_context::service {
  private:
   struct Transfer {
     template <class Handler>
-    Transfer(HttpRequest r, Handler&& h, asio::any_io_executor w)
+    Transfer(HttpRequest r, Handler&& h, Executor w)
         : request(std::move(r)), handler(std::forward<Handler>(h)), work(std::move(w)) {}
     HttpRequest request;
     HttpResponse response;
@@ -124,14 +127,14 @@ class CurlService : public asio::execution_context::service {
     curl_slist* headers = nullptr;
     char errbuf[CURL_ERROR_SIZE] = {};
     asio::any_completion_handler<void(HttpResponse)> handler;
-    asio::any_io_executor work;
+    Executor work;
     asio::cancellation_slot slot;
     bool cancel_requested = false;
     std::size_t streamed = 0;  ///< bytes handed to request.on_data
   };
 
   struct Canceller {
-    CurlService* svc;
+    BasicCurlService* svc;
     std::weak_ptr<Transfer> transfer;
     void operator()(asio::cancellation_type type) const {
       if (type == asio::cancellation_type::none) return;
@@ -142,7 +145,7 @@ class CurlService : public asio::execution_context::service {
   };
 
   struct Socket {
-    explicit Socket(const asio::any_io_executor& ex) : sd(ex) {}
+    explicit Socket(const Executor& ex) : sd(ex) {}
     asio::posix::stream_descriptor sd;
     curl_socket_t fd = CURL_SOCKET_BAD;
     int want = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits
@@ -151,15 +154,15 @@ class CurlService : public asio::execution_context::service {
     bool removed = false;
   };
 
-  void init(const asio::any_io_executor& ex) {
+  void init(const Executor& ex) {
     std::lock_guard lock(init_mutex_);
     if (multi_) return;
     strand_.emplace(asio::make_strand(ex));
     timer_.emplace(*strand_);
     multi_ = curl_multi_init();
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlService::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &BasicCurlService::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlService::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &BasicCurlService::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     // curl's default keeps 4 idle connections per transfer added at that moment: whenever the
@@ -244,9 +247,9 @@ class CurlService : public asio::execution_context::service {
     if (!t->request.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t->request.ca_bundle.c_str());
     curl_easy_setopt(e, CURLOPT_USERAGENT, "dspy-cpp/0.1");
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlService::on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &BasicCurlService::on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &CurlService::on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &BasicCurlService::on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
@@ -336,7 +339,7 @@ class CurlService : public asio::execution_context::service {
   }
 
   static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
-    auto* self = static_cast<CurlService*>(userp);
+    auto* self = static_cast<BasicCurlService*>(userp);
     if (what == CURL_POLL_REMOVE) {
       self->forget(fd);
       return 0;
@@ -373,7 +376,7 @@ class CurlService : public asio::execution_context::service {
   // pending wake-up in place. curl reports a deadline only when it changes, so after an early
   // wake-up we ask it for the current one.
   static int on_timer(CURLM*, long timeout_ms, void* userp) {
-    static_cast<CurlService*>(userp)->schedule(timeout_ms);
+    static_cast<BasicCurlService*>(userp)->schedule(timeout_ms);
     return 0;
   }
 
@@ -456,7 +459,7 @@ class CurlService : public asio::execution_context::service {
   }
 
   std::mutex init_mutex_;
-  std::optional<asio::strand<asio::any_io_executor>> strand_;
+  std::optional<asio::strand<Executor>> strand_;
   std::optional<asio::steady_timer> timer_;
   bool timer_armed_ = false;
   bool timeout_posted_ = false;
@@ -465,6 +468,12 @@ class CurlService : public asio::execution_context::service {
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::vector<CURL*> idle_;
 };
+
+using CurlService = BasicCurlService<>;
+
+#if defined(DSPY_SEPARATE_COMPILATION)
+extern template class BasicCurlService<asio::any_io_executor>;  // compiled in <dspy/src.hpp>
+#endif
 
 /// `co_await async_http(ex, request, asio::use_awaitable)`: one POST on `ex`'s shared curl multi.
 template <class Token>

@@ -1,0 +1,4 @@
+// Every public header.
+#include <dspy/all.hpp>
+
+int main() {}

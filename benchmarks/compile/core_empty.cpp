@@ -1,0 +1,4 @@
+// The core umbrella and nothing else.
+#include <dspy/dspy.hpp>
+
+int main() {}

@@ -1,0 +1,22 @@
+// The compiled part of dspy-cpp. With DSPY_SEPARATE_COMPILATION defined for every translation
+// unit of a program, the library's heavy non-template code (the HTTP transport, and Asio's own
+// with BOOST_ASIO_SEPARATE_COMPILATION) is compiled once, in the one .cpp that includes this
+// header, instead of in each file that uses it: as Boost.JSON's and Asio's src.hpp. The CMake
+// target dspy::dspy_compiled is that .cpp with both definitions set for its users.
+#pragma once
+
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#error "dspy/src.hpp compiles the library's separate part: define DSPY_SEPARATE_COMPILATION for every translation unit (or link dspy::dspy_compiled)"
+#endif
+
+#if defined(BOOST_ASIO_SEPARATE_COMPILATION)
+#include <boost/asio/impl/src.hpp>
+#endif
+
+#include "all.hpp"
+
+namespace dspy::detail {
+
+template class BasicCurlService<asio::any_io_executor>;
+
+}  // namespace dspy::detail
