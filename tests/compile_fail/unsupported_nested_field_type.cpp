@@ -1,5 +1,6 @@
 // expect-error: dspy: unsupported field type
 // expect-error: unsupported_field_type.*(Owner = Address; FieldName = Name<NameStorage<9>{"postcodes"}>; Type = std::set<|<Address, dspy::detail::Name<'p', 'o', 's', 't', 'c', 'o', 'd', 'e', 's'>, std::set<)
+// expect-single-error
 #include <set>
 
 #include <dspy/predict/predict.hpp>

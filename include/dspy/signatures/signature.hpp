@@ -210,7 +210,8 @@ struct FieldTable {
         {String<type<I>>...},
     };
   }
-  static constexpr auto ops = make(std::make_index_sequence<size>{});
+  // validate_signature reports an unsupported field type; an empty table then adds no second error.
+  static constexpr auto ops = make(std::make_index_sequence<FieldType<S> ? size : 0>{});
 
   template <std::size_t... I>
   static std::array<std::string, size> type_names(std::index_sequence<I...>) {
@@ -351,8 +352,11 @@ const SignatureMeta& signature_meta() {
     using In = typename Sig::Input;
     using Out = typename Sig::Output;
     SignatureMeta m;
-    m.inputs = detail::field_metas<In, false>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<In>>{});
-    m.outputs = detail::field_metas<Out, true>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<Out>>{});
+    // An unsupported field type is reported by validate_signature alone.
+    if constexpr (FieldType<In> && FieldType<Out>) {
+      m.inputs = detail::field_metas<In, false>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<In>>{});
+      m.outputs = detail::field_metas<Out, true>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<Out>>{});
+    }
     if constexpr (detail::HasInstructions<Sig>) {
       m.default_instructions = std::string(std::string_view{Sig::instructions});
     } else {
