@@ -45,9 +45,9 @@ consteval std::size_t field_index(std::string_view name) {
   return kNoField;
 }
 
-// Report a stage input field that the chain cannot fill; their template arguments, which the
-// compiler prints, name the stage (counted from 0), the field and, for a type mismatch, the type
-// provided and the type the stage expects.
+// These two report a stage input field that the chain cannot fill; their template arguments,
+// which the compiler prints, name the stage (counted from 0), the field and, for a type
+// mismatch, the type provided and the type the stage expects.
 template <std::size_t Stage, class FieldName>
 constexpr void chain_input_not_provided() {
   static_assert(always_false<FieldName>,
@@ -144,7 +144,7 @@ class Chain {
   template <std::size_t K, std::size_t... J>
   static typename stage_t<K>::Input input_for(const Values& v, std::index_sequence<J...>) {
     typename stage_t<K>::Input in{};
-    // A field check_all reported stays empty: no second error for it.
+    // A field check_stages reported stays empty: no second error for it.
     (
         [&] {
           if constexpr (fillable<K, J>())
