@@ -137,8 +137,9 @@ concept AggregateStruct = std::is_aggregate_v<T> && std::is_class_v<T>;
 
 }  // namespace detail
 
-/// Compile-time validation of a Signature; each failure says what to change. A check that needs
-/// an earlier one to hold runs only when it does, so that one mistake gives one error.
+/// Compile-time validation of a Signature; each failure says what to change. Returns true: the
+/// failures are its own static_asserts, and a check that needs an earlier one to hold runs only
+/// when it does, so that one mistake gives one error.
 template <class Sig>
 consteval bool validate_signature() {
   static_assert(Signature<Sig>,
