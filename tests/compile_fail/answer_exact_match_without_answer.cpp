@@ -1,5 +1,5 @@
 // expect-error: answer_exact_match needs an output field named `answer`
-#include <dspy/all.hpp>
+#include <dspy/evaluate/metrics.hpp>
 
 struct Sig {
   struct Input {

@@ -1,5 +1,6 @@
 // expect-error: BootstrapFewShot: the metric must be callable as metric\(example, prediction, trace\)
-#include <dspy/all.hpp>
+#include <dspy/predict/predict.hpp>
+#include <dspy/teleprompt/bootstrap.hpp>
 
 struct QA {
   struct Input {

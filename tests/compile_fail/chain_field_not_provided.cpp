@@ -1,5 +1,8 @@
-// expect-error: no earlier stage .nor the chain.s input. provides this input field
-#include <dspy/all.hpp>
+// expect-error: dspy: chain: no earlier stage .nor the chain.s input. provides this input field
+// expect-error: chain_input_not_provided.*(Stage = 1; FieldName = Name<NameStorage<6>{"drafts"}>|<1UL, dspy::detail::Name<'d', 'r', 'a', 'f', 't', 's'>>)
+// expect-single-error
+#include <dspy/predict/chain.hpp>
+#include <dspy/predict/predict.hpp>
 
 struct Draft {
   struct Input {

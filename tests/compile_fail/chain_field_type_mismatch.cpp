@@ -1,5 +1,8 @@
-// expect-error: an earlier stage provides this input field with another type
-#include <dspy/all.hpp>
+// expect-error: dspy: chain: an earlier stage provides this input field with another type
+// expect-error: chain_input_type_mismatch.*(Stage = 1; FieldName = Name<NameStorage<5>{"words"}>; Provided = int; Expected = std::__cxx11::basic_string<char>|<1UL, dspy::detail::Name<'w', 'o', 'r', 'd', 's'>, int, std::basic_string<char>>)
+// expect-single-error
+#include <dspy/predict/chain.hpp>
+#include <dspy/predict/predict.hpp>
 
 struct Count {
   struct Input {
@@ -24,6 +27,6 @@ struct Report {
 };
 
 int main() {
-  auto c = dspy::chain(dspy::Predict<Count>{}, dspy::Predict<Report>{});
-  return dspy::named_predictors(c).size() == 2 ? 0 : 1;
+  const auto c = dspy::chain(dspy::Predict<Count>{}, dspy::Predict<Report>{});
+  return c({.text = "one two"}) ? 0 : 1;
 }

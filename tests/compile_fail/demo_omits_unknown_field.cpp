@@ -1,5 +1,6 @@
 // expect-error: Demo::omit<Name>.. names a field that is not in Sig::Input or Sig::Output
-#include <dspy/all.hpp>
+// expect-single-error
+#include <dspy/signatures/demo.hpp>
 
 struct Sig {
   struct Input {

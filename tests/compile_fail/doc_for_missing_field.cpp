@@ -1,5 +1,7 @@
-// expect-error: Sig::docs describes a field that is not in Sig::Input or Sig::Output
-#include <dspy/all.hpp>
+// expect-error: dspy: Sig::docs describes a field that is not in Sig::Input or Sig::Output
+// expect-error: docs_key_is_not_a_field.*Name<(NameStorage<6>{"anwser"}|'a', 'n', 'w', 's', 'e', 'r')>
+// expect-single-error
+#include <dspy/predict/predict.hpp>
 
 struct Sig {
   struct Input {

@@ -1,5 +1,6 @@
 // expect-error: a field name appears twice in Sig::Input or Sig::Output
-#include <dspy/all.hpp>
+// expect-single-error
+#include <dspy/predict/chain_of_thought.hpp>
 
 struct Explain {
   struct Input {

@@ -1,5 +1,5 @@
 // expect-error: Sig::Output has no fields
-#include <dspy/all.hpp>
+#include <dspy/predict/predict.hpp>
 
 struct Sig {
   struct Input {

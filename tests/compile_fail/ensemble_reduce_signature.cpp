@@ -1,5 +1,6 @@
 // expect-error: dspy::Ensemble: reduce_fn must take std::vector<value_type>
-#include <dspy/all.hpp>
+#include <dspy/predict/predict.hpp>
+#include <dspy/teleprompt/ensemble.hpp>
 
 struct Sig {
   struct Input {

@@ -1,5 +1,7 @@
 // expect-error: the program's Input must be the examples' Sig::Input
-#include <dspy/all.hpp>
+#include <dspy/evaluate/evaluate.hpp>
+#include <dspy/evaluate/metrics.hpp>
+#include <dspy/predict/predict.hpp>
 
 struct QA {
   struct Input {

@@ -1,5 +1,6 @@
 // expect-error: Example::has_label<Name>.. / unlabel<Name>.. names a field that is not in Sig::Output
-#include <dspy/all.hpp>
+// expect-single-error
+#include <dspy/signatures/example.hpp>
 
 struct Sig {
   struct Input {

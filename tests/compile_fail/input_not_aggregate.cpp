@@ -1,5 +1,5 @@
 // expect-error: Sig::Input must be an aggregate struct
-#include <dspy/all.hpp>
+#include <dspy/predict/predict.hpp>
 
 struct Sig {
 #ifdef DSPY_COMPILE_FAIL_CONTROL

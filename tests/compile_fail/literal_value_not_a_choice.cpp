@@ -1,5 +1,5 @@
 // expect-error: literal_value_is_not_one_of_the_choices
-#include <dspy/all.hpp>
+#include <dspy/primitives/literal.hpp>
 
 using Answer = dspy::Literal<"yes", "no">;
 

@@ -1,5 +1,6 @@
 // expect-error: a Signature is a struct with nested structs `?Input`? and `?Output`?
-#include <dspy/all.hpp>
+// expect-single-error
+#include <dspy/signatures/signature.hpp>
 
 #ifdef DSPY_COMPILE_FAIL_CONTROL
 struct QA {

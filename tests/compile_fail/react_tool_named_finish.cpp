@@ -1,5 +1,6 @@
 // expect-error: `finish` is ReAct's own tool
-#include <dspy/all.hpp>
+#include <dspy/predict/react.hpp>
+#include <dspy/predict/tool.hpp>
 
 struct QA {
   struct Input {

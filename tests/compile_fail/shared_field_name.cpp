@@ -1,5 +1,6 @@
 // expect-error: the same field name is in both Sig::Input and Sig::Output
-#include <dspy/all.hpp>
+// expect-single-error
+#include <dspy/predict/predict.hpp>
 
 struct Sig {
   struct Input {

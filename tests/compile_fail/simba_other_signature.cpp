@@ -1,5 +1,7 @@
 // expect-error: SIMBA: the program's Input must be the examples' Sig::Input
-#include <dspy/all.hpp>
+#include <dspy/evaluate/metrics.hpp>
+#include <dspy/predict/predict.hpp>
+#include <dspy/teleprompt/simba.hpp>
 
 struct QA {
   struct Input {

@@ -1,5 +1,6 @@
 // expect-error: the listener must be callable as f.const dspy::StreamChunk&.
-#include <dspy/all.hpp>
+#include <dspy/adapters/streaming.hpp>
+#include <dspy/predict/predict.hpp>
 
 struct QA {
   struct Input {

@@ -1,5 +1,6 @@
 // expect-error: the tool's argument must be an aggregate struct of its arguments
-#include <dspy/all.hpp>
+// expect-single-error
+#include <dspy/predict/tool.hpp>
 
 struct SearchArgs {
   std::string query;

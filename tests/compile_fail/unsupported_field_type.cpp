@@ -1,7 +1,9 @@
 // expect-error: dspy: unsupported field type
+// expect-error: unsupported_field_type.*(Owner = Sig::Output; FieldName = Name<NameStorage<4>{"tags"}>; Type = std::set<|<Sig::Output, dspy::detail::Name<'t', 'a', 'g', 's'>, std::set<)
+// expect-single-error
 #include <set>
 
-#include <dspy/all.hpp>
+#include <dspy/predict/predict.hpp>
 
 struct Sig {
   struct Input {

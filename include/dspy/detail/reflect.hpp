@@ -26,8 +26,10 @@ namespace dspy::detail {
 // the value we return, so the name is a plain constant usable anywhere.
 template <std::size_t N>
 struct NameStorage {
-  std::array<char, N + 1> chars{};  // NUL-terminated so that compilers print it whole in diagnostics
-  [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars.data(), N}; }
+  static constexpr std::size_t size = N;
+  // A plain NUL-terminated array: GCC prints it as a string ("answer") in diagnostics.
+  char chars[N + 1]{};
+  [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars, N}; }
 };
 
 template <std::size_t N>
@@ -36,6 +38,28 @@ consteval NameStorage<N> store_name(std::string_view s) {
   for (std::size_t i = 0; i < N; ++i) out.chars[i] = s[i];
   return out;
 }
+
+// The condition of a static_assert that reports a misuse once its function is instantiated.
+template <class...>
+inline constexpr bool always_false = false;
+
+// A name as a type, for the template arguments of the functions whose static_assert reports a
+// misuse, so that the message shows it: GCC prints Name<NameStorage<6>{"anwser"}>; Clang 14
+// prints a char array as numbers, so there the name is spelled as a char pack,
+// Name<'a', 'n', 'w', 's', 'e', 'r'>.
+#if defined(__clang__)
+template <char... C>
+struct Name {};
+template <NameStorage S, std::size_t... I>
+Name<S.chars[I]...> spell(std::index_sequence<I...>);
+template <NameStorage S>
+using name_t = decltype(spell<S>(std::make_index_sequence<S.size>{}));
+#else
+template <NameStorage S>
+struct Name {};
+template <NameStorage S>
+using name_t = Name<S>;
+#endif
 
 template <class S, class T>
 using copy_const_t = std::conditional_t<std::is_const_v<S>, const T, T>;
@@ -201,6 +225,12 @@ inline constexpr std::size_t field_count = FieldsOf<std::remove_cv_t<T>>::count;
 /// Field names of a struct, in order.
 template <class T>
 inline constexpr const auto& field_names = FieldsOf<std::remove_cv_t<T>>::names;
+
+namespace detail {
+/// Field I's name as a type, for diagnostics (see `name_t`).
+template <class T, std::size_t I>
+using field_name_t = name_t<store_name<field_names<T>[I].size()>(field_names<T>[I])>;
+}  // namespace detail
 
 /// The type of field I.
 template <std::size_t I, class T>

@@ -45,18 +45,24 @@ consteval std::size_t field_index(std::string_view name) {
   return kNoField;
 }
 
-// Instantiated per stage input field, so that the compiler's note names the stage and the field.
-template <std::size_t Stage, auto FieldName, bool Provided, bool SameType>
-struct check_chain_field {
-  static_assert(Provided,
-                "dspy::chain: no earlier stage (nor the chain's input) provides this input field of this stage; "
-                "the note above gives the stage index and the field name. Rename a field or add a stage that "
-                "outputs it.");
-  static_assert(!Provided || SameType,
-                "dspy::chain: an earlier stage provides this input field with another type; the note above gives "
-                "the stage index and the field name. Make the types equal.");
-  static constexpr bool ok = Provided && SameType;
-};
+// These two report a stage input field that the chain cannot fill; their template arguments,
+// which the compiler prints, name the stage (counted from 0), the field and, for a type
+// mismatch, the type provided and the type the stage expects.
+template <std::size_t Stage, class FieldName>
+constexpr void chain_input_not_provided() {
+  static_assert(always_false<FieldName>,
+                "dspy: chain: no earlier stage (nor the chain's input) provides this input field; "
+                "chain_input_not_provided<Stage, FieldName> names the stage and the field. Rename a field or add "
+                "a stage that outputs it.");
+}
+
+template <std::size_t Stage, class FieldName, class Provided, class Expected>
+constexpr void chain_input_type_mismatch() {
+  static_assert(always_false<FieldName>,
+                "dspy: chain: an earlier stage provides this input field with another type; "
+                "chain_input_type_mismatch<Stage, FieldName, Provided, Expected> names the stage, the field, the "
+                "type provided and the type the stage expects. Make the types equal.");
+}
 
 struct FieldSource {
   std::size_t provider;  // 0: the chain's input; s > 0: the output of stage s - 1
@@ -95,26 +101,35 @@ class Chain {
   }
 
   template <std::size_t K, std::size_t J>
-  static consteval bool same_type() {
+  static consteval bool fillable() {
     constexpr detail::FieldSource src = source<K, J>();
     if constexpr (src.field == detail::kNoField) return false;
     else return std::is_same_v<field_type<src.field, provider_t<src.provider>>, field_type<J, typename stage_t<K>::Input>>;
   }
 
-  template <std::size_t K, std::size_t... J>
-  static consteval bool check_stage(std::index_sequence<J...>) {
+  template <std::size_t K, std::size_t J>
+  static consteval void check_field() {
     using In = typename stage_t<K>::Input;
-    return (detail::check_chain_field<K, detail::store_name<field_names<In>[J].size()>(field_names<In>[J]),
-                                      source<K, J>().field != detail::kNoField, same_type<K, J>()>::ok &&
-            ...);
+    constexpr detail::FieldSource src = source<K, J>();
+    if constexpr (src.field == detail::kNoField)
+      detail::chain_input_not_provided<K, detail::field_name_t<In, J>>();
+    else if constexpr (!fillable<K, J>())
+      detail::chain_input_type_mismatch<K, detail::field_name_t<In, J>,
+                                        field_type<src.field, provider_t<src.provider>>, field_type<J, In>>();
   }
 
-  static consteval bool check_all() {
-    return []<std::size_t... K>(std::index_sequence<K...>) {
-      return (check_stage<K + 1>(std::make_index_sequence<field_count<typename stage_t<K + 1>::Input>>{}) && ...);
-    }(std::make_index_sequence<n - 1>{});
+  template <std::size_t K, std::size_t... J>
+  static consteval void check_stage(std::index_sequence<J...>) {
+    (check_field<K, J>(), ...);
   }
-  static_assert(check_all());
+
+  // Reports each field that cannot be filled by its own static_assert, and returns true.
+  template <std::size_t... K>
+  static consteval bool check_stages(std::index_sequence<K...>) {
+    (check_stage<K + 1>(std::make_index_sequence<field_count<typename stage_t<K + 1>::Input>>{}), ...);
+    return true;
+  }
+  static_assert(check_stages(std::make_index_sequence<n - 1>{}));
 
   // The chain's input, then each stage's output once it has run.
   using Values =
@@ -129,7 +144,13 @@ class Chain {
   template <std::size_t K, std::size_t... J>
   static typename stage_t<K>::Input input_for(const Values& v, std::index_sequence<J...>) {
     typename stage_t<K>::Input in{};
-    ((get_field<J>(in) = get_field<source<K, J>().field>(provided<source<K, J>().provider>(v))), ...);
+    // A field check_stages reported stays empty: no second error for it.
+    (
+        [&] {
+          if constexpr (fillable<K, J>())
+            get_field<J>(in) = get_field<source<K, J>().field>(provided<source<K, J>().provider>(v));
+        }(),
+        ...);
     return in;
   }
 

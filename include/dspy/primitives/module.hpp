@@ -90,31 +90,40 @@ consteval bool is_described_member(std::string_view name) {
   return found;
 }
 
-// Instantiated per member so that the compiler's note names the module and the member.
-template <class Module, auto MemberName, bool Described_>
-struct check_member_described {
-  static constexpr bool ok = Described_;
-  static_assert(ok,
+// Reports a module member that holds a predictor but is not described; its template arguments,
+// which the compiler prints, name the module and the member.
+template <class Module, class MemberName>
+constexpr void undescribed_predictor_member() {
+  static_assert(always_false<Module>,
                 "dspy: this module member holds a predictor but is not described, so dspy would not find it "
-                "(optimizers, save/load and set_lm would skip it). Add it to BOOST_DESCRIBE_STRUCT(Module, (), "
-                "(..., member)) after the struct, or BOOST_DESCRIBE_CLASS inside it; the note above names it.");
-};
-
-template <class T, std::size_t... I>
-consteval bool predictor_members_described(std::index_sequence<I...>) {
-  return (check_member_described<T, store_name<field_names<T>[I].size()>(field_names<T>[I]),
-                                 !holds_predictor<field_type<I, T>>() ||
-                                     (Described<T> && is_described_member<T>(field_names<T>[I]))>::ok &&
-          ...);
+                "(optimizers, save/load and set_lm would skip it); undescribed_predictor_member<Module, MemberName> "
+                "names it. Add it to BOOST_DESCRIBE_STRUCT(Module, (), (..., member)) after the struct, or "
+                "BOOST_DESCRIBE_CLASS inside it.");
 }
 
-// Where reflection can see every member (aggregates), a member holding a predictor must be described.
+template <class T, std::size_t I>
+consteval void check_member_described() {
+  // Described<T> is only asked about modules that hold predictors: for a wrapper such as
+  // evaluate's scorer, whose template arguments include a described module, Boost.Describe's
+  // lookup finds the module's description and fails to compile.
+  if constexpr (holds_predictor<field_type<I, T>>()) {
+    if constexpr (!(Described<T> && is_described_member<T>(field_names<T>[I])))
+      undescribed_predictor_member<T, field_name_t<T, I>>();
+  }
+}
+
+template <class T, std::size_t... I>
+consteval void check_members_described(std::index_sequence<I...>) {
+  (check_member_described<T, I>(), ...);
+}
+
+// Where reflection can see every member (aggregates), a member holding a predictor must be
+// described. Reports each one that is not by its own static_assert, and returns true.
 template <class T>
 consteval bool check_module_description() {
   if constexpr (pfr_countable<T> && !std::is_base_of_v<PredictorBase, T>)
-    return predictor_members_described<T>(std::make_index_sequence<field_count<T>>{});
-  else
-    return true;
+    check_members_described<T>(std::make_index_sequence<field_count<T>>{});
+  return true;
 }
 
 inline std::string join_path(const std::string& path, std::string_view name) {
@@ -221,6 +230,8 @@ concept AsyncCallable = Module<M> || requires(const M& m, typename M::Input in) 
 /// `co_await dspy::acall(module, input)`: forward for modules, acall for predictors.
 template <AsyncCallable M>
 auto acall(const M& m, typename M::Input input) {
+  // Every way of calling a module (call, batch, evaluate, a chain's stage) comes through here.
+  static_assert(detail::check_module_description<M>());
   if constexpr (Module<M>) return m.forward(std::move(input));
   else return m.acall(std::move(input));
 }

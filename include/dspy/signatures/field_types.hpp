@@ -242,7 +242,7 @@ boost::json::object schema_node(boost::json::object& defs) {
     out["additionalProperties"] = schema_node<typename T::mapped_type>(defs);
   } else if constexpr (Optional<T>) {
     out["anyOf"] = boost::json::array{schema_node<typename T::value_type>(defs), boost::json::object{{"type", "null"}}};
-  } else {
+  } else if constexpr (Struct<T>) {  // other types are reported by validate_signature, not here again
     const std::string_view name = type_name_of<T>;
     if (!defs.contains(name)) {
       defs[name] = nullptr;  // reserve first: a type that refers to itself must not recurse

@@ -82,65 +82,93 @@ consteval bool no_shared_names() {
   return true;
 }
 
-template <class Sig>
-consteval bool docs_name_fields() {
-  if constexpr (HasDocs<Sig>) {
-    for (const auto& d : Sig::docs.items)
-      if (!has_name<typename Sig::Input>(d.name) && !has_name<typename Sig::Output>(d.name)) return false;
-  }
-  return true;
+// Reports a field whose type a signature cannot hold. Its template arguments, which the compiler
+// prints, name the struct that declares the field, the field and the type (for a nested struct,
+// the innermost ones).
+template <class Owner, class FieldName, class Type>
+constexpr void unsupported_field_type() {
+  static_assert(always_false<Type>,
+                "dspy: unsupported field type; unsupported_field_type<Owner, FieldName, Type> names the struct, "
+                "the field and the type (the innermost ones in a nested struct). Use std::string, an "
+                "integer, floating point, bool, a described enum class (BOOST_DESCRIBE_ENUM), dspy::Literal<...>, "
+                "or std::vector<T>, std::map<std::string, T>, std::optional<T> or an aggregate struct of these.");
 }
-
-// Instantiated once per field so that the compiler's note names the struct, the field and its type.
-template <class Struct, auto FieldName, class FieldType_>
-struct check_field_type {
-  static constexpr bool ok = FieldType<FieldType_>;
-  static_assert(ok,
-                "dspy: unsupported field type. Use std::string, an integer, floating point, bool, a described enum "
-                "class (BOOST_DESCRIBE_ENUM), dspy::Literal<...>, or std::vector<T>, std::map<std::string, T>, "
-                "std::optional<T> or an aggregate struct of these.");
-};
 
 template <class S, std::size_t... I>
-consteval bool check_field_types(std::index_sequence<I...>) {
-  return (check_field_type<S, store_name<field_names<S>[I].size()>(field_names<S>[I]), field_type<I, S>>::ok && ...);
+consteval void check_field_types(std::index_sequence<I...>);
+
+// Descends into containers and nested structs to report the innermost unsupported type.
+template <class Owner, class FieldName, class T>
+consteval void check_field_type() {
+  if constexpr (FieldType<T>) return;
+  else if constexpr (Vector<T> || Optional<T>) check_field_type<Owner, FieldName, typename T::value_type>();
+  else if constexpr (StringMap<T>) check_field_type<Owner, FieldName, typename T::mapped_type>();
+  else if constexpr (Struct<T>) check_field_types<T>(std::make_index_sequence<field_count<T>>{});
+  else unsupported_field_type<Owner, FieldName, T>();
 }
 
-template <class S>
-consteval bool all_field_types_supported() {
-  if constexpr (std::is_aggregate_v<S>) return check_field_types<S>(std::make_index_sequence<field_count<S>>{});
-  else return true;
+template <class S, std::size_t... I>
+consteval void check_field_types(std::index_sequence<I...>) {
+  (check_field_type<S, field_name_t<S, I>, field_type<I, S>>(), ...);
 }
+
+// Reports a dspy::docs key that is not a field name; its template arguments name the key.
+template <class Sig, class Key>
+constexpr void docs_key_is_not_a_field() {
+  static_assert(always_false<Sig>,
+                "dspy: Sig::docs describes a field that is not in Sig::Input or Sig::Output; the Key of "
+                "docs_key_is_not_a_field<Sig, Key> names it. Check its spelling in dspy::docs({...}).");
+}
+
+template <class Sig, std::size_t I>
+consteval void check_doc() {
+  constexpr std::string_view key = Sig::docs.items[I].name;
+  if constexpr (!has_name<typename Sig::Input>(key) && !has_name<typename Sig::Output>(key))
+    docs_key_is_not_a_field<Sig, name_t<store_name<key.size()>(key)>>();
+}
+
+template <class Sig, std::size_t... I>
+consteval void check_docs(std::index_sequence<I...>) {
+  (check_doc<Sig, I>(), ...);
+}
+
+template <class T>
+concept AggregateStruct = std::is_aggregate_v<T> && std::is_class_v<T>;
 
 }  // namespace detail
 
-/// Compile-time validation of a Signature; each failure says what to change.
+/// Compile-time validation of a Signature; each failure says what to change. Returns true: the
+/// failures are its own static_asserts, and a check that needs an earlier one to hold runs only
+/// when it does, so that one mistake gives one error.
 template <class Sig>
 consteval bool validate_signature() {
   static_assert(Signature<Sig>,
                 "dspy: a Signature is a struct with nested structs `Input` and `Output`: "
                 "struct QA { struct Input { std::string question; }; struct Output { std::string answer; }; };");
-  using In = typename Sig::Input;
-  using Out = typename Sig::Output;
-  static_assert(std::is_aggregate_v<In> && std::is_class_v<In>,
-                "dspy: Sig::Input must be an aggregate struct (no constructors, base classes or private members).");
-  static_assert(std::is_aggregate_v<Out> && std::is_class_v<Out>,
-                "dspy: Sig::Output must be an aggregate struct (no constructors, base classes or private members).");
-  static_assert(field_count<Out> > 0,
-                "dspy: Sig::Output has no fields. A signature needs at least one output field, e.g. "
-                "struct Output { std::string answer; };");
-  static_assert(field_count<In> + field_count<Out> <= 64, "dspy: a signature has at most 64 fields.");
-  static_assert(detail::all_field_types_supported<In>() && detail::all_field_types_supported<Out>(),
-                "dspy: a field of this signature has an unsupported type (see the note above naming it).");
-  static_assert(detail::unique_names<In>() && detail::unique_names<Out>(),
-                "dspy: a field name appears twice in Sig::Input or Sig::Output (ChainOfThought<Sig> adds "
-                "`reasoning`: a Sig that already has it needs another name for its own field).");
-  static_assert(detail::no_shared_names<Sig>(),
-                "dspy: the same field name is in both Sig::Input and Sig::Output. Rename one of them: DSPy field "
-                "names are unique within a signature.");
-  static_assert(detail::docs_name_fields<Sig>(),
-                "dspy: Sig::docs describes a field that is not in Sig::Input or Sig::Output. Check the spelling of "
-                "the names in dspy::docs({...}).");
+  if constexpr (Signature<Sig>) {
+    using In = typename Sig::Input;
+    using Out = typename Sig::Output;
+    static_assert(detail::AggregateStruct<In>,
+                  "dspy: Sig::Input must be an aggregate struct (no constructors, base classes or private members).");
+    static_assert(detail::AggregateStruct<Out>,
+                  "dspy: Sig::Output must be an aggregate struct (no constructors, base classes or private members).");
+    // The field checks reflect both structs.
+    if constexpr (detail::AggregateStruct<In> && detail::AggregateStruct<Out>) {
+      static_assert(field_count<Out> > 0,
+                    "dspy: Sig::Output has no fields. A signature needs at least one output field, e.g. "
+                    "struct Output { std::string answer; };");
+      static_assert(field_count<In> + field_count<Out> <= 64, "dspy: a signature has at most 64 fields.");
+      detail::check_field_types<In>(std::make_index_sequence<field_count<In>>{});
+      detail::check_field_types<Out>(std::make_index_sequence<field_count<Out>>{});
+      static_assert(detail::unique_names<In>() && detail::unique_names<Out>(),
+                    "dspy: a field name appears twice in Sig::Input or Sig::Output (ChainOfThought<Sig> adds "
+                    "`reasoning`: a Sig that already has it needs another name for its own field).");
+      static_assert(detail::no_shared_names<Sig>(),
+                    "dspy: the same field name is in both Sig::Input and Sig::Output. Rename one of them: DSPy field "
+                    "names are unique within a signature.");
+      if constexpr (detail::HasDocs<Sig>) detail::check_docs<Sig>(std::make_index_sequence<Sig::docs.items.size()>{});
+    }
+  }
   return true;
 }
 
@@ -183,7 +211,8 @@ struct FieldTable {
         {String<type<I>>...},
     };
   }
-  static constexpr auto ops = make(std::make_index_sequence<size>{});
+  // validate_signature reports an unsupported field type; an empty table then adds no second error.
+  static constexpr auto ops = make(std::make_index_sequence<FieldType<S> ? size : 0>{});
 
   template <std::size_t... I>
   static std::array<std::string, size> type_names(std::index_sequence<I...>) {
@@ -324,8 +353,11 @@ const SignatureMeta& signature_meta() {
     using In = typename Sig::Input;
     using Out = typename Sig::Output;
     SignatureMeta m;
-    m.inputs = detail::field_metas<In, false>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<In>>{});
-    m.outputs = detail::field_metas<Out, true>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<Out>>{});
+    // An unsupported field type is reported by validate_signature alone.
+    if constexpr (FieldType<In> && FieldType<Out>) {
+      m.inputs = detail::field_metas<In, false>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<In>>{});
+      m.outputs = detail::field_metas<Out, true>(&detail::doc_for<Sig>, std::make_index_sequence<field_count<Out>>{});
+    }
     if constexpr (detail::HasInstructions<Sig>) {
       m.default_instructions = std::string(std::string_view{Sig::instructions});
     } else {
