@@ -16,38 +16,27 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <boost/system/system_error.hpp>
 
 #include "../primitives/error.hpp"
 #include "../primitives/lm_handle.hpp"
 #include "../primitives/message.hpp"
-#include "../detail/exception.hpp"
+#include "../detail/sync_wait.hpp"
 
 namespace dspy {
 
 namespace asio = boost::asio;
 
 /// What every LM implements. `acall` is the primary path; `call` blocks, by default by running
-/// `acall` on a private io_context (an LM with a cheaper blocking path overrides it).
+/// `acall` on a private io_context under this thread's settings (an LM with a cheaper blocking
+/// path overrides it).
 class BaseLM {
  public:
   virtual ~BaseLM() = default;
 
   virtual asio::awaitable<Result<LMResponse>> acall(LMRequest request) = 0;
 
-  virtual Result<LMResponse> call(const LMRequest& request) {
-    asio::io_context io;
-    std::optional<Result<LMResponse>> out;
-    asio::co_spawn(io, store(this, request, &out), [&](const std::exception_ptr& e) {
-      if (e) out.emplace(error_from_exception(e));
-    });
-    io.run();
-    return std::move(*out);
-  }
+  virtual Result<LMResponse> call(const LMRequest& request) { return detail::sync_wait(acall(request)); }
 
   /// acall, handing the first completion's text to `on_text` as it arrives. This default, for
   /// LMs that cannot stream, hands it over whole when the reply is complete.
@@ -59,12 +48,6 @@ class BaseLM {
   [[nodiscard]] virtual std::string model() const = 0;
 
  protected:
-  // co_spawn needs a default-constructible result; Result has none, so the value goes to `out`.
-  static asio::awaitable<void> store(BaseLM* self, LMRequest request, std::optional<Result<LMResponse>>* out) {
-    auto pending = self->acall(std::move(request));  // not inside co_await: GCC 12 PR 100611
-    out->emplace(co_await std::move(pending));
-  }
-
   static asio::awaitable<Result<LMResponse>> acall_then_text(BaseLM* self, LMRequest request, TextSink on_text) {
     auto pending = self->acall(std::move(request));  // not inside co_await: GCC 12 PR 100611
     Result<LMResponse> r = co_await std::move(pending);

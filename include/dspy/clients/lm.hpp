@@ -19,7 +19,6 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -32,6 +31,7 @@
 #include "../detail/http/retry.hpp"
 #include "../detail/http/provider.hpp"
 #include "../detail/http/rate_limit.hpp"
+#include "../detail/sync_wait.hpp"
 #include "../primitives/error.hpp"
 #include "history.hpp"
 #include "base_lm.hpp"
@@ -150,14 +150,7 @@ class LM : public BaseLM {
   /// its open connections) for its blocking calls.
   Result<LMResponse> call(const LMRequest& request) override {
     thread_local asio::io_context io;
-    std::optional<Result<LMResponse>> out;
-    io.restart();
-    asio::co_spawn(io, store(this, request, &out), [&](const std::exception_ptr& e) {
-      if (e) out.emplace(error_from_exception(e));
-    });
-    while (!out && io.run_one() > 0) {
-    }
-    return std::move(*out);
+    return detail::sync_wait(io, acall(request));
   }
 
  private:

@@ -13,8 +13,6 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include "../adapters/adapter.hpp"
@@ -27,6 +25,7 @@
 #include "../primitives/settings.hpp"
 #include "../signatures/signature.hpp"
 #include "../adapters/streaming.hpp"
+#include "../detail/sync_wait.hpp"
 
 namespace dspy {
 
@@ -229,14 +228,7 @@ class Predict final : public PredictorBase {
   template <class F>
   result_type stream(const Input& input, F on_chunk, const CallConfig& call = {}) const {
     static_assert(StreamListener<F>, "astream/stream: the listener must be callable as f(const dspy::StreamChunk&)");
-    asio::io_context io;
-    std::optional<result_type> out;
-    asio::co_spawn(io, stream_into(this, input, StreamCallback(std::move(on_chunk)), call, &out),
-                   [&](const std::exception_ptr& e) {
-                     if (e) out.emplace(error_from_exception(e));
-                   });
-    io.run();
-    return std::move(*out);
+    return detail::sync_wait(respond(input, call, StreamCallback(std::move(on_chunk))));
   }
 
  private:
@@ -277,11 +269,6 @@ class Predict final : public PredictorBase {
     }
   }
 
-  static asio::awaitable<void> stream_into(const Predict* self, Input input, StreamCallback on_chunk, CallConfig call,
-                                           std::optional<result_type>* out) {
-    auto pending = self->respond(std::move(input), std::move(call), std::move(on_chunk));
-    out->emplace(co_await std::move(pending));
-  }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
