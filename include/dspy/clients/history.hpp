@@ -1,5 +1,6 @@
-// A bounded record of LM calls, printed as DSPy's `inspect_history` prints it, and the redaction
-// helper that keeps credentials out of anything logged or stored.
+// A bounded record of LM calls (DSPy's `lm.history` and GLOBAL_HISTORY), printed as DSPy's
+// `inspect_history` prints it, and the redaction helper that keeps credentials out of anything
+// logged or stored.
 #pragma once
 
 #include <unistd.h>
@@ -38,10 +39,10 @@ struct HistoryEntry {
   bool cache_hit = false;
 };
 
-/// Thread-safe; keeps the newest `capacity` entries (0 keeps none: history off).
-class History {
+/// A log of LM calls. Thread-safe; keeps the newest `capacity` entries (0 keeps none: history off).
+class LMHistory {
  public:
-  explicit History(std::size_t capacity = 10'000) : capacity_(capacity) {}
+  explicit LMHistory(std::size_t capacity = 10'000) : capacity_(capacity) {}
 
   void add(HistoryEntry entry) {
     std::lock_guard lock(mutex_);
@@ -86,8 +87,8 @@ class History {
 };
 
 /// The history every LM adds to (DSPy's GLOBAL_HISTORY, 10,000 entries).
-[[nodiscard]] inline History& global_history() {
-  static History history;
+[[nodiscard]] inline LMHistory& global_history() {
+  static LMHistory history;
   return history;
 }
 
@@ -165,7 +166,7 @@ inline void print_history(std::ostream& os, const std::vector<HistoryEntry>& ent
 }  // namespace detail
 
 /// Prints `history`'s last `n` calls as DSPy's `inspect_history` does (colours on a terminal).
-inline void inspect_history(const History& history, std::size_t n = 1, std::ostream& os = std::cout) {
+inline void inspect_history(const LMHistory& history, std::size_t n = 1, std::ostream& os = std::cout) {
   detail::print_history(os, history.last(n), detail::wants_colour(os));
 }
 
