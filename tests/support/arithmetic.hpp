@@ -53,11 +53,13 @@ class RecordingLM : public dspy::BaseLM {
   std::mutex mutex;
   std::vector<dspy::LMRequest> requests;
 
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
+  [[nodiscard]] std::string model() const override { return "recording-model"; }
+
+ protected:
+  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
     co_return answer(request);
   }
-  dspy::Result<dspy::LMResponse> call(const dspy::LMRequest& request) override { return answer(request); }
-  [[nodiscard]] std::string model() const override { return "recording-model"; }
+  dspy::Result<dspy::LMResponse> forward(const dspy::LMRequest& request) override { return answer(request); }
 
  private:
   dspy::Result<dspy::LMResponse> answer(const dspy::LMRequest& request) {
@@ -65,7 +67,7 @@ class RecordingLM : public dspy::BaseLM {
       std::lock_guard lock(mutex);
       requests.push_back(request);
     }
-    return lm_.call(request);
+    return lm_.reply(request);
   }
   dspy::testing::SimulatedLM lm_;
 };

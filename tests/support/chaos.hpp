@@ -228,11 +228,11 @@ inline LmSoakReport run_lm_soak(const LmSoakOptions& o) {
                                                   .max = std::chrono::milliseconds(200)},
                                       .cache = false}));  // every planned request must reach the server
   // The bounded call history would grow through the run; memory is checked for the calls alone.
-  History& history = global_history();
+  LMHistory& history = global_history();
   const std::size_t kept = history.capacity();
   history.set_capacity(0);
   struct Restore {
-    History& h;
+    LMHistory& h;
     std::size_t capacity;
     ~Restore() { h.set_capacity(capacity); }
   } restore{history, kept};

@@ -14,7 +14,7 @@ namespace asio = boost::asio;
 // questions starting with "fail", and records how many calls were in flight at once.
 class EchoLM : public dspy::BaseLM {
  public:
-  asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
+  asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
     const std::string& user = request.messages.back().content;
     const std::size_t start = user.find('\n') + 1;  // after "[[ ## question ## ]]\n"
     const std::string question = user.substr(start, user.find("\n\n") - start);

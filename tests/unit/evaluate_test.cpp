@@ -331,7 +331,7 @@ TEST(Metrics, UserMetricsMayReturnBoolNumberOrFeedback) {
 // server error, "garble..." a reply without the answer field.
 class UpperLM : public dspy::BaseLM {
  public:
-  asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
+  asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
     const std::string& user = request.messages.back().content;
     const std::size_t start = user.find('\n') + 1;
     std::string question = user.substr(start, user.find("\n\n") - start);

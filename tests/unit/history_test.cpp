@@ -34,7 +34,7 @@ std::vector<std::string> replies(const std::vector<dspy::HistoryEntry>& entries)
 }
 
 TEST(History, KeepsTheNewestEntriesUpToItsCapacity) {
-  dspy::History h(3);
+  dspy::LMHistory h(3);
   for (int i = 1; i <= 5; ++i) h.add(entry(std::to_string(i)));
   EXPECT_EQ(h.size(), 3U);
   EXPECT_EQ(replies(h.last(10)), (std::vector<std::string>{"3", "4", "5"}));
@@ -54,7 +54,7 @@ TEST(History, KeepsTheNewestEntriesUpToItsCapacity) {
 }
 
 TEST(History, EntriesKeepEverythingAboutTheCall) {
-  dspy::History h;
+  dspy::LMHistory h;
   EXPECT_EQ(h.capacity(), 10'000U);  // DSPy's MAX_HISTORY_SIZE
   auto e = entry("Paris");
   e.cache_hit = true;
@@ -72,7 +72,7 @@ TEST(History, EntriesKeepEverythingAboutTheCall) {
 TEST(History, ConcurrentWritersAndReaders) {
   constexpr int threads = 8;
   constexpr int per_thread = 2000;
-  dspy::History h(100);
+  dspy::LMHistory h(100);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
@@ -144,7 +144,7 @@ constexpr std::string_view coloured_layout =
     "\x1b[31m \t (and 2 other completions)\x1b[0m\n\n\n\n\n";
 
 TEST_F(InspectHistory, PrintsAsDspyDoes) {
-  dspy::History h;
+  dspy::LMHistory h;
   h.add(entry("older call, not printed"));
   for (auto& e : two_calls()) h.add(e);
   std::ostringstream out;

@@ -33,9 +33,11 @@ class Recorder : public dspy::BaseLM {
   std::mutex mutex;
   std::vector<dspy::CallConfig> configs;
 
-  asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override { co_return answer(request); }
-  dspy::Result<dspy::LMResponse> call(const dspy::LMRequest& request) override { return answer(request); }
   [[nodiscard]] std::string model() const override { return "recorder"; }
+
+ protected:
+  asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override { co_return answer(request); }
+  dspy::Result<dspy::LMResponse> forward(const dspy::LMRequest& request) override { return answer(request); }
 
  private:
   dspy::Result<dspy::LMResponse> answer(const dspy::LMRequest& request) {
@@ -52,7 +54,7 @@ class Recorder : public dspy::BaseLM {
         if (request.messages[i].content.find(block) != std::string::npos) ++leaks;
       if (fails(*q)) return dspy::Error(dspy::Errc::network, "simulated outage");
     }
-    return lm_.call(request);
+    return lm_.reply(request);
   }
   SimulatedLM lm_;
 };

@@ -247,9 +247,9 @@ TEST(Predict, AsyncCallsRunConcurrentlyOnOneThread) {
 }
 
 TEST(Predict, AsyncFallbackAndSyncCallOfAnAsyncOnlyLm) {
-  // An LM that only implements acall: the blocking path runs it on a private io_context.
+  // An LM that only implements aforward: the blocking path runs it on a private io_context.
   struct AsyncOnly : dspy::BaseLM {
-    asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
+    asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
       dspy::LMResponse r;
       r.completions = {request.response_format.is_null() ? "garbled" : "{\"answer\": \"async\"}"};
       co_return r;
@@ -299,7 +299,7 @@ TEST(Predict, CancellingAnAsyncCallGivesACancelledError) {
 
 TEST(Predict, AnLmThatThrowsGivesATypedError) {
   struct Throwing : dspy::BaseLM {
-    asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest) override {
+    asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest) override {
       throw std::runtime_error("socket exploded");
       co_return dspy::Error(dspy::Errc::network, "unreachable");
     }

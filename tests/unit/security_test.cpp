@@ -62,7 +62,7 @@ TEST_F(Artifacts, AKeyTheServerEchoesAppearsInNothingARunWrites) {
   // The LM's own cache and the global history, as a real run has them; the cache in this test's
   // directory so that its files are checked below.
   auto cache = std::make_shared<dspy::Cache>(dspy::CacheOptions{.directory = dir_ / "cache"});
-  dspy::History& history = dspy::global_history();
+  dspy::LMHistory& history = dspy::global_history();
   const std::size_t capacity = history.capacity();
   history.set_capacity(0);  // empties it
   history.set_capacity(capacity);

@@ -28,11 +28,13 @@ class Recorder : public dspy::BaseLM {
   std::vector<dspy::LMRequest> requests;
   std::function<bool(const dspy::testing::ChatPrompt&)> fails{};
 
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> acall(dspy::LMRequest request) override {
+  [[nodiscard]] std::string model() const override { return "recorder"; }
+
+ protected:
+  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
     co_return answer(request);
   }
-  dspy::Result<dspy::LMResponse> call(const dspy::LMRequest& request) override { return answer(request); }
-  [[nodiscard]] std::string model() const override { return "recorder"; }
+  dspy::Result<dspy::LMResponse> forward(const dspy::LMRequest& request) override { return answer(request); }
 
  private:
   dspy::Result<dspy::LMResponse> answer(const dspy::LMRequest& request) {
@@ -43,8 +45,8 @@ class Recorder : public dspy::BaseLM {
     if (fails && fails(dspy::testing::read_chat_prompt(request.messages)))
       return dspy::Error(dspy::Errc::network, "model down for this question");
     if (request.config.temperature.value_or(0.0) >= 1.0 && request.config.rollout_id)
-      return SimulatedLM({.seed = static_cast<std::uint64_t>(*request.config.rollout_id) + 1}).call(request);
-    return lm_.call(request);
+      return SimulatedLM({.seed = static_cast<std::uint64_t>(*request.config.rollout_id) + 1}).reply(request);
+    return lm_.reply(request);
   }
   SimulatedLM lm_;
 };

@@ -19,7 +19,7 @@
 #include "../detail/cache/disk.hpp"
 #include "../detail/cache/lru.hpp"
 #include "../detail/sha256.hpp"
-#include "base_lm.hpp"
+#include "../primitives/message.hpp"
 
 namespace dspy {
 

@@ -1,5 +1,6 @@
-// A bounded record of LM calls, printed as DSPy's `inspect_history` prints it, and the redaction
-// helper that keeps credentials out of anything logged or stored.
+// A bounded record of LM calls (DSPy's `lm.history` and GLOBAL_HISTORY), printed as DSPy's
+// `inspect_history` prints it, and the redaction helper that keeps credentials out of anything
+// logged or stored.
 #pragma once
 
 #include <unistd.h>
@@ -11,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <deque>
 #include <initializer_list>
 #include <iostream>
 #include <mutex>
@@ -22,7 +22,6 @@
 #include <vector>
 
 #include "../detail/text/tolerant.hpp"
-#include "base_lm.hpp"
 #include "../primitives/message.hpp"
 
 namespace dspy {
@@ -38,28 +37,42 @@ struct HistoryEntry {
   bool cache_hit = false;
 };
 
-/// Thread-safe; keeps the newest `capacity` entries (0 keeps none: history off).
-class History {
+/// A log of LM calls. Thread-safe; keeps the newest `capacity` entries (0 keeps none: history off).
+class LMHistory {
  public:
-  explicit History(std::size_t capacity = 10'000) : capacity_(capacity) {}
+  explicit LMHistory(std::size_t capacity = 10'000) : capacity_(capacity) {}
 
   void add(HistoryEntry entry) {
+    add_with([&entry](HistoryEntry& e) { e = std::move(entry); });
+  }
+
+  /// Adds an entry that `fill(HistoryEntry&)` writes in place. When the history is full, that is
+  /// the oldest entry, overwritten: its strings' storage is reused.
+  template <class F>
+  void add_with(F&& fill) {
     std::lock_guard lock(mutex_);
     if (capacity_ == 0) return;
-    if (entries_.size() == capacity_) entries_.pop_front();
-    entries_.push_back(std::move(entry));
+    if (ring_.size() < capacity_) {
+      fill(ring_.emplace_back());  // not full: the oldest is at 0
+      return;
+    }
+    fill(ring_[oldest_]);
+    oldest_ = (oldest_ + 1) % ring_.size();
   }
 
   /// The newest `n` entries, oldest first.
   [[nodiscard]] std::vector<HistoryEntry> last(std::size_t n) const {
     std::lock_guard lock(mutex_);
-    const std::size_t k = std::min(n, entries_.size());
-    return {entries_.end() - static_cast<std::ptrdiff_t>(k), entries_.end()};
+    const std::size_t k = std::min(n, ring_.size());
+    std::vector<HistoryEntry> out;
+    out.reserve(k);
+    for (std::size_t i = ring_.size() - k; i < ring_.size(); ++i) out.push_back(ring_[(oldest_ + i) % ring_.size()]);
+    return out;
   }
 
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(mutex_);
-    return entries_.size();
+    return ring_.size();
   }
 
   [[nodiscard]] std::size_t capacity() const {
@@ -70,24 +83,28 @@ class History {
   /// Changes the bound, dropping the oldest entries that no longer fit.
   void set_capacity(std::size_t capacity) {
     std::lock_guard lock(mutex_);
+    std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(oldest_), ring_.end());
+    oldest_ = 0;
+    if (ring_.size() > capacity) ring_.erase(ring_.begin(), ring_.end() - static_cast<std::ptrdiff_t>(capacity));
     capacity_ = capacity;
-    while (entries_.size() > capacity_) entries_.pop_front();
   }
 
   void clear() {
     std::lock_guard lock(mutex_);
-    entries_.clear();
+    ring_.clear();
+    oldest_ = 0;
   }
 
  private:
   mutable std::mutex mutex_;
   std::size_t capacity_;
-  std::deque<HistoryEntry> entries_;
+  std::vector<HistoryEntry> ring_;  // oldest at `oldest_`, newest just before it
+  std::size_t oldest_ = 0;
 };
 
 /// The history every LM adds to (DSPy's GLOBAL_HISTORY, 10,000 entries).
-[[nodiscard]] inline History& global_history() {
-  static History history;
+[[nodiscard]] inline LMHistory& global_history() {
+  static LMHistory history;
   return history;
 }
 
@@ -165,7 +182,7 @@ inline void print_history(std::ostream& os, const std::vector<HistoryEntry>& ent
 }  // namespace detail
 
 /// Prints `history`'s last `n` calls as DSPy's `inspect_history` does (colours on a terminal).
-inline void inspect_history(const History& history, std::size_t n = 1, std::ostream& os = std::cout) {
+inline void inspect_history(const LMHistory& history, std::size_t n = 1, std::ostream& os = std::cout) {
   detail::print_history(os, history.last(n), detail::wants_colour(os));
 }
 
@@ -196,7 +213,8 @@ namespace detail {
 /// `text` with each of `secrets` and anything shaped like a credential replaced by "[REDACTED]":
 /// `Bearer <token>`, the values of `x-api-key`, `api-key`, `x-goog-api-key`, `api_key` and
 /// `apikey` (as header, JSON or query parameter), and `sk-...` keys. For every string that may
-/// echo a request (error messages, logged bodies); pass the LM's own key as a secret.
+/// echo a request (error messages, logged bodies); pass the LM's own key as a secret. A value
+/// already redacted stays as it is.
 [[nodiscard]] inline std::string redact_secrets(std::string_view text,
                                                 std::initializer_list<std::string_view> secrets = {}) {
   std::vector<std::pair<std::size_t, std::size_t>> spans;  // [begin, end)
@@ -210,11 +228,12 @@ namespace detail {
     while (p < text.size() && detail::is_value_char(text[p])) ++p;
     return p;
   };
+  auto redacted = [&](std::size_t p) { return lower.compare(p, 10, "[redacted]") == 0; };
   for (std::size_t p = lower.find("bearer"); p != std::string::npos; p = lower.find("bearer", p + 1)) {
     std::size_t v = p + 6;
     if (v >= text.size() || text[v] != ' ') continue;
     while (v < text.size() && text[v] == ' ') ++v;
-    if (const auto end = value_run(v); end > v) spans.emplace_back(v, end);
+    if (const auto end = value_run(v); end > v && !redacted(v)) spans.emplace_back(v, end);
   }
   for (std::string_view name : {"x-api-key", "x-goog-api-key", "api-key", "api_key", "apikey"}) {
     for (std::size_t p = lower.find(name); p != std::string::npos; p = lower.find(name, p + 1)) {
@@ -225,7 +244,7 @@ namespace detail {
       ++v;
       while (v < text.size() && text[v] == ' ') ++v;
       if (v < text.size() && (text[v] == '"' || text[v] == '\'')) ++v;
-      if (const auto end = value_run(v); end > v) spans.emplace_back(v, end);
+      if (const auto end = value_run(v); end > v && !redacted(v)) spans.emplace_back(v, end);
     }
   }
   for (std::size_t p = text.find("sk-"); p != std::string_view::npos; p = text.find("sk-", p + 1)) {

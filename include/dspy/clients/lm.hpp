@@ -1,6 +1,7 @@
 // dspy::LM: a real language model over HTTP. OpenAI-compatible chat completions (OpenAI,
 // Ollama, vLLM, OpenRouter, Groq, Together, DeepSeek, Mistral) and Anthropic's Messages API,
 // with retries, timeouts and cancellation, on a libcurl multi shared per Asio execution context.
+// The transport only: BaseLM's front adds the cache, usage, history, callbacks and redaction.
 #pragma once
 
 #include <cctype>
@@ -19,29 +20,28 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "cache.hpp"
 #include "../detail/http/curl_multi.hpp"
 #include "../detail/http/reply.hpp"
 #include "../detail/http/retry.hpp"
 #include "../detail/http/provider.hpp"
 #include "../detail/http/rate_limit.hpp"
+#include "../detail/sync_wait.hpp"
+#include "../detail/text/redact.hpp"
 #include "../primitives/error.hpp"
-#include "history.hpp"
 #include "base_lm.hpp"
-#include "usage.hpp"
+#include "cache.hpp"
 
 namespace dspy {
 
 class LM;
 
-/// Extra observers of an LM's calls (the cache, usage scopes and history are built in). Both
+/// Extra observers of an LM's calls (the cache, usage scopes and history are BaseLM's). Both
 /// are optional.
 struct LMHooks {
   /// Asked first, before the cache, with the merged request; a value answers the call.
@@ -111,11 +111,12 @@ class LM : public BaseLM {
     if (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0)
       limiter_ = std::make_shared<detail::RateLimiter>(config_.rate_limit.requests_per_minute,
                                                        config_.rate_limit.tokens_per_minute);
-    defaults_.temperature = config_.temperature;
-    defaults_.max_tokens = config_.max_tokens;
-    defaults_.n = config_.n;
-    defaults_.stop = config_.stop;
-    defaults_.extra = config_.extra_body;
+    set_defaults({.temperature = config_.temperature,
+                  .max_tokens = config_.max_tokens,
+                  .n = config_.n,
+                  .stop = config_.stop,
+                  .extra = config_.extra_body});
+    set_cache(config_.cache, config_.cache_store);
     headers_ = {"Content-Type: application/json"};
     if (api_ == detail::WireApi::anthropic_messages) {
       headers_.push_back("x-api-key: " + key_);
@@ -135,81 +136,65 @@ class LM : public BaseLM {
   /// The endpoint calls go to; empty when the LM is misconfigured (calls then fail with Errc::config).
   [[nodiscard]] const std::string& url() const noexcept { return url_; }
 
-  /// Calls the model on the current executor (an io_context's). The LM must outlive the call.
-  /// Cancelling through the awaiting coroutine's cancellation slot ends the call with Errc::cancelled.
-  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { return answer(this, std::move(request), {}); }
-
-  /// acall, streamed: the reply comes as server-sent events and the first completion's text goes
-  /// to `on_text` as it arrives, from the transfer's I/O callback (so keep it short). A cache hit
-  /// hands the whole text over at once. A stream that has delivered text is not retried.
-  asio::awaitable<Result<LMResponse>> astream(LMRequest request, TextSink on_text) override {
-    return answer(this, std::move(request), std::move(on_text));
+ protected:
+  /// Over HTTP on the current executor (an io_context's). Cancelling through the awaiting
+  /// coroutine's cancellation slot ends the call with Errc::cancelled. The LM must outlive the call.
+  asio::awaitable<Result<LMResponse>> aforward(LMRequest request) override {
+    return fetch(this, std::move(request), {});
   }
 
-  /// Blocks the calling thread. Each thread keeps one io_context (and so one curl multi with
-  /// its open connections) for its blocking calls.
-  Result<LMResponse> call(const LMRequest& request) override {
+  /// The reply comes as server-sent events and the first completion's text goes to `on_text` as
+  /// it arrives, from the transfer's I/O callback (so keep it short). A stream that has delivered
+  /// text is not retried.
+  asio::awaitable<Result<LMResponse>> aforward_stream(LMRequest request, TextSink on_text) override {
+    return fetch(this, std::move(request), std::move(on_text));
+  }
+
+  /// Each thread keeps one io_context (and so one curl multi with its open connections) for its
+  /// blocking calls.
+  Result<LMResponse> forward(const LMRequest& request) override {
     thread_local asio::io_context io;
-    std::optional<Result<LMResponse>> out;
-    io.restart();
-    asio::co_spawn(io, store(this, request, &out), [&](const std::exception_ptr& e) {
-      if (e) out.emplace(error_from_exception(e));
-    });
-    while (!out && io.run_one() > 0) {
-    }
-    return std::move(*out);
+    return detail::sync_wait(io, aforward(request));
+  }
+
+  [[nodiscard]] std::vector<std::string_view> secrets() const override {
+    if (key_.empty()) return {};
+    return {key_};
+  }
+
+  std::optional<LMResponse> lookup(const LMRequest& request) override {
+    if (config_.hooks && config_.hooks->lookup) return config_.hooks->lookup(*this, request);
+    return std::nullopt;
+  }
+
+  void record(const LMRequest& request, const Result<LMResponse>& response, std::chrono::nanoseconds latency) override {
+    if (config_.hooks && config_.hooks->record) config_.hooks->record(*this, request, response, latency);
   }
 
  private:
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 // GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
-// operator new in these coroutines too (answer, fetch, exchange), depending on what is inlined.
+// operator new in these coroutines too (fetch, exchange), depending on what is inlined.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
-  // acall's body: a static member, so the frame holds `self` (GCC 12 mis-diagnoses the
+  // A call over HTTP. A static member, so that the frame holds `self` (GCC 12 mis-diagnoses the
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
-  static asio::awaitable<Result<LMResponse>> answer(const LM* self, LMRequest request, TextSink on_text) {
-    const auto start = std::chrono::steady_clock::now();
-    const UsageContext usage = UsageContext::current();  // the scopes open when the call was made
-    request.config = self->defaults_.merged_with(request.config);
-    std::optional<Result<LMResponse>> out;
-    if (self->config_.hooks && self->config_.hooks->lookup)
-      if (auto hit = self->config_.hooks->lookup(*self, request)) out.emplace(std::move(*hit));
-    std::shared_ptr<Cache> cache;
-    std::optional<CacheKey> key;
-    if (!out && self->config_.cache) {
-      cache = self->config_.cache_store ? self->config_.cache_store : default_cache();
-      key = cache_key(self->model_, request);
-      if (auto hit = cache->get(*key)) out.emplace(std::move(*hit));
-    }
-    if (out) {
-      if (on_text && *out && !(*out)->completions.empty()) on_text((*out)->completions.front());
-    } else {
-      auto pending = self->fetch(request, std::move(on_text));  // not inside co_await: GCC 12 PR 100611
-      out.emplace(co_await std::move(pending));
-      if (cache && *out) cache->put(*key, **out);
-    }
-    self->record(request, *out, start, usage);
-    co_return std::move(*out);
-  }
-
-  // A call the cache did not answer: over HTTP.
-  asio::awaitable<Result<LMResponse>> fetch(const LMRequest& request, TextSink on_text) const {
-    if (!problem_.empty()) co_return fail(Errc::config, problem_);
-    detail::HttpRequest http = http_request(request.config);
+  static asio::awaitable<Result<LMResponse>> fetch(const LM* self, LMRequest request, TextSink on_text) {
+    if (!self->problem_.empty()) co_return self->fail(Errc::config, self->problem_);
+    detail::HttpRequest http = self->http_request(request.config);
     const int n = request.config.n.value_or(1);
-    if (api_ == detail::WireApi::anthropic_messages && n > 1) {
+    if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {
       // The Messages API has no `n`: n requests, one completion each.
       CallConfig one = request.config;
       one.n.reset();
-      http.body = body_for(request, one, static_cast<bool>(on_text));
+      http.body = self->body_for(request, one, static_cast<bool>(on_text));
       LMResponse all;
-      all.model = model_;
+      all.model = self->model_;
       for (int i = 0; i < n; ++i) {
         // Only the first completion is shown as it comes; the others are streams read quietly.
         TextSink sink = !on_text || i == 0 ? on_text : [](std::string_view) {};
-        auto pending = exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
+        auto pending = self->exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
         Result<LMResponse> r = co_await std::move(pending);
         if (!r) co_return std::move(r).error();
         all.completions.push_back(std::move(r->completions.front()));
@@ -217,8 +202,8 @@ class LM : public BaseLM {
       }
       co_return all;
     }
-    http.body = body_for(request, request.config, static_cast<bool>(on_text));
-    auto pending = exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
+    http.body = self->body_for(request, request.config, static_cast<bool>(on_text));
+    auto pending = self->exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
     co_return co_await std::move(pending);
   }
 
@@ -230,25 +215,9 @@ class LM : public BaseLM {
     return true;
   }
 
-  // Every finished call goes to the hooks; a successful one also to the usage scopes open when
-  // it was made (a cache hit counts zero) and to the global history.
-  void record(const LMRequest& request, const Result<LMResponse>& out, std::chrono::steady_clock::time_point start,
-              const UsageContext& usage) const {
-    const auto latency = std::chrono::steady_clock::now() - start;
-    if (config_.hooks && config_.hooks->record) config_.hooks->record(*this, request, out, latency);
-    if (!out) return;
-    usage.record(model_, *out);
-    global_history().add({.model = model_,
-                          .messages = request.messages,
-                          .outputs = out->completions,
-                          .usage = out->usage,  // zero on a cache hit
-                          .latency = latency,
-                          .timestamp = std::chrono::system_clock::now(),
-                          .cache_hit = out->cache_hit});
-  }
-
-  Error fail(Errc code, const std::string& what, const std::string& raw = {}) const {
-    return Error(code, detail::redact(model_ + ": " + what, key_), detail::redact(raw, key_));
+  // BaseLM's front keeps the key out of the error.
+  Error fail(Errc code, const std::string& what, std::string raw = {}) const {
+    return Error(code, model_ + ": " + what, std::move(raw));
   }
 
   // What a call with `config` sends, less the body.
@@ -337,7 +306,6 @@ class LM : public BaseLM {
   std::string url_;
   std::string key_;
   std::string problem_;  // why calls cannot be made, if they cannot
-  CallConfig defaults_;
   std::vector<std::string> headers_;
   std::shared_ptr<detail::RateLimiter> limiter_;  // null: no limit
 };

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "base_lm.hpp"
+#include "../primitives/message.hpp"
 
 namespace dspy {
 

@@ -19,13 +19,13 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "../detail/sync_wait.hpp"
 #include "../primitives/module.hpp"
 
 namespace dspy {
@@ -148,24 +148,11 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, std::size_t
 
 }  // namespace detail
 
-template <AsyncCallable M>
-asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::vector<typename M::Input> inputs,
-                                                        BatchOptions options = {});
-
-namespace detail {
-template <class M>
-asio::awaitable<void> batch_into(const M* m, std::vector<typename M::Input> inputs, BatchOptions options,
-                                 std::optional<std::vector<module_result_t<M>>>* out) {
-  auto pending = abatch(*m, std::move(inputs), std::move(options));  // not inside co_await: GCC 12 bug 100611
-  out->emplace(co_await std::move(pending));
-}
-}  // namespace detail
-
 /// Runs `module` over `inputs` on the caller's executor; resumes when every input has a result.
 /// The executor must run one thread at a time (an io_context run by one thread, or a strand).
 template <AsyncCallable M>
 asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::vector<typename M::Input> inputs,
-                                                        BatchOptions options) {
+                                                        BatchOptions options = {}) {
   using R = module_result_t<M>;
   auto s = std::make_shared<detail::BatchState<M>>();
   s->module = &module;
@@ -200,15 +187,11 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
 }
 
 /// Runs `module` over `inputs` and waits: N inputs give N results or errors, in input order.
+/// The batch runs under this thread's settings (dspy::context).
 template <AsyncCallable M>
 std::vector<module_result_t<M>> batch(const M& module, std::vector<typename M::Input> inputs,
                                       BatchOptions options = {}) {
-  asio::io_context io;
-  std::optional<std::vector<module_result_t<M>>> out;
-  asio::co_spawn(with_settings(io.get_executor(), current_settings()),
-                 detail::batch_into(&module, std::move(inputs), std::move(options), &out), asio::detached);
-  io.run();
-  return std::move(*out);
+  return detail::sync_wait(abatch(module, std::move(inputs), std::move(options)));
 }
 
 }  // namespace dspy

@@ -3,7 +3,6 @@
 
 #include <array>
 #include <chrono>
-#include <exception>
 #include <functional>
 #include <optional>
 #include <span>
@@ -13,8 +12,6 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include "../adapters/adapter.hpp"
@@ -27,6 +24,7 @@
 #include "../primitives/settings.hpp"
 #include "../signatures/signature.hpp"
 #include "../adapters/streaming.hpp"
+#include "../detail/sync_wait.hpp"
 
 namespace dspy {
 
@@ -199,13 +197,8 @@ class Predict final : public PredictorBase {
     for (;;) {  // at most twice: the adapter's attempt, then the JSONAdapter fallback
       LMRequest request = run.request(call);
       const auto start = std::chrono::steady_clock::now();
-      std::optional<Result<LMResponse>> reply;
-      try {
-        reply.emplace(run.lm->call(request));
-      } catch (...) {
-        reply.emplace(error_from_exception(std::current_exception()));
-      }
-      if (auto out = run.attempt(std::move(*reply), std::chrono::steady_clock::now() - start)) return std::move(*out);
+      Result<LMResponse> reply = detail::call_under(*run.lm, std::move(request), *run.settings);
+      if (auto out = run.attempt(std::move(reply), std::chrono::steady_clock::now() - start)) return std::move(*out);
     }
   }
 
@@ -229,14 +222,7 @@ class Predict final : public PredictorBase {
   template <class F>
   result_type stream(const Input& input, F on_chunk, const CallConfig& call = {}) const {
     static_assert(StreamListener<F>, "astream/stream: the listener must be callable as f(const dspy::StreamChunk&)");
-    asio::io_context io;
-    std::optional<result_type> out;
-    asio::co_spawn(io, stream_into(this, input, StreamCallback(std::move(on_chunk)), call, &out),
-                   [&](const std::exception_ptr& e) {
-                     if (e) out.emplace(error_from_exception(e));
-                   });
-    io.run();
-    return std::move(*out);
+    return detail::sync_wait(respond(input, call, StreamCallback(std::move(on_chunk))));
   }
 
  private:
@@ -259,29 +245,18 @@ class Predict final : public PredictorBase {
     for (;;) {  // at most twice: the adapter's attempt, then the JSONAdapter fallback
       LMRequest request = run.request(call);
       const auto start = std::chrono::steady_clock::now();
-      std::optional<Result<LMResponse>> reply;
-      // An LM that throws, or a cancellation, becomes a typed error. The call and the co_await
-      // are separate statements: GCC 12 destroys temporaries of a co_await expression twice
-      // (bug 100611).
-      try {
-        // The request is moved: callbacks have seen it and nothing reads it after.
-        auto pending = sink ? run.lm->astream(std::move(request), sink) : run.lm->acall(std::move(request));
-        reply.emplace(co_await std::move(pending));
-      } catch (...) {
-        reply.emplace(error_from_exception(std::current_exception()));
-      }
-      if (fields && *reply) fields->finish();
+      // The LM's front turns an LM that throws, or a cancellation, into a typed error. The call
+      // and the co_await are separate statements: GCC 12 destroys temporaries of a co_await
+      // expression twice (bug 100611).
+      auto pending = sink ? run.lm->astream(std::move(request), sink) : run.lm->acall(std::move(request));
+      Result<LMResponse> reply = co_await std::move(pending);
+      if (fields && reply) fields->finish();
       sink = {};  // a fallback call is not streamed
-      if (auto out = run.attempt(std::move(*reply), std::chrono::steady_clock::now() - start))
+      if (auto out = run.attempt(std::move(reply), std::chrono::steady_clock::now() - start))
         co_return std::move(*out);
     }
   }
 
-  static asio::awaitable<void> stream_into(const Predict* self, Input input, StreamCallback on_chunk, CallConfig call,
-                                           std::optional<result_type>* out) {
-    auto pending = self->respond(std::move(input), std::move(call), std::move(on_chunk));
-    out->emplace(co_await std::move(pending));
-  }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -322,17 +297,13 @@ class Predict final : public PredictorBase {
     LMRequest request(const CallConfig& call) {
       if (id) notify([&](Callback& c) { c.on_adapter_format_start(id, adapter_name(adapter), to_json(input)); });
       LMRequest r = self.make_request(adapter, input, call);
-      if (id) {
-        notify([&](Callback& c) { c.on_adapter_format_end(id, r.messages); });
-        notify([&](Callback& c) { c.on_lm_start(id, lm->model(), r); });
-      }
+      if (id) notify([&](Callback& c) { c.on_adapter_format_end(id, r.messages); });
       return r;
     }
 
     // The result, or nullopt when the JSONAdapter should try again.
     std::optional<result_type> attempt(Result<LMResponse> reply, std::chrono::nanoseconds latency) {
       prior.latency += latency;
-      if (id) notify([&](Callback& c) { c.on_lm_end(id, reply, latency); });
       result_type out = finish(adapter, std::move(reply), prior, id ? this : nullptr);
       if (wants_fallback(adapter, out, prior)) {
         adapter = JSONAdapter{};

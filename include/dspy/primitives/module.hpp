@@ -14,13 +14,11 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/describe/members.hpp>
 #include <boost/mp11/algorithm.hpp>
 
 #include "error.hpp"
-#include "../detail/exception.hpp"
+#include "../detail/sync_wait.hpp"
 #include "lm_handle.hpp"
 #include "settings.hpp"
 #include "predictor.hpp"
@@ -247,18 +245,11 @@ asio::awaitable<void> store_call(const M* m, typename M::Input input, std::optio
 }
 }  // namespace detail
 
-/// Runs a module to completion on a private io_context (the blocking call).
+/// Runs a module to completion on a private io_context (the blocking call), under this thread's
+/// settings (dspy::context).
 template <AsyncCallable M>
 module_result_t<M> call(const M& m, typename M::Input input) {
-  asio::io_context io;
-  std::optional<module_result_t<M>> out;
-  // The thread's settings (dspy::context) travel into the coroutine with its executor.
-  asio::co_spawn(with_settings(io.get_executor(), current_settings()), detail::store_call(&m, std::move(input), &out),
-                 [&](const std::exception_ptr& e) {
-    if (e) out.emplace(error_from_exception(e));
-  });
-  io.run();
-  return std::move(*out);
+  return detail::sync_wait(dspy::acall(m, std::move(input)));
 }
 
 }  // namespace dspy

@@ -7,10 +7,8 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <exception>
 #include <optional>
 #include <random>
 #include <string>
@@ -19,6 +17,7 @@
 
 #include <boost/json.hpp>
 
+#include "../clients/base_lm.hpp"
 #include "../predict/parallel.hpp"
 #include "bootstrap.hpp"
 #include "../detail/optimize/gepa_search.hpp"
@@ -330,25 +329,13 @@ class GEPA {
       return out;
     }
 
-    // The reflection model's new instruction: one raw call (told to the callbacks, so the budget
-    // counts it), the reply's ``` block.
+    // The reflection model's new instruction: one raw call (under the meter's scope, so the
+    // budget counts it), the reply's ``` block.
     Result<std::string> reflect(const std::string& prompt) {
-      const LMRequest request{.messages = std::vector<Message>{Message{"user", prompt}},
-                              .config = {.rollout_id = static_cast<std::int64_t>(o.seed * 1000003 + reflections++)}};
+      LMRequest request{.messages = std::vector<Message>{Message{"user", prompt}},
+                        .config = {.rollout_id = static_cast<std::int64_t>(o.seed * 1000003 + reflections++)}};
       const Context scope = meter.scope();
-      const SettingsPtr settings = current_settings();
-      BaseLM& lm = *self.reflection_lm_.get();
-      const std::uint64_t id = next_call_id();
-      for (const auto& c : settings->callbacks) c->on_lm_start(id, lm.model(), request);
-      const auto begin = std::chrono::steady_clock::now();
-      Result<LMResponse> reply = [&]() -> Result<LMResponse> {
-        try {
-          return lm.call(request);
-        } catch (...) {
-          return error_from_exception(std::current_exception());
-        }
-      }();
-      for (const auto& c : settings->callbacks) c->on_lm_end(id, reply, std::chrono::steady_clock::now() - begin);
+      Result<LMResponse> reply = self.reflection_lm_->call(std::move(request));
       if (!reply) return Error(reply.error().code(), "GEPA: the reflection LM failed: " + reply.error().message());
       if (reply->completions.empty()) return Error(Errc::bad_response, "GEPA: the reflection LM returned no completion");
       std::string instruction = detail::fenced_instruction(reply->completions.front());

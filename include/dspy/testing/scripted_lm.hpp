@@ -20,7 +20,8 @@
 namespace dspy::testing {
 
 /// Replies in the order queued (a text, a full LMResponse, or an Error), records every request,
-/// and can wait before answering. With `repeat_last`, the last reply is served forever.
+/// and can wait before answering. With `repeat_last`, the last reply is served forever. An
+/// ordinary BaseLM: its calls are in the history, usage and callbacks.
 class ScriptedLM : public BaseLM {
  public:
   using Reply = std::variant<std::string, LMResponse, Error>;
@@ -29,7 +30,7 @@ class ScriptedLM : public BaseLM {
       : model_(std::move(model)) {
     for (auto& r : replies) replies_.emplace_back(std::move(r));
   }
-  ScriptedLM(const ScriptedLM& other) : model_(other.model_) {
+  ScriptedLM(const ScriptedLM& other) : BaseLM(other), model_(other.model_) {
     std::lock_guard lock(other.mutex_);
     replies_ = other.replies_;
     requests_ = other.requests_;
@@ -73,13 +74,17 @@ class ScriptedLM : public BaseLM {
     return replies_.size();
   }
 
-  Result<LMResponse> call(const LMRequest& request) override {
-    auto [reply, delay] = next(request);
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);
-    return reply;
+  [[nodiscard]] std::string model() const override { return model_; }
+
+ protected:
+  // Blocking calls answer without an io_context.
+  Result<LMResponse> forward(const LMRequest& request) override {
+    std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
+    if (next_reply.second.count() > 0) std::this_thread::sleep_for(next_reply.second);
+    return std::move(next_reply.first);
   }
 
-  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override {
+  asio::awaitable<Result<LMResponse>> aforward(LMRequest request) override {
     std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
     if (next_reply.second.count() > 0) {
       asio::steady_timer timer(co_await asio::this_coro::executor, next_reply.second);
@@ -89,8 +94,6 @@ class ScriptedLM : public BaseLM {
     }
     co_return std::move(next_reply.first);
   }
-
-  [[nodiscard]] std::string model() const override { return model_; }
 
  private:
   std::pair<Result<LMResponse>, std::chrono::nanoseconds> next(const LMRequest& request) {

@@ -463,12 +463,11 @@ class SimulatedLM : public BaseLM {
  public:
   explicit SimulatedLM(SimulatedLMOptions options = {}) : options_(std::move(options)) {}
 
-  asio::awaitable<Result<LMResponse>> acall(LMRequest request) override { co_return answer(request); }
-  Result<LMResponse> call(const LMRequest& request) override { return answer(request); }
   [[nodiscard]] std::string model() const override { return options_.model; }
 
- private:
-  [[nodiscard]] LMResponse answer(const LMRequest& request) const {
+  /// The simulated model's reply, without BaseLM's front (no history, usage or callbacks): for a
+  /// test's own LM built on this one.
+  [[nodiscard]] LMResponse reply(const LMRequest& request) const {
     LMResponse r;
     r.model = options_.model;
     // Samples differ by index and rollout id, as a model's do at a temperature above zero.
@@ -484,6 +483,11 @@ class SimulatedLM : public BaseLM {
     return r;
   }
 
+ protected:
+  asio::awaitable<Result<LMResponse>> aforward(LMRequest request) override { co_return reply(request); }
+  Result<LMResponse> forward(const LMRequest& request) override { return reply(request); }
+
+ private:
   SimulatedLMOptions options_;
 };
 
