@@ -12,8 +12,5 @@
 
 #include "all.hpp"
 
-namespace dspy::detail {
-
-template class BasicCurlService<asio::any_io_executor>;
-
-}  // namespace dspy::detail
+template class dspy::detail::BasicCurlService<boost::asio::any_io_executor>;
+template class dspy::BasicLM<boost::asio::any_io_executor>;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -39,7 +40,10 @@
 
 namespace dspy {
 
-class LM;
+template <class Executor>
+class BasicLM;
+/// The HTTP LM (see BasicLM below).
+using LM = BasicLM<asio::any_io_executor>;
 
 /// Extra observers of an LM's calls (the cache, usage scopes and history are BaseLM's). Both
 /// are optional.
@@ -86,12 +90,16 @@ struct LMConfig {
   std::shared_ptr<const LMHooks> hooks{};
 };
 
-class LM : public BaseLM {
+/// dspy::LM. A template on the executor, as Asio's I/O objects are: a file that never constructs
+/// an LM never compiles the transport, and the compiled part (DSPY_SEPARATE_COMPILATION)
+/// compiles it once for all.
+template <class Executor = asio::any_io_executor>
+class BasicLM : public BaseLM {
  public:
   /// `model` in DSPy/LiteLLM form: "openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
   /// "ollama_chat/llama3.2", "hosted_vllm/...", "openrouter/...", "groq/...", "together_ai/...",
   /// "deepseek/...", "mistral/...". Unknown prefixes are OpenAI-compatible given an `api_base`.
-  explicit LM(std::string model, LMConfig config = {}) : model_(std::move(model)), config_(std::move(config)) {
+  explicit BasicLM(std::string model, LMConfig config = {}) : model_(std::move(model)), config_(std::move(config)) {
     auto [provider, model_id] = detail::split_model(model_);
     model_id_ = std::move(model_id);
     api_ = provider ? provider->api : detail::WireApi::openai_chat;
@@ -172,6 +180,8 @@ class LM : public BaseLM {
   }
 
  private:
+  using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 // GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
@@ -180,7 +190,7 @@ class LM : public BaseLM {
 #endif
   // A call over HTTP. A static member, so that the frame holds `self` (GCC 12 mis-diagnoses the
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
-  static asio::awaitable<Result<LMResponse>> fetch(const LM* self, LMRequest request, TextSink on_text) {
+  static asio::awaitable<Result<LMResponse>> fetch(const BasicLM* self, LMRequest request, TextSink on_text) {
     if (!self->problem_.empty()) co_return self->fail(Errc::config, self->problem_);
     detail::HttpRequest http = self->http_request(request.config);
     const int n = request.config.n.value_or(1);
@@ -238,12 +248,13 @@ class LM : public BaseLM {
 
   // One request with its retries. With `on_text`, the body is a stream read as it arrives.
   asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http, TextSink on_text) const {
-    const auto ex = co_await asio::this_coro::executor;
+    const Executor ex = co_await asio::this_coro::executor;
     for (int attempt = 1;; ++attempt) {
-      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+      const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none)
         co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
       if (limiter_) {
-        asio::steady_timer paced(ex, limiter_->reserve());
+        Timer paced(ex, limiter_->reserve());
         auto waiting = paced.async_wait(asio::as_tuple(asio::use_awaitable));  // GCC 12 PR 100611
         const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
         if (std::get<0>(waited)) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
@@ -276,7 +287,7 @@ class LM : public BaseLM {
         co_return std::move(*done);
       }
       const auto retry_after = std::get<detail::RetryAttempt>(outcome).retry_after;
-      asio::steady_timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
+      Timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
       auto waited = wait.async_wait(asio::as_tuple(asio::use_awaitable));
       auto [ec] = co_await std::move(waited);
       if (ec) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
@@ -309,5 +320,9 @@ class LM : public BaseLM {
   std::vector<std::string> headers_;
   std::shared_ptr<detail::RateLimiter> limiter_;  // null: no limit
 };
+
+#if defined(DSPY_SEPARATE_COMPILATION)
+extern template class BasicLM<asio::any_io_executor>;  // compiled in <dspy/src.hpp>
+#endif
 
 }  // namespace dspy
