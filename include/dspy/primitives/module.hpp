@@ -21,6 +21,7 @@
 
 #include "error.hpp"
 #include "../detail/exception.hpp"
+#include "../detail/reflect.hpp"
 #include "lm_handle.hpp"
 #include "settings.hpp"
 #include "predictor.hpp"
