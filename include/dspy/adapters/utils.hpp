@@ -224,27 +224,31 @@ inline void value_to_xml(std::string& out, const boost::json::value& v, std::str
   }
 }
 
-// "[[ ## name ## ]]" at the start of a (stripped) line; tolerates missing or extra spaces.
+// "[[ ## name ## ]]" at the start of a (stripped) line; tolerates missing or extra spaces. Runs on
+// every line of every reply: plain character tests, no substrings.
 inline bool match_chat_header(std::string_view line, std::string_view& name, std::size_t& end) {
-  if (!line.starts_with("[[")) return false;
-  std::size_t i = 2;
+  std::size_t i = 0;
+  const auto pair = [&](char c) {
+    if (i + 1 >= line.size() || line[i] != c || line[i + 1] != c) return false;
+    i += 2;
+    return true;
+  };
   const auto spaces = [&] {
     while (i < line.size() && line[i] == ' ') ++i;
   };
+  if (!pair('[')) return false;
   spaces();
-  if (line.substr(i, 2) != "##") return false;
-  i += 2;
+  if (!pair('#')) return false;
   spaces();
   const std::size_t start = i;
   while (i < line.size() && (is_ident_char(line[i]) || static_cast<unsigned char>(line[i]) >= 0x80)) ++i;
   if (i == start) return false;
   name = line.substr(start, i - start);
   spaces();
-  if (line.substr(i, 2) != "##") return false;
-  i += 2;
+  if (!pair('#')) return false;
   spaces();
-  if (line.substr(i, 2) != "]]") return false;
-  end = i + 2;
+  if (!pair(']')) return false;
+  end = i;
   return true;
 }
 

@@ -173,7 +173,9 @@ class Predict final : public PredictorBase {
 
   /// The messages a call would send, without calling an LM.
   [[nodiscard]] std::vector<Message> format(const Input& input) const {
-    return make_request(detail::resolve_adapter(adapter, *current_settings()), input, {}).messages;
+    LMRequest request;
+    make_request(detail::resolve_adapter(adapter, *current_settings()), input, {}, request);
+    return std::move(request.messages);
   }
 
   /// Calls the LM and waits. Never throws: errors come back in the Result.
@@ -286,7 +288,7 @@ class Predict final : public PredictorBase {
     std::uint64_t id;              // 0: no callbacks to tell
     Prior prior{};
     AdapterHandle fallback{};
-    LMRequest request{};
+    std::optional<LMRequest> request{};
     std::chrono::steady_clock::time_point start{};
     std::optional<result_type> out{};
 
@@ -316,13 +318,13 @@ class Predict final : public PredictorBase {
       }
       const Adapter& a = **adapter;
       if (id) notify([&](Callback& cb) { cb.on_adapter_format_start(id, a.name(), to_json(input)); });
-      request = self.make_request(*adapter, input, call);
+      self.make_request(*adapter, input, call, request.emplace());
       if (id) {
-        notify([&](Callback& cb) { cb.on_adapter_format_end(id, request.messages); });
-        notify([&](Callback& cb) { cb.on_lm_start(id, lm->model(), request); });
+        notify([&](Callback& cb) { cb.on_adapter_format_end(id, request->messages); });
+        notify([&](Callback& cb) { cb.on_lm_start(id, lm->model(), *request); });
       }
       start = std::chrono::steady_clock::now();
-      return &request;
+      return &*request;
     }
 
     // The LM's reply to the last request.
@@ -368,9 +370,9 @@ class Predict final : public PredictorBase {
                  "no LM configured: call dspy::configure({.lm = ...}) or set_lm(...) on the predictor");
   }
 
-  [[nodiscard]] LMRequest make_request(const AdapterHandle& ad, const Input& input, const CallConfig& call) const {
+  // Fills a default-constructed request (built in place in Run: a request is large to move).
+  void make_request(const AdapterHandle& ad, const Input& input, const CallConfig& call, LMRequest& request) const {
     const SignatureView& sig = signature_view<Sig>();
-    LMRequest request;
     if (format_hook) {
       request.messages = format_hook(*ad, instructions_, std::span<const Demo<Sig>>(demos), input);
     } else {
@@ -382,7 +384,6 @@ class Predict final : public PredictorBase {
     if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
       request.config.temperature = 0.7;
     ad->configure_request(sig, request);
-    return request;
   }
 
   static result_type finish(const Adapter& ad, Result<LMResponse> reply, Prior& prior, const Run* run) {
