@@ -27,11 +27,13 @@ decltype(auto) adapter_ref(const A& adapter) {
     return static_cast<const Adapter&>(adapter);
   } else if constexpr (std::same_as<A, AdapterHandle>) {
     return adapter ? *adapter : *default_adapter();
+  } else if constexpr (NamesAdapter<A>) {
+    return typename A::adapter_type(adapter);
   } else {
     static_assert(NamesAdapter<A>,
                   "dspy: not an adapter. Pass dspy::ChatAdapter{}, dspy::JSONAdapter{}, dspy::XMLAdapter{}, a class "
                   "derived from dspy::Adapter, or a dspy::AdapterHandle.");
-    return typename A::adapter_type(adapter);
+    return *default_adapter();  // one error for the misuse, not another for what follows
   }
 }
 
