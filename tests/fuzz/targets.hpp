@@ -62,7 +62,14 @@ struct Program {
 };
 BOOST_DESCRIBE_STRUCT(Program, (), (qa, metrics, extract, everything))
 
-inline const dspy::Adapter kAdapters[] = {dspy::ChatAdapter{}, dspy::JSONAdapter{}, dspy::XMLAdapter{}};
+inline const dspy::AdapterHandle kAdapters[] = {dspy::ChatAdapter{}, dspy::JSONAdapter{}, dspy::XMLAdapter{}};
+
+// Outputs as the adapter writes them in a demo's assistant message.
+template <class Sig>
+std::string assistant_content(const dspy::Adapter& adapter, const typename Sig::Output& outputs) {
+  const dspy::SignatureView& sig = dspy::signature_view<Sig>();
+  return adapter.format_assistant_message_content(sig, dspy::FieldValues(sig.outputs, &outputs), "");
+}
 
 template <class... Sigs>
 struct SigList {
@@ -88,8 +95,7 @@ void parse_with(const dspy::Adapter& adapter, std::string_view completion) {
     return;
   }
   // What was read must render again (as a demo would).
-  std::visit([&](const auto& kind) { (void)dspy::detail::AdapterImpl<Sig>::assistant_content(kind, *r, 0, ""); },
-             adapter);
+  (void)assistant_content<Sig>(adapter, *r);
 }
 
 /// The first byte picks the adapter and the signature; the rest is the LM's completion.
@@ -97,7 +103,7 @@ inline void adapter_parse(std::string_view data) {
   if (data.empty()) return;
   const auto pick = static_cast<unsigned char>(data.front());
   data.remove_prefix(1);
-  const dspy::Adapter& adapter = kAdapters[pick % 3];
+  const dspy::Adapter& adapter = *kAdapters[pick % 3];
   with_signature(
       pick / 3 % Signatures::size, [&]<class Sig>() { parse_with<Sig>(adapter, data); }, Signatures{});
 }
@@ -345,12 +351,7 @@ inline std::map<std::string, std::vector<std::string>> seeds(const std::filesyst
   const auto rendered = [&]<class Sig>() {
     const auto value = sample_output<Sig>();
     for (std::size_t a = 0; a < 3; ++a)
-      std::visit(
-          [&](const auto& kind) {
-            adapter.push_back(std::string(1, static_cast<char>(s * 3 + a)) +
-                              dspy::detail::AdapterImpl<Sig>::assistant_content(kind, value, 0, ""));
-          },
-          kAdapters[a]);
+      adapter.push_back(std::string(1, static_cast<char>(s * 3 + a)) + assistant_content<Sig>(*kAdapters[a], value));
     ++s;
   };
   [&]<class... Sigs>(SigList<Sigs...>) { (rendered.template operator()<Sigs>(), ...); }(Signatures{});

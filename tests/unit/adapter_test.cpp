@@ -7,8 +7,8 @@ namespace {
 
 using namespace golden;
 
-template <class Sig>
-dspy::Result<typename Sig::Output> parse(const dspy::Adapter& a, std::string_view text,
+template <class Sig, class Adapter>
+dspy::Result<typename Sig::Output> parse(const Adapter& a, std::string_view text,
                                          std::vector<dspy::ParseNote>* notes = nullptr) {
   return dspy::parse_completion<Sig>(a, text, notes);
 }

@@ -31,7 +31,7 @@ std::vector<std::string> golden_files() {
   return names;
 }
 
-dspy::Adapter adapter_of(const json::object& v) {
+dspy::AdapterHandle adapter_of(const json::object& v) {
   const std::string_view name = v.at("adapter").as_string();
   if (name == "json") return dspy::JSONAdapter{};
   if (name == "xml") return dspy::XMLAdapter{};

@@ -107,7 +107,7 @@ TEST(FieldStream, ChunksConcatenateToTheParsedFieldsUnderEverySplit) {
       "[[## notes##]]\nA\n   [[ ##  answer  ## ]]   \n\n  B  \n",
   };
   for (const auto& text : completions) {
-    auto parsed = dspy::detail::AdapterImpl<Explain>::parse(dspy::ChatAdapter{}, text, nullptr);
+    auto parsed = dspy::parse_completion<Explain>(dspy::ChatAdapter{}, text);
     ASSERT_TRUE(parsed) << text;
     const Fields expected = {{"answer", parsed->answer}, {"notes", parsed->notes}};
     const std::string_view s(text);

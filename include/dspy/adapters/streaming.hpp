@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "adapter.hpp"
 #include "../detail/text/tolerant.hpp"
+#include "utils.hpp"
 
 namespace dspy {
 
@@ -33,6 +33,17 @@ using StreamCallback = std::function<void(const StreamChunk&)>;
 template <class F>
 concept StreamListener = std::invocable<F&, const StreamChunk&>;
 
+/// Reads a reply as it arrives and hands out its output fields in chunks: what an adapter that
+/// streams fields returns from Adapter::stream_fields.
+class FieldStream {
+ public:
+  virtual ~FieldStream() = default;
+  /// The next piece of the reply's text.
+  virtual void feed(std::string_view text) = 0;
+  /// The reply is complete.
+  virtual void finish() = 0;
+};
+
 namespace detail {
 
 /// Splits a ChatAdapter reply arriving in pieces into output-field chunks, by the rules of
@@ -41,12 +52,12 @@ namespace detail {
 /// names (`completed`) and text before the first header are dropped; a field's text is trimmed.
 /// Leading whitespace is skipped and trailing whitespace held back until more text follows, so
 /// the chunks concatenate to exactly the parsed text.
-class FieldStreamer {
+class FieldStreamer final : public FieldStream {
  public:
   FieldStreamer(std::span<const std::string_view> fields, StreamCallback on_chunk)
       : fields_(fields), on_chunk_(std::move(on_chunk)) {}
 
-  void feed(std::string_view text) {
+  void feed(std::string_view text) override {
     while (!text.empty()) {
       if (deciding_) {
         const std::size_t nl = text.find('\n');
@@ -74,7 +85,7 @@ class FieldStreamer {
   }
 
   /// The reply is complete: a last line without a newline is read.
-  void finish() {
+  void finish() override {
     if (deciding_ && !line_.empty()) end_line();
   }
 

@@ -1,9 +1,10 @@
 // dspy::Predict<Sig>: format the prompt, call the LM, parse the reply into Sig::Output.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,62 +31,48 @@ namespace dspy {
 
 namespace detail {
 
-// JSONAdapter._get_structured_outputs_response_format: every object lists all its properties as
-// required and forbids others.
-inline void enforce_required(boost::json::value& v) {
-  if (!v.is_object()) return;
-  auto& o = v.get_object();
-  if (const auto* t = o.if_contains("type"); t && *t == "object") {
-    if (auto* props = o.if_contains("properties"); props && props->is_object()) {
-      boost::json::array required;
-      for (auto& kv : props->get_object()) {
-        required.emplace_back(kv.key());
-        enforce_required(kv.value());
-      }
-      o["required"] = std::move(required);
-    } else {
-      o["properties"] = boost::json::object{};
-      o["required"] = boost::json::array{};
-    }
-    o["additionalProperties"] = false;
+// The prompt parts (system message, requirements) of one predictor for each adapter it meets,
+// built by the adapter on first use: a call copies the system message instead of building it.
+// Keyed by the adapter object, which an entry keeps alive so that its address is not reused; the
+// oldest of a few entries gives way. Calls may run on many threads at once.
+class PromptCache {
+ public:
+  PromptCache() = default;
+  // A copy starts empty: it may get other instructions.
+  PromptCache(const PromptCache& /*other*/) noexcept {}
+  PromptCache& operator=(const PromptCache& other) noexcept {
+    if (this != &other) clear();
+    return *this;
   }
-  if (const auto* t = o.if_contains("type"); t && *t == "array")
-    if (auto* items = o.if_contains("items")) enforce_required(*items);
-  if (auto* defs = o.if_contains("$defs"); defs && defs->is_object())
-    for (auto& kv : defs->get_object()) enforce_required(kv.value());
-}
 
-template <class Sig>
-const boost::json::value& json_response_format() {
-  static const boost::json::value format = [] {
-    using Out = typename Sig::Output;
-    bool open_mapping = false;
-    boost::json::object defs;
-    boost::json::object properties;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (
-          [&] {
-            using F = field_type<I, Out>;
-            open_mapping = open_mapping || StringMap<F> || JsonObject<F>;
-            boost::json::object prop = schema_node<F>(defs);
-            if constexpr (!Struct<typename unwrap_optional<F>::type> && !Enum<typename unwrap_optional<F>::type>)
-              prop["title"] = title_case(field_names<Out>[I]);
-            properties[field_names<Out>[I]] = std::move(prop);
-          }(),
-          ...);
-    }(std::make_index_sequence<field_count<Out>>{});
-    // Structured outputs need every property declared: open-ended maps get plain JSON mode.
-    if (open_mapping) return boost::json::value{{"type", "json_object"}};
-    boost::json::value schema = boost::json::object{
-        {"type", "object"}, {"properties", std::move(properties)}, {"title", "DSPyProgramOutputs"}};
-    if (!defs.empty()) schema.get_object()["$defs"] = std::move(defs);
-    enforce_required(schema);
-    return boost::json::value{
-        {"type", "json_schema"},
-        {"json_schema", {{"name", "DSPyProgramOutputs"}, {"strict", true}, {"schema", std::move(schema)}}}};
-  }();
-  return format;
-}
+  std::shared_ptr<const PromptParts> get(const AdapterHandle& adapter, const SignatureView& sig,
+                                         std::string_view instructions) const {
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& e : entries_)
+        if (e.adapter == adapter) return e.parts;
+    }
+    auto parts = std::make_shared<const PromptParts>(adapter->prompt_parts(sig, instructions));
+    std::lock_guard lock(mutex_);
+    if (entries_.size() == kEntries) entries_.erase(entries_.begin());
+    entries_.push_back({adapter, parts});
+    return parts;
+  }
+
+  void clear() noexcept {
+    std::lock_guard lock(mutex_);
+    entries_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kEntries = 4;
+  struct Entry {
+    AdapterHandle adapter;
+    std::shared_ptr<const PromptParts> parts;
+  };
+  mutable std::mutex mutex_;
+  mutable std::vector<Entry> entries_;
+};
 
 }  // namespace detail
 
@@ -104,7 +91,7 @@ class Predict final : public PredictorBase {
   /// LM parameters for every call of this predictor; a call's own config overrides them.
   CallConfig config;
   /// The adapter; unset means the global one (dspy::configure).
-  std::optional<Adapter> adapter;
+  AdapterHandle adapter;
   /// When set, renders each call's messages in place of the adapter (given the adapter, the
   /// instructions, the demos and the input). Refine sets it on its per-attempt copies to show
   /// DSPy's extra `hint_` input field. Not part of the saved state.
@@ -120,10 +107,7 @@ class Predict final : public PredictorBase {
   [[nodiscard]] const std::string& instructions() const noexcept override { return instructions_; }
   void set_instructions(std::string instructions) override {
     instructions_ = std::move(instructions);
-    // The system message depends only on the signature, adapter and instructions: build it once.
-    system_ = {format_system_message<Sig>(ChatAdapter{}, instructions_),
-               format_system_message<Sig>(JSONAdapter{}, instructions_),
-               format_system_message<Sig>(XMLAdapter{}, instructions_)};
+    prompts_.clear();
   }
 
   /// The LM of this predictor; unset means the global one.
@@ -187,19 +171,17 @@ class Predict final : public PredictorBase {
 
   /// The messages a call would send, without calling an LM.
   [[nodiscard]] std::vector<Message> format(const Input& input) const {
-    return make_request(resolved_adapter(*current_settings()), input, {}).messages;
+    LMRequest request;
+    make_request(detail::resolve_adapter(adapter, *current_settings()), input, {}, request);
+    return std::move(request.messages);
   }
 
   /// Calls the LM and waits. Never throws: errors come back in the Result.
   result_type operator()(const Input& input, const CallConfig& call = {}) const {
-    Run run(*this, current_settings(), input);
-    if (!run.lm) return run.done(no_lm_error());
-    for (;;) {  // at most twice: the adapter's attempt, then the JSONAdapter fallback
-      LMRequest request = run.request(call);
-      const auto start = std::chrono::steady_clock::now();
-      Result<LMResponse> reply = detail::call_under(*run.lm, std::move(request), *run.settings);
-      if (auto out = run.attempt(std::move(reply), std::chrono::steady_clock::now() - start)) return std::move(*out);
-    }
+    Run run(*this, current_settings(), input, call);
+    while (LMRequest* request = run.next_request())
+      run.take(detail::call_under(*run.lm, std::move(*request), *run.settings));
+    return run.result();
   }
 
   /// Calls the LM asynchronously. The predictor must outlive the returned awaitable. Settings
@@ -208,10 +190,11 @@ class Predict final : public PredictorBase {
     return respond(std::move(input), std::move(call), {});
   }
 
-  /// acall, streamed: with the ChatAdapter, `on_chunk(const dspy::StreamChunk&)` receives each
-  /// output field's text in pieces as the LM writes it (see streaming.hpp); the result is the
-  /// parsed prediction, as acall's. Other adapters, and the JSONAdapter retry after a ChatAdapter
-  /// parse failure, give no chunks. `on_chunk` runs on the I/O thread: keep it short.
+  /// acall, streamed: with an adapter that streams fields (the ChatAdapter),
+  /// `on_chunk(const dspy::StreamChunk&)` receives each output field's text in pieces as the LM
+  /// writes it (see streaming.hpp); the result is the parsed prediction, as acall's. Other
+  /// adapters, and the fallback's retry after a parse failure, give no chunks. `on_chunk` runs
+  /// on the I/O thread: keep it short.
   template <class F>
   asio::awaitable<result_type> astream(Input input, F on_chunk, CallConfig call = {}) const {
     static_assert(StreamListener<F>, "astream/stream: the listener must be callable as f(const dspy::StreamChunk&)");
@@ -234,27 +217,22 @@ class Predict final : public PredictorBase {
 #endif
   // acall's and astream's body; `on_chunk` empty: not streamed.
   asio::awaitable<result_type> respond(Input input, CallConfig call, StreamCallback on_chunk) const {
-    Run run(*this, settings_of(co_await asio::this_coro::executor), input);
-    if (!run.lm) co_return run.done(no_lm_error());
-    std::optional<detail::FieldStreamer> fields;
+    Run run(*this, settings_of(co_await asio::this_coro::executor), input, call);
+    std::unique_ptr<FieldStream> fields;
     TextSink sink;
-    if (on_chunk && std::holds_alternative<ChatAdapter>(run.adapter)) {
-      fields.emplace(field_names<Output>, std::move(on_chunk));
+    if (on_chunk && (fields = (*run.adapter)->stream_fields(signature_view<Sig>(), std::move(on_chunk))))
       sink = [&fields](std::string_view text) { fields->feed(text); };
-    }
-    for (;;) {  // at most twice: the adapter's attempt, then the JSONAdapter fallback
-      LMRequest request = run.request(call);
-      const auto start = std::chrono::steady_clock::now();
+    while (LMRequest* request = run.next_request()) {
       // The LM's front turns an LM that throws, or a cancellation, into a typed error. The call
       // and the co_await are separate statements: GCC 12 destroys temporaries of a co_await
-      // expression twice (bug 100611).
-      auto pending = sink ? run.lm->astream(std::move(request), sink) : run.lm->acall(std::move(request));
+      // expression twice (bug 100611). The request is moved: callbacks have seen it.
+      auto pending = sink ? run.lm->astream(std::move(*request), sink) : run.lm->acall(std::move(*request));
       Result<LMResponse> reply = co_await std::move(pending);
-      if (fields && reply) fields->finish();
+      if (sink && reply) fields->finish();
       sink = {};  // a fallback call is not streamed
-      if (auto out = run.attempt(std::move(reply), std::chrono::steady_clock::now() - start))
-        co_return std::move(*out);
+      run.take(std::move(reply));
     }
+    co_return run.result();
   }
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -268,25 +246,34 @@ class Predict final : public PredictorBase {
     std::vector<ParseNote> notes;
   };
 
-  // One prediction: the settings it runs under, its adapter (the JSONAdapter after a fallback),
-  // what earlier attempts cost, and the callback events around each step.
+  // One prediction: the settings it runs under, its adapter (the fallback after a reply the
+  // adapter could not parse), what earlier attempts cost, and the callback events around each
+  // step. Both the blocking and the async path drive it the same way:
+  //   while (LMRequest* r = run.next_request()) run.take(<the LM's reply to *r>);
+  //   return run.result();
   struct Run {
     const Predict& self;
     SettingsPtr settings;
     const Input& input;
+    const CallConfig& call;
     BaseLM* lm;
-    Adapter adapter;
-    std::uint64_t id;  // 0: no callbacks to tell
+    const AdapterHandle* adapter;  // the predictor's, the settings', the default, or `fallback`
+    std::uint64_t id;              // 0: no callbacks to tell
     Prior prior{};
+    AdapterHandle fallback{};
+    std::optional<LMRequest> request{};
+    std::chrono::steady_clock::time_point start{};
+    std::optional<result_type> out{};
 
-    Run(const Predict& p, SettingsPtr s, const Input& in)
+    Run(const Predict& p, SettingsPtr s, const Input& in, const CallConfig& c)
         : self(p),
           settings(std::move(s)),
           input(in),
+          call(c),
           lm(p.lm_ ? p.lm_.get() : settings->lm.get()),
-          adapter(p.resolved_adapter(*settings)),
+          adapter(&detail::resolve_adapter(p.adapter, *settings)),
           id(settings->callbacks.empty() ? 0 : next_call_id()) {
-      if (id) notify([&](Callback& c) { c.on_module_start(id, module_name(), to_json(input)); });
+      if (id) notify([&](Callback& cb) { cb.on_module_start(id, module_name(), to_json(input)); });
     }
 
     template <class F>
@@ -294,60 +281,78 @@ class Predict final : public PredictorBase {
       for (const auto& c : settings->callbacks) f(*c);
     }
 
-    LMRequest request(const CallConfig& call) {
-      if (id) notify([&](Callback& c) { c.on_adapter_format_start(id, adapter_name(adapter), to_json(input)); });
-      LMRequest r = self.make_request(adapter, input, call);
-      if (id) notify([&](Callback& c) { c.on_adapter_format_end(id, r.messages); });
-      return r;
+    // The next LM request: the adapter's, then, after a reply it could not parse, its fallback's;
+    // null once the prediction has its result.
+    LMRequest* next_request() {
+      if (out) return nullptr;
+      if (!lm) {
+        done(no_lm_error());
+        return nullptr;
+      }
+      const Adapter& a = **adapter;
+      if (id) notify([&](Callback& cb) { cb.on_adapter_format_start(id, a.name(), to_json(input)); });
+      self.make_request(*adapter, input, call, request.emplace());
+      if (id) notify([&](Callback& cb) { cb.on_adapter_format_end(id, request->messages); });
+      start = std::chrono::steady_clock::now();
+      return &*request;
     }
 
-    // The result, or nullopt when the JSONAdapter should try again.
-    std::optional<result_type> attempt(Result<LMResponse> reply, std::chrono::nanoseconds latency) {
+    // The LM's reply to the last request.
+    void take(Result<LMResponse> reply) {
+      const std::chrono::nanoseconds latency = std::chrono::steady_clock::now() - start;
       prior.latency += latency;
-      result_type out = finish(adapter, std::move(reply), prior, id ? this : nullptr);
-      if (wants_fallback(adapter, out, prior)) {
-        adapter = JSONAdapter{};
-        return std::nullopt;
-      }
-      if (self.trace_hook && out) self.trace_hook(input, *out);
-      ended(out);
-      return out;
+      result_type result = finish(**adapter, std::move(reply), prior, id ? this : nullptr);
+      if (retry_with_fallback(result)) return;
+      if (self.trace_hook && result) self.trace_hook(input, *result);
+      done(std::move(result));
     }
 
-    result_type done(result_type out) const {
-      ended(out);
-      return out;
+    result_type result() { return std::move(*out); }
+
+    // DSPy retries a reply the adapter could not parse once with its fallback (the ChatAdapter's
+    // JSONAdapter), never after LM errors; the fallback's result, or error, is the answer.
+    bool retry_with_fallback(const result_type& result) {
+      if (result || fallback || !is_parse_error(result.error().code())) return false;
+      fallback = (*adapter)->fallback();
+      if (!fallback) return false;
+      prior.notes = {{result.error().field(), "the " + std::string((*adapter)->name()) +
+                                                  " could not parse the reply (" +
+                                                  std::string(to_string(result.error().code())) +
+                                                  "); retried with the " + std::string(fallback->name())}};
+      adapter = &fallback;
+      return true;
     }
 
-    // By reference: a Predicted is moved as few times as possible on the way out.
-    void ended(const result_type& out) const {
+    void done(result_type result) {
       if (id) {
-        const boost::json::value outputs = out ? to_json(out.value().value()) : boost::json::value(nullptr);
-        notify([&](Callback& c) { c.on_module_end(id, outputs, out ? nullptr : &out.error()); });
+        const boost::json::value outputs = result ? to_json(result.value().value()) : boost::json::value(nullptr);
+        notify([&](Callback& cb) { cb.on_module_end(id, outputs, result ? nullptr : &result.error()); });
       }
+      out.emplace(std::move(result));
     }
 
     static std::string module_name() { return "Predict<" + std::string(type_name_of<Sig>) + ">"; }
   };
-
-  [[nodiscard]] Adapter resolved_adapter(const Settings& global) const { return adapter ? *adapter : global.adapter; }
 
   static Error no_lm_error() {
     return Error(Errc::config,
                  "no LM configured: call dspy::configure({.lm = ...}) or set_lm(...) on the predictor");
   }
 
-  [[nodiscard]] LMRequest make_request(const Adapter& ad, const Input& input, const CallConfig& call) const {
-    LMRequest request;
-    request.messages =
-        format_hook ? format_hook(ad, instructions_, std::span<const Demo<Sig>>(demos), input)
-                    : detail::AdapterImpl<Sig>::format(ad, system_[ad.index()], std::span<const Demo<Sig>>(demos), input);
+  // Fills a default-constructed request (built in place in Run: a request is large to move).
+  void make_request(const AdapterHandle& ad, const Input& input, const CallConfig& call, LMRequest& request) const {
+    const SignatureView& sig = signature_view<Sig>();
+    if (format_hook) {
+      request.messages = format_hook(*ad, instructions_, std::span<const Demo<Sig>>(demos), input);
+    } else {
+      const auto parts = prompts_.get(ad, sig, instructions_);
+      request.messages = ad->format(sig, *parts, std::span<const Demo<Sig>>(demos), FieldValues(sig.inputs, &input));
+    }
     request.config = config.merged_with(call);
     // As DSPy: several completions at (near) zero temperature would all be the same.
     if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
       request.config.temperature = 0.7;
-    if (std::holds_alternative<JSONAdapter>(ad)) request.response_format = detail::json_response_format<Sig>();
-    return request;
+    ad->configure_request(sig, request);
   }
 
   static result_type finish(const Adapter& ad, Result<LMResponse> reply, Prior& prior, const Run* run) {
@@ -357,37 +362,26 @@ class Predict final : public PredictorBase {
     prior.usage = r.usage;
     if (r.completions.empty())
       return Error(Errc::bad_response, "the LM returned no completions (model " + r.model + ")");
-    std::vector<Output> outputs;
-    outputs.reserve(r.completions.size());
+    const SignatureView& sig = signature_view<Sig>();
+    std::vector<Output> outputs(r.completions.size());
     std::vector<ParseNote> notes = std::move(prior.notes);
-    for (const auto& text : r.completions) {
-      if (run) run->notify([&](Callback& c) { c.on_adapter_parse_start(run->id, adapter_name(ad), text); });
-      auto parsed = parse_completion<Sig>(ad, text, &notes);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const std::string& text = r.completions[i];
+      if (run) run->notify([&](Callback& c) { c.on_adapter_parse_start(run->id, ad.name(), text); });
+      std::optional<Error> error = ad.parse(sig, text, &outputs[i], &notes);
       if (run) {
-        const boost::json::value outputs_json = parsed ? to_json(*parsed) : boost::json::value(nullptr);
-        run->notify([&](Callback& c) { c.on_adapter_parse_end(run->id, outputs_json, parsed ? nullptr : &parsed.error()); });
+        const boost::json::value outputs_json = error ? boost::json::value(nullptr) : to_json(outputs[i]);
+        run->notify([&](Callback& c) { c.on_adapter_parse_end(run->id, outputs_json, error ? &*error : nullptr); });
       }
-      if (!parsed) return std::move(parsed).error();
-      outputs.push_back(std::move(*parsed));
+      if (error) return std::move(*error);
     }
     std::vector<std::string> raw = std::move(r.completions);
     return Predicted<Output>(std::move(outputs), std::move(raw), std::move(r), prior.latency, std::move(notes),
-                             adapter_name(ad));
-  }
-
-  // DSPy retries a ChatAdapter parse failure once with the JSONAdapter (never after LM errors);
-  // the JSONAdapter's result, or error, is the answer.
-  static bool wants_fallback(const Adapter& ad, const result_type& out, Prior& prior) {
-    const auto* chat = std::get_if<ChatAdapter>(&ad);
-    if (out || !chat || !chat->use_json_adapter_fallback || !is_parse_error(out.error().code())) return false;
-    prior.notes = {{out.error().field(), "the ChatAdapter could not parse the reply (" +
-                                             std::string(to_string(out.error().code())) +
-                                             "); retried with the JSONAdapter"}};
-    return true;
+                             ad.name());
   }
 
   std::string instructions_;
-  std::array<std::string, std::variant_size_v<Adapter>> system_;
+  detail::PromptCache prompts_;
   LMHandle lm_;
 };
 

@@ -9,7 +9,6 @@
 #include <string_view>
 #include <tuple>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -198,27 +197,26 @@ consteval bool unique_tool_names() {
 }  // namespace detail
 
 /// The trajectory as DSPy's ReAct shows it to the LM: adapter.format_user_message_content over the
-/// fields thought_0, tool_name_0, tool_args_0, observation_0, thought_1, ... (`[[ ## name ## ]]`
-/// blocks, or `<name>` elements for the XMLAdapter). `first_index` numbers the first step: after
+/// fields thought_0, tool_name_0, tool_args_0, observation_0, thought_1, ..., each written by the
+/// adapter's format_field_with_value (`[[ ## name ## ]]` blocks, `<name>` elements for the XMLAdapter). `first_index` numbers the first step: after
 /// the oldest steps were dropped to fit the context window, the others keep their numbers.
-inline std::string format_trajectory(const Trajectory& trajectory, const Adapter& adapter,
-                                     std::size_t first_index = 0) {
-  const bool xml = std::holds_alternative<XMLAdapter>(adapter);
+template <class A>
+std::string format_trajectory(const Trajectory& trajectory, const A& adapter, std::size_t first_index = 0) {
+  const Adapter& format = detail::adapter_ref(adapter);
   std::string out;
+  std::string value;
   const auto field = [&](std::string_view key, std::size_t i, const auto& write) {
     if (!out.empty()) out += "\n\n";
-    const std::string name = std::string(key) + std::to_string(first_index + i);
-    if (xml) ((out += '<') += name) += ">\n";
-    else ((out += "[[ ## ") += name) += " ## ]]\n";
+    value.clear();
     write();
-    if (xml) ((out += "\n</") += name) += '>';
+    format.format_field_with_value(out, std::string(key) + std::to_string(first_index + i), value);
   };
   for (std::size_t i = 0; i < trajectory.size(); ++i) {
     const ReActStep& s = trajectory[i];
-    field("thought_", i, [&] { out += s.thought; });
-    field("tool_name_", i, [&] { out += s.tool_name; });
-    field("tool_args_", i, [&] { detail::dump_py_json(out, s.tool_args); });
-    field("observation_", i, [&] { detail::append_trajectory_value(out, s.observation); });
+    field("thought_", i, [&] { value += s.thought; });
+    field("tool_name_", i, [&] { value += s.tool_name; });
+    field("tool_args_", i, [&] { detail::dump_py_json(value, s.tool_args); });
+    field("observation_", i, [&] { detail::append_trajectory_value(value, s.observation); });
   }
   return detail::strip_in_place(std::move(out));
 }
@@ -268,7 +266,7 @@ class ReAct {
 
   asio::awaitable<result_type> forward(Input input) const {
     // The trajectory is written by the adapter in use, as DSPy's settings.adapter.
-    const Adapter adapter = react.adapter ? *react.adapter : settings().adapter;
+    const AdapterHandle adapter = detail::resolve_adapter(react.adapter, *current_settings());
     Trajectory trajectory;
     std::size_t dropped = 0;  // steps removed to fit the context window
     Usage usage;
@@ -363,7 +361,7 @@ class ReAct {
   // step and retry, three attempts in all. The truncation is kept for the rest of the run.
   template <class P>
   asio::awaitable<module_result_t<P>> call_with_trajectory(const P* predictor, Input input, Trajectory* trajectory,
-                                                          std::size_t* dropped, Adapter adapter) const {
+                                                          std::size_t* dropped, AdapterHandle adapter) const {
     for (int attempt = 0; attempt < 3; ++attempt) {
       auto pending = dspy::acall(*predictor, StepInput{input, {format_trajectory(*trajectory, adapter, *dropped)}});
       auto result = co_await std::move(pending);

@@ -16,7 +16,6 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -216,11 +215,14 @@ inline std::string indented_json(const boost::json::value& v) { return py_json(v
 // (the field's block is the last one of that name).
 inline void show_input_as(std::vector<Message>& messages, const Adapter& adapter, std::string_view field,
                           const std::string& shown, const std::string& text) {
-  const std::string opener = std::holds_alternative<XMLAdapter>(adapter) ? "<" + std::string(field) + ">\n"
-                                                                         : "[[ ## " + std::string(field) + " ## ]]\n";
+  std::string block;
+  adapter.format_field_with_value(block, field, shown);
   std::string& user = messages.back().content;
-  const std::size_t at = user.rfind(opener + shown);
-  if (at != std::string::npos) user.replace(at + opener.size(), shown.size(), text);
+  const std::size_t at = user.rfind(block);
+  if (at == std::string::npos) return;
+  std::string replacement;
+  adapter.format_field_with_value(replacement, field, text);
+  user.replace(at, block.size(), replacement);
 }
 
 // DSPy passes module_names to its feedback signatures as the indented JSON dump of the list,

@@ -18,6 +18,7 @@
 #include <boost/mp11/algorithm.hpp>
 
 #include "error.hpp"
+#include "../detail/reflect.hpp"
 #include "../detail/sync_wait.hpp"
 #include "lm_handle.hpp"
 #include "settings.hpp"

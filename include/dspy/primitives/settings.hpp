@@ -18,7 +18,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "../adapters/adapter.hpp"
+#include "adapter_handle.hpp"
 #include "callback.hpp"
 #include "lm_handle.hpp"
 
@@ -28,14 +28,14 @@ namespace asio = boost::asio;
 
 struct Settings {
   LMHandle lm{};
-  Adapter adapter = ChatAdapter{};
+  AdapterHandle adapter{};  ///< null: dspy::ChatAdapter
   std::vector<std::shared_ptr<Callback>> callbacks{};
 };
 
 /// The settings a scope changes; unset members keep the enclosing value.
 struct SettingsOverride {
   std::optional<LMHandle> lm{};
-  std::optional<Adapter> adapter{};
+  std::optional<AdapterHandle> adapter{};
   std::optional<std::vector<std::shared_ptr<Callback>>> callbacks{};
 
   [[nodiscard]] Settings applied_to(Settings s) const {

@@ -180,9 +180,7 @@ struct FieldTable {
   static constexpr std::size_t size = field_count<S>;
   using ParseFn = std::optional<std::string> (*)(std::string_view, S&, const ParseContext&);
   using JsonInFn = std::optional<std::string> (*)(const boost::json::value&, S&, const ParseContext&);
-  using RenderFn = void (*)(std::string&, const S&);
   using ToJsonFn = boost::json::value (*)(const S&);
-  using IsNoneFn = bool (*)(const S&);
 
   template <std::size_t I>
   using type = field_type<I, S>;
@@ -192,23 +190,14 @@ struct FieldTable {
     struct Tables {
       std::array<ParseFn, size> parse;
       std::array<JsonInFn, size> from_json;
-      std::array<RenderFn, size> render;
       std::array<ToJsonFn, size> to_json;
-      std::array<IsNoneFn, size> is_none;
-      std::array<bool, size> is_str;
     };
     return Tables{
         {[](std::string_view t, S& s, const ParseContext& c) { return parse_text(t, get_field<I>(s), c); }...},
         {[](const boost::json::value& v, S& s, const ParseContext& c) {
           return dspy::from_json(v, get_field<I>(s), c, std::string(field_names<S>[I]));
         }...},
-        {[](std::string& out, const S& s) { render_value(out, get_field<I>(s)); }...},
         {[](const S& s) { return dspy::to_json(get_field<I>(s)); }...},
-        {[](const S& s) {
-          if constexpr (Optional<type<I>>) return !get_field<I>(s).has_value();
-          else return false;
-        }...},
-        {String<type<I>>...},
     };
   }
   // validate_signature reports an unsupported field type; an empty table then adds no second error.

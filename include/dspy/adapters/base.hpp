@@ -1,0 +1,150 @@
+// dspy::Adapter, DSPy's dspy.adapters.base.Adapter: turns a signature, demos and inputs into chat
+// messages and a completion back into the signature's outputs. Adapters work on any signature
+// through its SignatureView; Predict holds one through an AdapterHandle without knowing which.
+//
+// A new adapter derives from dspy::Adapter and implements name, format_field_structure,
+// format_field_with_value, format_assistant_message_content and parse; the rest has DSPy's
+// defaults. `dspy::configure({.adapter = MyAdapter{}})` or `predict.adapter = MyAdapter{}` use it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../primitives/adapter_handle.hpp"
+#include "../primitives/error.hpp"
+#include "../primitives/message.hpp"
+#include "signature_view.hpp"
+#include "streaming.hpp"
+#include "utils.hpp"
+
+namespace dspy {
+
+/// What the prompts of one signature and instructions share whatever the inputs and demos: built
+/// once per adapter by Adapter::prompt_parts (Predict keeps them while adapter and instructions stay).
+struct PromptParts {
+  std::string system;        ///< the system message
+  std::string requirements;  ///< user_message_output_requirements, ending the final user message
+};
+
+class Adapter {
+ public:
+  virtual ~Adapter() = default;
+
+  /// DSPy's class name ("ChatAdapter") in static storage: callbacks, parse errors and
+  /// Predicted::adapter() show it.
+  [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+
+  // ---- the system message: field description, field structure, task description ----
+
+  /// "Your input fields are: ..." with each field's DSPy type and doc.
+  [[nodiscard]] virtual std::string format_field_description(const SignatureView& sig) const {
+    return detail::field_description(*sig.meta);
+  }
+  /// How inputs and outputs are laid out in the conversation.
+  [[nodiscard]] virtual std::string format_field_structure(const SignatureView& sig) const = 0;
+  /// "In adhering to this structure, your objective is: " and the instructions.
+  [[nodiscard]] virtual std::string format_task_description(std::string_view instructions) const {
+    return detail::task_description(instructions);
+  }
+  /// The reminder that ends the final user message; empty: none.
+  [[nodiscard]] virtual std::string user_message_output_requirements(const SignatureView& /*sig*/) const { return {}; }
+
+  /// The system message (the three parts on their own lines) and the requirements.
+  [[nodiscard]] PromptParts prompt_parts(const SignatureView& sig, std::string_view instructions) const {
+    return {format_field_description(sig) + "\n" + format_field_structure(sig) + "\n" +
+                format_task_description(instructions),
+            user_message_output_requirements(sig)};
+  }
+
+  // ---- the conversation ----
+
+  /// Appends one input field with its value as this adapter writes it (ChatAdapter:
+  /// `[[ ## name ## ]]\nvalue`); ReAct writes its trajectory with it.
+  virtual void format_field_with_value(std::string& out, std::string_view name, std::string_view value) const = 0;
+  /// DSPy's format_user_message_content: `prefix`, each present input field, then `requirements`,
+  /// joined by blank lines and stripped.
+  [[nodiscard]] virtual std::string format_user_message_content(const SignatureView& /*sig*/, const FieldValues& inputs,
+                                                                std::string_view prefix,
+                                                                std::string_view requirements) const {
+    std::string value;
+    return detail::user_message_content(inputs, prefix, requirements,
+                                        [&](std::string& out, const FieldValues& v, std::size_t i) {
+                                          value.clear();
+                                          v.render(i, value);
+                                          format_field_with_value(out, v.name(i), value);
+                                        });
+  }
+  /// A demo's outputs as the LM should write them; a field left out reads `missing_field_message`.
+  [[nodiscard]] virtual std::string format_assistant_message_content(const SignatureView& sig, const FieldValues& outputs,
+                                                                     std::string_view missing_field_message) const = 0;
+  /// DSPy's format_demos: incomplete demos first, with the "not supplied" wording, then complete
+  /// ones; demos without any input or without any output are dropped.
+  virtual void format_demos(const SignatureView& sig, const DemoList& demos, std::vector<Message>& messages) const {
+    const auto all_left_out = [](const FieldValues& v) {
+      return v.missing() == (v.size() == 0 ? 0 : ~std::uint64_t{0} >> (64 - v.size()));
+    };
+    const auto complete = [](const DemoView& d) {
+      if (d.inputs.missing() != 0 || d.outputs.missing() != 0) return false;
+      for (std::size_t i = 0; i < d.inputs.size(); ++i)
+        if (d.inputs.is_none(i)) return false;
+      for (std::size_t j = 0; j < d.outputs.size(); ++j)
+        if (d.outputs.is_none(j)) return false;
+      return true;
+    };
+    for (std::size_t k = 0; k < demos.size(); ++k) {
+      const DemoView d = demos[k];
+      if (complete(d) || all_left_out(d.inputs) || all_left_out(d.outputs)) continue;
+      messages.push_back({"user", format_user_message_content(sig, d.inputs, detail::kIncompleteDemoPrefix, {})});
+      messages.push_back({"assistant", format_assistant_message_content(sig, d.outputs, detail::kMissingInDemo)});
+    }
+    for (std::size_t k = 0; k < demos.size(); ++k) {
+      const DemoView d = demos[k];
+      if (!complete(d)) continue;
+      messages.push_back({"user", format_user_message_content(sig, d.inputs, {}, {})});
+      messages.push_back({"assistant", format_assistant_message_content(sig, d.outputs, detail::kMissingInHistory)});
+    }
+  }
+  /// DSPy's Adapter.format: the system message, the demos, then the inputs with the requirements.
+  [[nodiscard]] virtual std::vector<Message> format(const SignatureView& sig, const PromptParts& parts,
+                                                    const DemoList& demos, const FieldValues& inputs) const {
+    std::vector<Message> messages;
+    messages.reserve(2 + 2 * demos.size());
+    messages.push_back({"system", parts.system});
+    format_demos(sig, demos, messages);
+    messages.push_back({"user", format_user_message_content(sig, inputs, {}, parts.requirements)});
+    return messages;
+  }
+
+  // ---- the reply ----
+
+  /// Reads a completion into `outputs` (the signature's Output, default-constructed): a parse
+  /// error as DSPy words it (detail::parse_error), or nullopt.
+  [[nodiscard]] virtual std::optional<Error> parse(const SignatureView& sig, std::string_view completion, void* outputs,
+                                                   std::vector<ParseNote>* notes) const = 0;
+  /// Splits a reply that arrives in pieces into output-field chunks (Predict::astream); null: this
+  /// adapter does not stream fields.
+  [[nodiscard]] virtual std::unique_ptr<FieldStream> stream_fields(const SignatureView& /*sig*/,
+                                                                   StreamCallback /*on_chunk*/) const {
+    return nullptr;
+  }
+
+  // ---- the request and the retry ----
+
+  /// Adds this adapter's options to a request (JSONAdapter: the structured-output `response_format`).
+  virtual void configure_request(const SignatureView& /*sig*/, LMRequest& /*request*/) const {}
+  /// The adapter that asks once more when this one cannot parse a reply (ChatAdapter: the
+  /// JSONAdapter); null: none.
+  [[nodiscard]] virtual AdapterHandle fallback() const { return {}; }
+
+ protected:
+  Adapter() = default;
+  Adapter(const Adapter&) = default;
+  Adapter& operator=(const Adapter&) = default;
+};
+
+}  // namespace dspy
