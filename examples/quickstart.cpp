@@ -4,6 +4,7 @@
 
 #include <boost/describe/enum.hpp>
 #include <dspy/dspy.hpp>
+#include <dspy/testing.hpp>  // the scripted LM this example answers with
 
 enum class Confidence { low, medium, high };
 BOOST_DESCRIBE_ENUM(Confidence, low, medium, high)
