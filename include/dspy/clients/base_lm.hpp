@@ -200,12 +200,6 @@ class BaseLM {
     }
   }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-// GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
-// operator new in these coroutines.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
   // acall's and astream's body; `on_text` empty: not streamed. Static members, so that the frame
   // holds `self` (GCC 12 mis-diagnoses the frame of a member coroutine under -O1 -fsanitize).
   static asio::awaitable<Result<LMResponse>> respond(BaseLM* self, LMRequest request, TextSink on_text) {
@@ -234,10 +228,6 @@ class BaseLM {
     if (r && on_text && !r->completions.empty()) on_text(r->completions.front());
     co_return r;
   }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
   CallConfig defaults_{};
   bool has_defaults_ = false;  // merging nothing costs a copy of the config
   bool cache_ = false;

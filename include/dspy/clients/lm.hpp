@@ -182,12 +182,6 @@ class BasicLM : public BaseLM {
  private:
   using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-// GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
-// operator new in these coroutines too (fetch, exchange), depending on what is inlined.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
   // A call over HTTP. A static member, so that the frame holds `self` (GCC 12 mis-diagnoses the
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
   static asio::awaitable<Result<LMResponse>> fetch(const BasicLM* self, LMRequest request, TextSink on_text) {
@@ -293,10 +287,6 @@ class BasicLM : public BaseLM {
       if (ec) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
     }
   }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
   // Turning verification off must be visible: once per process for each model and endpoint.
   void warn_tls_unverified() const {
     static std::mutex mutex;

@@ -209,12 +209,6 @@ class Predict final : public PredictorBase {
   }
 
  private:
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-// GCC 12 at -O1 and above wrongly reports Asio's frame operator delete as mismatched with its
-// operator new in this coroutine.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
   // acall's and astream's body; `on_chunk` empty: not streamed.
   asio::awaitable<result_type> respond(Input input, CallConfig call, StreamCallback on_chunk) const {
     Run run(*this, settings_of(co_await asio::this_coro::executor), input, call);
@@ -234,10 +228,6 @@ class Predict final : public PredictorBase {
     }
     co_return run.result();
   }
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
   // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
   struct Prior {
