@@ -48,7 +48,8 @@ struct Reply {
     reset_mid_body,      ///< headers announcing the whole body, half of it, then a TCP reset
     close_before_reply,  ///< close the connection without answering
     reset_before_reply,  ///< a TCP reset instead of an answer
-    truncated            ///< headers announcing the whole body, half of it, then a clean close
+    truncated,           ///< headers announcing the whole body, half of it, then a clean close
+    raw                  ///< `body` as it is, no HTTP around it (an SSH banner), then a clean close
   };
   int status = 200;
   std::string body{};
@@ -283,6 +284,11 @@ class TestServer {
         reset(socket);
         co_return;
       }
+      if (reply.kind == Reply::Kind::raw) {
+        auto writing = asio::async_write(socket, asio::buffer(reply.body), asio::redirect_error(asio::use_awaitable, ec));
+        co_await std::move(writing);
+        co_return;
+      }
       for (const auto& piece : reply.pieces) reply.body += piece;
       std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason(reply.status) +
                          "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n";
@@ -329,7 +335,6 @@ class TestServer {
     }
   }
 
-  // SO_LINGER 0: close() sends RST instead of FIN.
   // SO_LINGER 0: close() sends RST instead of FIN (under TLS too: the TCP layer is reset).
   template <class Stream>
   static void reset(Stream& stream) {

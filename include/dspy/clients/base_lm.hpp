@@ -159,6 +159,7 @@ class BaseLM {
   // messages) and on_lm_end.
   void end(LMRequest& request, Call& c, Result<LMResponse>& out) {
     const auto latency = std::chrono::steady_clock::now() - c.start;
+    if (out) reject_negative_usage(c.model, out);
     redact(out, request.messages);
     if (out && c.cache) c.cache->put(*c.key, *out);
     record(request, out, latency);
@@ -178,9 +179,23 @@ class BaseLM {
       for (const auto& callback : c.settings.callbacks) callback->on_lm_end(c.id, out, latency);
   }
 
+  // A reply's usage is the model's claim: a negative count would subtract from every tracker.
+  static void reject_negative_usage(const std::string& model, Result<LMResponse>& out) {
+    const Usage& u = out->usage;
+    for (const auto& [name, n] : {std::pair{"prompt_tokens", u.prompt_tokens},
+                                  std::pair{"completion_tokens", u.completion_tokens},
+                                  std::pair{"total_tokens", u.total_tokens}})
+      if (n < 0) {
+        out = Error(Errc::bad_response, model + ": the reply claims a negative token count (" + name + " = " +
+                                            std::to_string(n) + ")");
+        return;
+      }
+  }
+
   // An error may echo the request (a server's 401 text, a dumped header): the model's secrets
   // and credential-shaped values go. A reply and the messages kept lose the model's secrets that
   // are long enough to be credentials (a short test key such as "k" would mangle ordinary text).
+  // Everything the library keeps (history, cache, logs, demos, saved state) comes from these.
   void redact(Result<LMResponse>& out, std::vector<Message>& messages) const {
     const std::vector<std::string_view> own = secrets();
     if (!out) {
@@ -194,7 +209,7 @@ class BaseLM {
       return;
     }
     for (const std::string_view s : own) {
-      if (s.size() < 16) continue;
+      if (s.size() < detail::kFuzzySecretLength) continue;
       for (auto& text : out->completions) text = detail::redact(std::move(text), s);
       for (auto& m : messages) m.content = detail::redact(std::move(m.content), s);
     }

@@ -99,13 +99,17 @@ struct CacheOptions {
   bool enable_disk = true;
   std::filesystem::path directory{};           ///< empty: default_cache_directory()
   std::size_t memory_max_entries = 1'000'000;  ///< DSPy's default; 0 keeps nothing in memory
+  /// What the memory layer may hold in all (a reply over it alone is kept on disk only): with
+  /// DSPy's count alone, a million 64 MiB replies could be kept.
+  std::size_t memory_max_bytes = 256U << 20;
 };
 
 /// Thread-safe; any number of Cache objects and processes may share a directory.
 class Cache {
  public:
   explicit Cache(CacheOptions options = {})
-      : options_(std::move(options)), memory_(options_.enable_memory ? options_.memory_max_entries : 0) {
+      : options_(std::move(options)),
+        memory_(options_.enable_memory ? options_.memory_max_entries : 0, options_.memory_max_bytes) {
     if (options_.directory.empty()) options_.directory = default_cache_directory();
     if (options_.directory.empty()) options_.enable_disk = false;
   }
@@ -157,13 +161,26 @@ class Cache {
     return memory_.size();
   }
 
+  /// What the memory layer holds, in bytes (at most CacheOptions::memory_max_bytes).
+  [[nodiscard]] std::size_t memory_bytes() const {
+    std::lock_guard lock(mutex_);
+    return memory_.bytes();
+  }
+
   /// The options in effect: `directory` resolved, `enable_disk` false if there is no directory.
   [[nodiscard]] const CacheOptions& options() const noexcept { return options_; }
 
  private:
   CacheOptions options_;
   mutable std::mutex mutex_;
-  detail::LruMap<LMResponse> memory_;
+  struct ResponseBytes {
+    std::size_t operator()(const LMResponse& r) const noexcept {
+      std::size_t n = r.model.size();
+      for (const auto& c : r.completions) n += sizeof(std::string) + c.size();
+      return n;
+    }
+  };
+  detail::LruMap<LMResponse, ResponseBytes> memory_;
 };
 
 namespace detail {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <ctime>
 #include <initializer_list>
 #include <iostream>
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/text/redact.hpp"
 #include "../detail/text/tolerant.hpp"
 #include "../primitives/message.hpp"
 
@@ -37,42 +39,66 @@ struct HistoryEntry {
   bool cache_hit = false;
 };
 
-/// A log of LM calls. Thread-safe; keeps the newest `capacity` entries (0 keeps none: history off).
+/// What an entry holds in memory, near enough to bound a log by bytes.
+[[nodiscard]] inline std::size_t approx_bytes(const HistoryEntry& e) noexcept {
+  std::size_t n = sizeof(HistoryEntry) + e.model.size();
+  for (const auto& m : e.messages) n += sizeof(Message) + m.role.size() + m.content.size();
+  for (const auto& o : e.outputs) n += sizeof(std::string) + o.size();
+  return n;
+}
+
+/// A log of LM calls. Thread-safe; keeps the newest `capacity` entries (0 keeps none: history
+/// off) that together hold at most `max_bytes` (see approx_bytes): 10,000 calls of 1 MB replies
+/// must not hold 10 GB. An entry larger than `max_bytes` on its own is not kept.
 class LMHistory {
  public:
-  explicit LMHistory(std::size_t capacity = 10'000) : capacity_(capacity) {}
+  static constexpr std::size_t kDefaultMaxBytes = 64U << 20;
+
+  explicit LMHistory(std::size_t capacity = 10'000, std::size_t max_bytes = kDefaultMaxBytes)
+      : capacity_(capacity), max_bytes_(max_bytes) {}
 
   void add(HistoryEntry entry) {
     add_with([&entry](HistoryEntry& e) { e = std::move(entry); });
   }
 
   /// Adds an entry that `fill(HistoryEntry&)` writes in place. When the history is full, that is
-  /// the oldest entry, overwritten: its strings' storage is reused.
+  /// the oldest entry, taken out: its strings' storage is reused.
   template <class F>
   void add_with(F&& fill) {
     std::lock_guard lock(mutex_);
     if (capacity_ == 0) return;
-    if (ring_.size() < capacity_) {
-      fill(ring_.emplace_back());  // not full: the oldest is at 0
-      return;
+    HistoryEntry entry;
+    if (entries_.size() == capacity_) {
+      entry = std::move(entries_.front().entry);
+      drop_oldest();
     }
-    fill(ring_[oldest_]);
-    oldest_ = (oldest_ + 1) % ring_.size();
+    fill(entry);
+    const std::size_t bytes = approx_bytes(entry);
+    if (bytes > max_bytes_) return;
+    entries_.push_back({std::move(entry), bytes});
+    bytes_ += bytes;
+    trim();
   }
 
   /// The newest `n` entries, oldest first.
   [[nodiscard]] std::vector<HistoryEntry> last(std::size_t n) const {
     std::lock_guard lock(mutex_);
-    const std::size_t k = std::min(n, ring_.size());
+    const std::size_t k = std::min(n, entries_.size());
     std::vector<HistoryEntry> out;
     out.reserve(k);
-    for (std::size_t i = ring_.size() - k; i < ring_.size(); ++i) out.push_back(ring_[(oldest_ + i) % ring_.size()]);
+    for (std::size_t i = entries_.size() - k; i < entries_.size(); ++i) out.push_back(entries_[i].entry);
     return out;
   }
 
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(mutex_);
-    return ring_.size();
+    return entries_.size();
+  }
+
+  /// What the kept entries hold (approx_bytes), at most max_bytes().
+  [[nodiscard]] std::size_t bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
   }
 
   [[nodiscard]] std::size_t capacity() const {
@@ -80,26 +106,50 @@ class LMHistory {
     return capacity_;
   }
 
-  /// Changes the bound, dropping the oldest entries that no longer fit.
+  [[nodiscard]] std::size_t max_bytes() const {
+    std::lock_guard lock(mutex_);
+    return max_bytes_;
+  }
+
+  /// Changes the bounds, dropping the oldest entries that no longer fit.
   void set_capacity(std::size_t capacity) {
     std::lock_guard lock(mutex_);
-    std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(oldest_), ring_.end());
-    oldest_ = 0;
-    if (ring_.size() > capacity) ring_.erase(ring_.begin(), ring_.end() - static_cast<std::ptrdiff_t>(capacity));
     capacity_ = capacity;
+    trim();
+  }
+
+  void set_max_bytes(std::size_t max_bytes) {
+    std::lock_guard lock(mutex_);
+    max_bytes_ = max_bytes;
+    trim();
   }
 
   void clear() {
     std::lock_guard lock(mutex_);
-    ring_.clear();
-    oldest_ = 0;
+    entries_.clear();
+    bytes_ = 0;
   }
 
  private:
+  struct Kept {
+    HistoryEntry entry;
+    std::size_t bytes;
+  };
+
+  void drop_oldest() {
+    bytes_ -= entries_.front().bytes;
+    entries_.pop_front();
+  }
+
+  void trim() {
+    while (!entries_.empty() && (entries_.size() > capacity_ || bytes_ > max_bytes_)) drop_oldest();
+  }
+
   mutable std::mutex mutex_;
   std::size_t capacity_;
-  std::vector<HistoryEntry> ring_;  // oldest at `oldest_`, newest just before it
-  std::size_t oldest_ = 0;
+  std::size_t max_bytes_;
+  std::deque<Kept> entries_;  // oldest first
+  std::size_t bytes_ = 0;
 };
 
 /// The history every LM adds to (DSPy's GLOBAL_HISTORY, 10,000 entries).
@@ -210,7 +260,8 @@ namespace detail {
 
 }  // namespace detail
 
-/// `text` with each of `secrets` and anything shaped like a credential replaced by "[REDACTED]":
+/// `text` with each of `secrets` (found as detail::secret_spans finds them: in any case,
+/// JSON-escaped, or cut short) and anything shaped like a credential replaced by "[REDACTED]":
 /// `Bearer <token>`, the values of `x-api-key`, `api-key`, `x-goog-api-key`, `api_key` and
 /// `apikey` (as header, JSON or query parameter), and `sk-...` keys. For every string that may
 /// echo a request (error messages, logged bodies); pass the LM's own key as a secret. A value
@@ -219,9 +270,8 @@ namespace detail {
                                                 std::initializer_list<std::string_view> secrets = {}) {
   std::vector<std::pair<std::size_t, std::size_t>> spans;  // [begin, end)
   for (std::string_view s : secrets) {
-    if (s.empty()) continue;
-    for (auto p = text.find(s); p != std::string_view::npos; p = text.find(s, p + 1))
-      spans.emplace_back(p, p + s.size());
+    const auto found = detail::secret_spans(text, s);
+    spans.insert(spans.end(), found.begin(), found.end());
   }
   const std::string lower = detail::ascii_lowered(text);
   auto value_run = [&](std::size_t p) {

@@ -34,6 +34,7 @@
 #include "../detail/http/rate_limit.hpp"
 #include "../detail/sync_wait.hpp"
 #include "../detail/text/redact.hpp"
+#include "../detail/text/tolerant.hpp"
 #include "../primitives/error.hpp"
 #include "base_lm.hpp"
 #include "cache.hpp"
@@ -60,6 +61,13 @@ struct RateLimit {
   double requests_per_minute = 0;
   double tokens_per_minute = 0;
 };
+
+/// The bytes of reply bodies that all LM calls of the process together may hold while in flight
+/// (default 256 MiB; each reply is also bounded by LMConfig::max_response_bytes). A reply that
+/// would pass it is stopped and its call fails with Errc::bad_response; other calls go on.
+inline void set_max_buffered_reply_bytes(std::size_t bytes) noexcept {
+  detail::reply_budget().limit.store(bytes, std::memory_order_relaxed);
+}
 
 /// An LM's settings. Call parameters (temperature ... extra_body) are defaults that a
 /// predictor's or a call's CallConfig overrides.
@@ -108,15 +116,23 @@ class BasicLM : public BaseLM {
     const bool hosted = base.empty() && provider && !provider->default_base.empty();
     if (hosted) base = std::string(provider->default_base);
     key_ = config_.api_key ? *config_.api_key : (provider ? detail::first_env(provider->key_env) : std::string());
-    if (base.empty()) {
+    if (config_.timeout <= std::chrono::milliseconds::zero()) {
+      // curl reads 0 as "no timeout": a silent server would hold the call forever.
+      problem_ = "LMConfig::timeout must be positive (got " + std::to_string(config_.timeout.count()) + " ms)";
+    } else if (!(config_.rate_limit.requests_per_minute >= 0) || !(config_.rate_limit.tokens_per_minute >= 0)) {
+      problem_ = "LMConfig::rate_limit must be 0 (no limit) or a positive rate";
+    } else if (base.empty()) {
       problem_ = provider ? "no API base URL: set LMConfig::api_base or " + std::string(provider->base_env[0])
                           : "unknown provider prefix: set LMConfig::api_base for an OpenAI-compatible server";
     } else if (hosted && key_.empty()) {
       problem_ = "no API key: set LMConfig::api_key or " + std::string(provider->key_env[0]);
+    } else if (!detail::iequals(std::string_view(base).substr(0, 7), "http://") &&
+               !detail::iequals(std::string_view(base).substr(0, 8), "https://")) {
+      problem_ = "the API base URL must be http:// or https:// (got " + detail::redact(base, key_) + ")";
     } else {
       url_ = detail::endpoint_url(api_, std::move(base));
     }
-    if (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0)
+    if (problem_.empty() && (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0))
       limiter_ = std::make_shared<detail::RateLimiter>(config_.rate_limit.requests_per_minute,
                                                        config_.rate_limit.tokens_per_minute);
     set_defaults({.temperature = config_.temperature,
@@ -186,6 +202,9 @@ class BasicLM : public BaseLM {
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
   static asio::awaitable<Result<LMResponse>> fetch(const BasicLM* self, LMRequest request, TextSink on_text) {
     if (!self->problem_.empty()) co_return self->fail(Errc::config, self->problem_);
+    if (request.config.timeout && *request.config.timeout <= std::chrono::milliseconds::zero())
+      co_return self->fail(Errc::config, "CallConfig::timeout must be positive (got " +
+                                             std::to_string(request.config.timeout->count()) + " ms)");
     detail::HttpRequest http = self->http_request(request.config);
     const int n = request.config.n.value_or(1);
     if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {

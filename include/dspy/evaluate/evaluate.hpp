@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -270,6 +271,13 @@ inline std::optional<double> json_number(const boost::json::value* v) {
   return v->to_number<double>();
 }
 
+// A token count read back from a results file: a whole number in [0, INT64_MAX].
+inline std::optional<std::int64_t> token_count(std::optional<double> v) {
+  std::int64_t n = 0;
+  if (!v || !integer_from_double(*v, n) || n < 0) return std::nullopt;
+  return n;
+}
+
 }  // namespace detail
 
 inline Result<EvaluationResult> EvaluationResult::from_json(const boost::json::value& v) {
@@ -311,10 +319,16 @@ inline Result<EvaluationResult> EvaluationResult::from_json(const boost::json::v
     if (const auto* f = o->if_contains("feedback"); f && f->is_string()) row.feedback = f->get_string();
     row.latency_s = detail::json_number(o->if_contains("latency_s")).value_or(0.0);
     if (const auto* u = o->if_contains("usage"); u && u->is_object()) {
-      const auto tokens = [&](std::string_view k) {
-        return static_cast<std::int64_t>(detail::json_number(u->get_object().if_contains(k)).value_or(0));
-      };
-      row.usage = {tokens("prompt_tokens"), tokens("completion_tokens"), tokens("total_tokens")};
+      std::int64_t counts[3] = {};
+      for (int k = 0; k < 3; ++k) {
+        const char* name = std::array{"prompt_tokens", "completion_tokens", "total_tokens"}[k];
+        const auto* v = u->get_object().if_contains(name);
+        if (!v) continue;
+        const auto n = detail::token_count(detail::json_number(v));
+        if (!n) return detail::bad_results(where + ".usage." + name, "expected a whole number of tokens >= 0");
+        counts[k] = *n;
+      }
+      row.usage = {counts[0], counts[1], counts[2]};
     }
     out.rows.push_back(std::move(row));
   }
@@ -431,17 +445,20 @@ inline Result<EvaluationResult> EvaluationResult::from_csv(std::string_view text
       return v;
     };
     EvaluationRow row;
-    const auto index = number("index");
+    std::size_t index = 0;
     const auto row_score = number("score");
     const auto latency = number("latency_s");
-    const auto prompt = number("prompt_tokens"), completion = number("completion_tokens"), total_ = number("total_tokens");
-    if (!index || !row_score || !latency || !prompt || !completion || !total_)
-      return detail::bad_results(where, "index, score, latency_s and token counts must be numbers");
-    row.index = static_cast<std::size_t>(*index);
+    const auto prompt = detail::token_count(number("prompt_tokens"));
+    const auto completion = detail::token_count(number("completion_tokens"));
+    const auto total_ = detail::token_count(number("total_tokens"));
+    const auto index_number = number("index");
+    if (!index_number || !detail::integer_from_double(*index_number, index) || !row_score || !latency || !prompt ||
+        !completion || !total_)
+      return detail::bad_results(where, "index and token counts must be whole numbers >= 0, score and latency_s numbers");
+    row.index = index;
     row.score = *row_score;
     row.latency_s = *latency;
-    row.usage = {static_cast<std::int64_t>(*prompt), static_cast<std::int64_t>(*completion),
-                 static_cast<std::int64_t>(*total_)};
+    row.usage = {*prompt, *completion, *total_};
     if (column.contains("feedback")) row.feedback = cell("feedback");
     if (!cell("error").empty()) {
       const auto errc = errc_from_string(cell("error"));

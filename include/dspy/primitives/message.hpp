@@ -20,15 +20,25 @@ struct Message {
   friend bool operator==(const Message&, const Message&) = default;
 };
 
-/// Token counts of one call (zero on a cache hit).
+namespace detail {
+/// a + b, held at the int64 limits instead of overflowing: token counts come from replies.
+[[nodiscard]] constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) return a < 0 ? INT64_MIN : INT64_MAX;
+  return sum;
+}
+}  // namespace detail
+
+/// Token counts of one call (zero on a cache hit). Never negative: the LM front rejects a reply
+/// that claims a negative count; sums saturate at INT64_MAX.
 struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::int64_t total_tokens = 0;
   Usage& operator+=(const Usage& o) noexcept {
-    prompt_tokens += o.prompt_tokens;
-    completion_tokens += o.completion_tokens;
-    total_tokens += o.total_tokens;
+    prompt_tokens = detail::saturating_add(prompt_tokens, o.prompt_tokens);
+    completion_tokens = detail::saturating_add(completion_tokens, o.completion_tokens);
+    total_tokens = detail::saturating_add(total_tokens, o.total_tokens);
     return *this;
   }
   friend bool operator==(const Usage&, const Usage&) = default;

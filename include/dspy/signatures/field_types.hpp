@@ -475,13 +475,28 @@ bool parse_whole_number(std::string_view s, N& out) {
   return ec == std::errc{} && end == s.data() + s.size();
 }
 
+// Is `d` a whole number? (An integer's text past the range of every integer type reads as one.)
+inline bool is_whole(double d) { return std::isfinite(d) && std::trunc(d) == d; }
+
 template <Integer T>
 bool integer_from_double(double d, T& out) {
-  if (!std::isfinite(d) || std::trunc(d) != d) return false;
-  if (d < static_cast<double>(std::numeric_limits<T>::lowest()) || d > static_cast<double>(std::numeric_limits<T>::max()))
-    return false;
+  if (!is_whole(d)) return false;
+  // T's range is [-2^digits, 2^digits) for signed T and [0, 2^digits) for unsigned T; both ends
+  // are exact doubles, unlike (double)max, which rounds up to 2^digits for 64-bit T. Past 53
+  // digits, a double of exactly -2^digits may be a smaller number rounded up: not taken.
+  constexpr int digits = std::numeric_limits<T>::digits;
+  const double end = std::ldexp(1.0, digits);
+  if (d >= end || d < (std::is_signed_v<T> ? -end : 0.0)) return false;
+  if (digits > std::numeric_limits<double>::digits && d == -end) return false;
   out = static_cast<T>(d);
   return true;
+}
+
+// Why a whole number does not fit T, naming the value and T's range.
+template <Integer T>
+std::string out_of_range(std::string_view value) {
+  return "the integer " + std::string(value) + " is out of range for this field (" +
+         std::to_string(std::numeric_limits<T>::lowest()) + " to " + std::to_string(std::numeric_limits<T>::max()) + ")";
 }
 
 // Reads a number the way DSPy does (plain or integral float text), then, beyond DSPy, through
@@ -491,8 +506,10 @@ bool read_number(std::string_view text, T& out, const ParseContext& ctx) {
   const auto exact = [&](std::string_view s) {
     if (parse_whole_number(s, out)) return true;
     if constexpr (Integer<T>) {
+      // "4.0" and "1e3" read as Python's int(float(text)) does; an integer literal only exactly
+      // (as a double, one past INT64_MIN would round to it).
       double d = 0;
-      return parse_whole_number(s, d) && integer_from_double(d, out);
+      return s.find_first_of(".eE") != std::string_view::npos && parse_whole_number(s, d) && integer_from_double(d, out);
     }
     return false;
   };
@@ -578,6 +595,8 @@ std::optional<std::string> parse_text(std::string_view text, T& out, const Parse
     return std::nullopt;
   } else if constexpr (Integer<T>) {
     if (read_number(text, out, ctx)) return std::nullopt;
+    // A whole number that T cannot hold is an error of its own, never a wrapped value.
+    if (double d = 0; read_number(text, d, ParseContext{}) && is_whole(d)) return out_of_range<T>(trim(text));
     return pydantic_error("int", "Input should be a valid integer, unable to parse string as an integer",
                           "int_parsing", text);
   } else if constexpr (Float<T>) {
@@ -698,6 +717,10 @@ std::optional<std::string> from_json(const boost::json::value& v, T& out, const 
     }
     if (v.is_int64() && parse_whole_number(std::to_string(v.get_int64()), out)) return std::nullopt;
     if (v.is_uint64() && parse_whole_number(std::to_string(v.get_uint64()), out)) return std::nullopt;
+    if constexpr (Integer<T>) {
+      if (v.is_int64() || v.is_uint64() || (v.is_double() && is_whole(v.get_double()) && !integer_from_double(v.get_double(), out)))
+        return at(path) + out_of_range<T>(boost::json::serialize(v));
+    }
     if (v.is_double()) {
       if constexpr (Float<T>) {
         out = static_cast<T>(v.get_double());

@@ -20,6 +20,7 @@
 
 #include <poll.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -64,6 +65,28 @@ struct HttpRequest {
   std::size_t max_response_bytes = 64U << 20;  ///< a longer body, buffered or streamed, ends the transfer (too_large)
 };
 
+/// The bytes of reply bodies that every transfer of the process together may hold while in
+/// flight (each transfer is also bounded by its max_response_bytes). Without it, 256 calls in
+/// flight could each buffer a 64 MiB reply at once.
+struct ReplyBudget {
+  std::atomic<std::size_t> limit{256U << 20};
+  std::atomic<std::size_t> used{0};
+
+  // Takes `n` bytes for a transfer, or nothing when that would pass the limit.
+  bool take(std::size_t n) noexcept {
+    const std::size_t before = used.fetch_add(n, std::memory_order_relaxed);
+    if (before + n <= limit.load(std::memory_order_relaxed)) return true;
+    used.fetch_sub(n, std::memory_order_relaxed);
+    return false;
+  }
+  void give_back(std::size_t n) noexcept { used.fetch_sub(n, std::memory_order_relaxed); }
+};
+
+inline ReplyBudget& reply_budget() noexcept {
+  static ReplyBudget budget;
+  return budget;
+}
+
 /// What came back: a curl result (CURLE_OK when an HTTP reply arrived), the status and body.
 struct HttpResponse {
   CURLcode curl = CURLE_OK;
@@ -73,7 +96,8 @@ struct HttpResponse {
   std::string body;
   std::string retry_after;  ///< the Retry-After header's value, if any
   bool too_large = false;   ///< the body outgrew `limit` bytes and the transfer was stopped
-  std::size_t limit = 0;    ///< the request's max_response_bytes
+  std::size_t limit = 0;    ///< the request's max_response_bytes, or the budget when over_budget
+  bool over_budget = false;  ///< the replies in flight together outgrew reply_budget()
 };
 
 // A template on the executor, as Asio's I/O objects are: a program that never makes an HTTP
@@ -131,6 +155,7 @@ class BasicCurlService : public asio::execution_context::service {
     asio::cancellation_slot slot;
     bool cancel_requested = false;
     std::size_t streamed = 0;  ///< bytes handed to request.on_data
+    std::size_t budgeted = 0;  ///< bytes taken from reply_budget(), given back at completion
   };
 
   struct Canceller {
@@ -200,6 +225,7 @@ class BasicCurlService : public asio::execution_context::service {
   }
 
   void release(Transfer& t) {
+    reply_budget().give_back(std::exchange(t.budgeted, 0));
     curl_slist_free_all(t.headers);
     t.headers = nullptr;
     if (!t.easy) return;
@@ -229,6 +255,8 @@ class BasicCurlService : public asio::execution_context::service {
     // curl would send "Expect: 100-continue" for bodies over 1 KiB: a round trip for nothing.
     t->headers = curl_slist_append(t->headers, "Expect:");
     curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
+    // An LM is reached over HTTP(S) only: a file:// or other base URL fails here, as a config error.
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
@@ -420,6 +448,7 @@ class BasicCurlService : public asio::execution_context::service {
         // A stream is held whole by its decoder too: the same bound as a buffered body.
         if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->streamed))
           return too_large(t);
+        if (!budget(t, size * count)) return 0;
         t->streamed += size * count;
         try {
           return t->request.on_data(std::string_view(data, size * count)) ? size * count : 0;
@@ -432,8 +461,20 @@ class BasicCurlService : public asio::execution_context::service {
     // curl stop with CURLE_WRITE_ERROR.
     if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->response.body.size()))
       return too_large(t);
+    if (!budget(t, size * count)) return 0;
     t->response.body.append(data, size * count);
     return size * count;
+  }
+
+  // Takes `n` more bytes of the shared budget for `t`; false ends the transfer (over_budget).
+  static bool budget(Transfer* t, std::size_t n) {
+    if (reply_budget().take(n)) {
+      t->budgeted += n;
+      return true;
+    }
+    t->response.over_budget = true;
+    t->response.limit = reply_budget().limit.load(std::memory_order_relaxed);
+    return false;
   }
 
   static std::size_t too_large(Transfer* t) {

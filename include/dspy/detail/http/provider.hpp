@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -149,12 +150,31 @@ inline boost::json::object request_body(WireApi api, const std::string& model_id
   return body;
 }
 
+// A whole number from a reply (an index, a token count); a count past INT64_MAX is held there,
+// and anything else is 0. Negative counts pass through for the LM front to reject.
 inline std::int64_t int_field(const boost::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   if (!v) return 0;
   if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  if (v->is_uint64()) return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
+  if (v->is_double() && std::trunc(v->get_double()) == v->get_double()) {
+    // -2^63 and 2^63 are exact doubles; (double)INT64_MAX is not.
+    constexpr double end = 9223372036854775808.0;
+    const double d = v->get_double();
+    return d >= end ? INT64_MAX : d < -end ? INT64_MIN : static_cast<std::int64_t>(d);
+  }
   return 0;
+}
+
+// The usage's total when the reply does not give one.
+inline void complete_total(Usage& u) {
+  if (u.total_tokens == 0) u.total_tokens = saturating_add(u.prompt_tokens, u.completion_tokens);
+}
+
+// Anthropic's prompt count: cached prompt tokens are prompt tokens too (as LiteLLM counts them).
+inline std::int64_t anthropic_prompt_tokens(const boost::json::object& u) {
+  return saturating_add(saturating_add(int_field(u, "input_tokens"), int_field(u, "cache_creation_input_tokens")),
+                        int_field(u, "cache_read_input_tokens"));
 }
 
 inline std::string text_of(const boost::json::value& content) {
@@ -201,13 +221,11 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     if (!content || !content->is_array()) return Error(Errc::bad_response, "the reply has no content");
     out.completions.push_back(text_of(*content));
     if (u) {
-      // Cached prompt tokens are prompt tokens too (as LiteLLM counts them).
-      out.usage.prompt_tokens = int_field(*u, "input_tokens") + int_field(*u, "cache_creation_input_tokens") +
-                                int_field(*u, "cache_read_input_tokens");
+      out.usage.prompt_tokens = anthropic_prompt_tokens(*u);
       out.usage.completion_tokens = int_field(*u, "output_tokens");
     }
   }
-  if (out.usage.total_tokens == 0) out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
+  complete_total(out.usage);
   return out;
 }
 
@@ -306,7 +324,7 @@ class StreamDecoder {
     out.completions = std::move(texts_);
     if (out.completions.empty()) out.completions.emplace_back();
     out.usage = usage_;
-    if (out.usage.total_tokens == 0) out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
+    complete_total(out.usage);
     return out;
   }
 
@@ -373,9 +391,7 @@ class StreamDecoder {
     }
     if (u) {
       // Counts are cumulative; message_delta repeats input counts only sometimes.
-      if (u->contains("input_tokens"))
-        usage_.prompt_tokens = int_field(*u, "input_tokens") + int_field(*u, "cache_creation_input_tokens") +
-                               int_field(*u, "cache_read_input_tokens");
+      if (u->contains("input_tokens")) usage_.prompt_tokens = anthropic_prompt_tokens(*u);
       if (u->contains("output_tokens")) usage_.completion_tokens = int_field(*u, "output_tokens");
     }
     return true;

@@ -30,11 +30,15 @@ class RateLimiter {
     return std::max(requests_.wait(), tokens_.wait());
   }
 
-  /// Charges the tokens a reply used.
+  /// Charges the tokens a reply claims to have used. The claim is the server's: a negative one
+  /// credits nothing, and no reply puts the bucket more than a minute's tokens in debt, so the
+  /// next call waits at most a minute (a claim of 1e12 tokens would otherwise stall for years).
   void charge(std::int64_t tokens) {
     std::lock_guard lock(mutex_);
     tokens_.refill(clock::now());
-    if (tokens_.per_second > 0) tokens_.level -= static_cast<double>(tokens);
+    if (tokens_.per_second <= 0 || tokens <= 0) return;
+    const double minute = tokens_.per_second * 60;
+    tokens_.level = std::max(tokens_.level - std::min(static_cast<double>(tokens), minute), -minute);
   }
 
  private:

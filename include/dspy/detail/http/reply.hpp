@@ -34,6 +34,11 @@ inline std::variant<Result<LMResponse>, RetryAttempt> judge_reply(WireApi api, c
     return Result<LMResponse>(Error(Errc::bad_response, "the reply from " + url + " exceeds the " +
                                                             std::to_string(r.limit) +
                                                             "-byte limit (LMConfig::max_response_bytes)" + attempt));
+  if (r.over_budget)
+    return Result<LMResponse>(Error(Errc::bad_response, "the replies in flight together exceed the " +
+                                                            std::to_string(r.limit) +
+                                                            "-byte budget (dspy::set_max_buffered_reply_bytes); the "
+                                                            "reply from " + url + " was stopped" + attempt));
   if (stream && stream->error()) {  // an error event inside a 2xx stream
     const Error& e = *stream->error();
     if (may_retry && (e.code() == Errc::server || e.code() == Errc::rate_limited)) return RetryAttempt{};
@@ -41,10 +46,8 @@ inline std::variant<Result<LMResponse>, RetryAttempt> judge_reply(WireApi api, c
   }
   if (r.curl != CURLE_OK) {
     if (may_retry && retryable_transport(r.curl)) return RetryAttempt{};
-    const Errc code = r.curl == CURLE_OPERATION_TIMEDOUT                                      ? Errc::timeout
-                      : r.curl == CURLE_URL_MALFORMAT || r.curl == CURLE_UNSUPPORTED_PROTOCOL ? Errc::config
-                                                                                              : Errc::network;
-    return Result<LMResponse>(Error(code, transport_message(r.curl, r.curl_error) + " calling " + url + attempt));
+    return Result<LMResponse>(
+        Error(transport_errc(r.curl), transport_message(r.curl, r.curl_error) + " calling " + url + attempt));
   }
   if (r.status >= 200 && r.status < 300) {
     Result<LMResponse> parsed = stream ? stream->finish() : parse_reply(api, r.body);

@@ -12,6 +12,8 @@
 
 #include <curl/curl.h>
 
+#include "../../primitives/error.hpp"
+
 namespace dspy::detail {
 
 /// 408, 409, 429 and 5xx are worth another try; every other 4xx would fail the same way again.
@@ -35,15 +37,41 @@ namespace dspy::detail {
     case CURLE_HTTP2_STREAM:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:  // the reply was not HTTP (see transport_errc)
       return true;
     default:
       return false;
   }
 }
 
+/// The error code of a failed transfer. The LM accepts only http(s) URLs, so an unsupported
+/// protocol means the server answered in something other than HTTP (an SSH banner, HTTP/0.9).
+[[nodiscard]] constexpr Errc transport_errc(CURLcode code) noexcept {
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return Errc::timeout;
+    case CURLE_URL_MALFORMAT:
+      return Errc::config;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_OUT_OF_MEMORY:  // what curl 7.88 reports for an oversized header (see transport_message)
+      return Errc::bad_response;
+    default:
+      return Errc::network;
+  }
+}
+
 /// curl's message for a failed transfer, saying when TLS is the cause and what to do about it.
 [[nodiscard]] inline std::string transport_message(CURLcode code, const std::string& detail) {
   switch (code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return "the server's reply is not HTTP (" + detail + ")";
+    case CURLE_OUT_OF_MEMORY:
+      // curl refuses a header line over 100 KB with this code.
+      return "the reply's headers are larger than curl accepts (100 KB per header line), or memory ran out (" +
+             detail + ")";
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
