@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <system_error>
 
 #include "../../primitives/error.hpp"
+#include "../text/utf8.hpp"
 
 namespace dspy::detail {
 
@@ -34,6 +36,21 @@ inline Result<std::string> read_file(const std::filesystem::path& path) {
   text << in.rdbuf();
   if (in.bad()) return Error(Errc::io, "cannot read " + path.string());
   return std::move(text).str();
+}
+
+/// read_file for text: a file that is not UTF-8 is a parse error naming the line and column (in
+/// bytes) of its first ill-formed byte, rather than text that JSON cannot hold.
+inline Result<std::string> read_text_file(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) return text;
+  const std::size_t at = find_invalid_utf8(*text);
+  if (at == std::string_view::npos) return text;
+  const std::string_view before = std::string_view(*text).substr(0, at);
+  const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+  const std::size_t line_start = before.rfind('\n');
+  const std::size_t column = line_start == std::string_view::npos ? at + 1 : at - line_start;
+  return Error(Errc::parse_error, path.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                                      describe_invalid_utf8(*text, at) + "; the file must be UTF-8 text");
 }
 
 /// Writes all of `bytes` to `fd`; false on an error (errno says which).
