@@ -1,5 +1,6 @@
 // The response cache: SHA-256, key canonicalization, the memory LRU, and the disk cache under
 // threads, processes, damaged files and writers killed mid-write.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -7,11 +8,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <dspy/clients/cache.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -293,6 +296,63 @@ TEST_F(CacheDir, CorruptEntryIsAMissAndIsRewritten) {
     ASSERT_TRUE(hit) << i;
     EXPECT_EQ(hit->completions.front(), "Paris");
   }
+}
+
+// An entry replaced by something that is not a regular file is a miss, read without blocking and
+// without reading it; the next put replaces it with an entry again.
+TEST_F(CacheDir, AnEntryThatIsNotARegularFileIsAMissAndIsReplaced) {
+  auto cache = disk_only();
+  const auto path = entry_path(key_of(1));
+  const auto replace_with = [&](const std::function<void()>& make) {
+    fs::create_directories(path.parent_path());
+    fs::remove(path);
+    make();
+  };
+  const std::vector<std::pair<std::string, std::function<void()>>> cases = {
+      {"a symlink to /dev/zero", [&] { fs::create_symlink("/dev/zero", path); }},
+      {"a FIFO", [&] { ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0); }},
+      {"a directory", [&] { fs::create_directory(path); }},
+  };
+  for (const auto& [what, make] : cases) {
+    replace_with(make);
+    // A reader that blocks (a FIFO with no writer) is released by opening the FIFO for writing.
+    auto read = std::async(std::launch::async, [&] { return cache.get(key_of(1)); });
+    if (read.wait_for(std::chrono::seconds(10)) == std::future_status::timeout) {
+      ADD_FAILURE() << what << ": the read blocked";
+      const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd >= 0) ::close(fd);
+    }
+    EXPECT_FALSE(read.get()) << what;
+    if (what == "a directory") fs::remove(path);  // rename() cannot replace a directory with a file
+    ASSERT_TRUE(cache.put(key_of(1), reply("Paris"))) << what;
+    const auto hit = cache.get(key_of(1));
+    ASSERT_TRUE(hit) << what;
+    EXPECT_EQ(hit->completions.front(), "Paris");
+  }
+}
+
+// A symlink to a regular file holding a valid entry is not read either: the cache writes no
+// symlinks, so one in its place is not its own.
+TEST_F(CacheDir, ASymlinkToAValidEntryIsAMiss) {
+  auto cache = disk_only();
+  ASSERT_TRUE(cache.put(key_of(1), reply("Paris")));
+  const auto path = entry_path(key_of(1));
+  const fs::path elsewhere = dir_ / "elsewhere";
+  fs::rename(path, elsewhere);
+  fs::create_symlink(elsewhere, path);
+  EXPECT_FALSE(cache.get(key_of(1)));
+}
+
+// A file past the entry size limit is not read (a sparse file: no disk space is used).
+TEST_F(CacheDir, AnEntryFileLargerThanTheLimitIsAMissWithoutBeingRead) {
+  auto cache = disk_only();
+  ASSERT_TRUE(cache.put(key_of(1), reply("Paris")));
+  const auto path = entry_path(key_of(1));
+  fs::resize_file(path, dspy::detail::kMaxCacheEntryBytes + 1);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(cache.get(key_of(1)));
+  // Reading the 256 MiB of zeros takes seconds; not reading them, microseconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST_F(CacheDir, ConcurrentWritersAndReadersFromManyThreads) {

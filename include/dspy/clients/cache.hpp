@@ -13,11 +13,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "../detail/cache/canonical.hpp"
 #include "../detail/cache/disk.hpp"
 #include "../detail/cache/lru.hpp"
+#include "../detail/io/file.hpp"
 #include "../detail/sha256.hpp"
 #include "../primitives/message.hpp"
 
@@ -140,9 +142,7 @@ class Cache {
   bool put(const CacheKey& key, const LMResponse& response) {
     LMResponse stored{.completions = response.completions, .usage = {}, .model = response.model, .cache_hit = false};
     bool ok = true;
-    if (options_.enable_disk)
-      ok = detail::write_file_atomically(detail::cache_entry_path(options_.directory, key.hex()),
-                                         detail::encode_cache_entry(key.hex(), stored));
+    if (options_.enable_disk) ok = write_entry(key, detail::encode_cache_entry(key.hex(), stored));
     if (options_.enable_memory) {
       std::lock_guard lock(mutex_);
       memory_.put(key.hex(), std::move(stored));
@@ -171,6 +171,16 @@ class Cache {
   [[nodiscard]] const CacheOptions& options() const noexcept { return options_; }
 
  private:
+  bool write_entry(const CacheKey& key, const std::string& bytes) const {
+    if (bytes.size() > detail::kMaxCacheEntryBytes) return false;  // it would never be read
+    const std::filesystem::path path = detail::cache_entry_path(options_.directory, key.hex());
+    if (detail::write_file_atomic(path, bytes)) return true;
+    // Most likely the entry's directory is missing: create it (and its parents) once, and retry.
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    return !ec && detail::write_file_atomic(path, bytes);
+  }
+
   CacheOptions options_;
   mutable std::mutex mutex_;
   struct ResponseBytes {

@@ -37,10 +37,10 @@ inline Error located(const std::string& where, const Error& e) {
 
 /// Reads one example per line of a JSONL file: an object keyed by field name, with every input
 /// field and any labels (other keys ignored; blank lines skipped). Errors name the file, line
-/// (and column for broken JSON) and field.
+/// (and column for broken JSON or text that is not UTF-8) and field.
 template <Signature Sig>
 Result<std::vector<Example<Sig>>> load_jsonl(const std::filesystem::path& path) {
-  auto text = detail::read_file(path);
+  auto text = detail::read_text_file(path);
   if (!text) return text.error();
   std::vector<Example<Sig>> out;
   std::string_view rest = *text;
@@ -76,7 +76,7 @@ template <Signature Sig>
 Result<std::vector<Example<Sig>>> load_csv(const std::filesystem::path& path) {
   using In = typename Sig::Input;
   using Out = typename Sig::Output;
-  auto text = detail::read_file(path);
+  auto text = detail::read_text_file(path);
   if (!text) return text.error();
   auto records = detail::csv::parse(*text, path.string());
   if (!records) return records.error();

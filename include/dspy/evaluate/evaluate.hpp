@@ -92,7 +92,7 @@ struct EvaluationResult {
   Result<void> save_csv(const std::filesystem::path& path) const { return detail::write_file_atomic(path, to_csv()); }
   static Result<EvaluationResult> load_json(const std::filesystem::path& path);
   static Result<EvaluationResult> load_csv(const std::filesystem::path& path) {
-    auto text = detail::read_file(path);
+    auto text = detail::read_text_file(path);
     if (!text) return text.error();
     return from_csv(*text, path.string());
   }
@@ -336,7 +336,7 @@ inline Result<EvaluationResult> EvaluationResult::from_json(const boost::json::v
 }
 
 inline Result<EvaluationResult> EvaluationResult::load_json(const std::filesystem::path& path) {
-  auto text = detail::read_file(path);
+  auto text = detail::read_text_file(path);
   if (!text) return text.error();
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(*text, ec);

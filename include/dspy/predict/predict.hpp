@@ -26,6 +26,7 @@
 #include "../signatures/signature.hpp"
 #include "../adapters/streaming.hpp"
 #include "../detail/sync_wait.hpp"
+#include "../detail/text/utf8.hpp"
 
 namespace dspy {
 
@@ -73,6 +74,41 @@ class PromptCache {
   mutable std::mutex mutex_;
   mutable std::vector<Entry> entries_;
 };
+
+// Which input or demo field of a request holds text that is not UTF-8 (JSON cannot carry it, so
+// the request body would be invalid): an error naming it, or the message, and the bad byte.
+inline Error invalid_utf8_error(const FieldValues& input, const DemoList& demos, const std::vector<Message>& messages) {
+  std::string text;
+  const auto find = [&](const FieldValues& values, std::size_t i) {
+    if (!values.present(i)) return std::string_view::npos;
+    text.clear();
+    values.render(i, text);
+    return find_invalid_utf8(text);
+  };
+  const auto error = [&](const std::string& where, std::string_view field, std::size_t at) {
+    return Error(Errc::bad_request,
+                 where + " `" + std::string(field) + "` holds " + describe_invalid_utf8(text, at) +
+                     " of its text; JSON carries only UTF-8, so the request was not sent",
+                 {}, std::string(field));
+  };
+  for (std::size_t i = 0; i < input.size(); ++i)
+    if (const std::size_t at = find(input, i); at != std::string_view::npos)
+      return error("input field", input.name(i), at);
+  for (std::size_t k = 0; k < demos.size(); ++k) {
+    const DemoView demo = demos[k];
+    for (const FieldValues* values : {&demo.inputs, &demo.outputs})
+      for (std::size_t i = 0; i < values->size(); ++i)
+        if (const std::size_t at = find(*values, i); at != std::string_view::npos)
+          return error("demos[" + std::to_string(k) + "] field", values->name(i), at);
+  }
+  // Not from a field: a format hook's own text.
+  for (std::size_t k = 0; k < messages.size(); ++k)
+    if (const std::size_t at = find_invalid_utf8(messages[k].content); at != std::string_view::npos)
+      return Error(Errc::bad_request, "message " + std::to_string(k) + " (" + messages[k].role + ") holds " +
+                                          describe_invalid_utf8(messages[k].content, at) +
+                                          "; JSON carries only UTF-8, so the request was not sent");
+  return Error(Errc::bad_request, "the request holds text that is not UTF-8; it was not sent");
+}
 
 }  // namespace detail
 
@@ -283,6 +319,11 @@ class Predict final : public PredictorBase {
       if (id) notify([&](Callback& cb) { cb.on_adapter_format_start(id, a.name(), to_json(input)); });
       self.make_request(*adapter, input, call, request.emplace());
       if (id) notify([&](Callback& cb) { cb.on_adapter_format_end(id, request->messages); });
+      if (!self.utf8(*request)) {
+        done(detail::invalid_utf8_error(FieldValues(signature_view<Sig>().inputs, &input),
+                                        std::span<const Demo<Sig>>(self.demos), request->messages));
+        return nullptr;
+      }
       start = std::chrono::steady_clock::now();
       return &*request;
     }
@@ -343,6 +384,15 @@ class Predict final : public PredictorBase {
     if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
       request.config.temperature = 0.7;
     ad->configure_request(sig, request);
+  }
+
+  // Whether the request's text is all UTF-8, as a JSON body needs: one pass over the messages
+  // that hold the demos and the input. The system message is skipped: it is the signature's and
+  // the instructions', the same for every call.
+  static bool utf8(const LMRequest& request) noexcept {
+    for (const Message& m : request.messages)
+      if (m.role != "system" && detail::find_invalid_utf8(m.content) != std::string_view::npos) return false;
+    return true;
   }
 
   static result_type finish(const Adapter& ad, Result<LMResponse> reply, Prior& prior, const Run* run) {

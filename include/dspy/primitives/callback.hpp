@@ -2,12 +2,13 @@
 // JSONL log of every LM call built on them.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -16,8 +17,8 @@
 
 #include <boost/json.hpp>
 
+#include "../detail/io/file.hpp"
 #include "error.hpp"
-#include "message.hpp"
 #include "message.hpp"
 
 namespace dspy {
@@ -58,11 +59,19 @@ inline boost::json::object error_json(const Error& e) {
 }  // namespace detail
 
 /// Writes one JSON line per LM call (messages, parameters, completions or error, usage, latency,
-/// model, time) to a file: a capture of every LM call of a run. Requests carry no API keys.
+/// model, time) to a file: a capture of every LM call of a run. Requests carry no API keys. A new
+/// file is created owner-only (0600), as every file the library writes; an existing one is
+/// appended to and keeps its permissions.
 class JsonlLog : public Callback {
  public:
-  explicit JsonlLog(const std::filesystem::path& path) : out_(path, std::ios::app) {}
-  [[nodiscard]] bool ok() const { return static_cast<bool>(out_); }
+  explicit JsonlLog(const std::filesystem::path& path) : fd_(detail::open_for_append(path)) {}
+  JsonlLog(const JsonlLog&) = delete;
+  JsonlLog& operator=(const JsonlLog&) = delete;
+  ~JsonlLog() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  /// False if the file could not be opened, or a line could not be written.
+  [[nodiscard]] bool ok() const { return fd_ >= 0 && !failed_; }
 
   void on_lm_start(std::uint64_t id, std::string_view model, const LMRequest& request) override {
     boost::json::array messages;
@@ -94,13 +103,14 @@ class JsonlLog : public Callback {
     } else {
       line["error"] = detail::error_json(response.error());
     }
-    out_ << boost::json::serialize(line) << '\n';
-    out_.flush();
+    // One write per line: with O_APPEND, each lands whole at the end even when processes share the file.
+    if (fd_ < 0 || !detail::write_all(fd_, boost::json::serialize(line) + "\n")) failed_ = true;
   }
 
  private:
   std::mutex mutex_;
-  std::ofstream out_;
+  int fd_;
+  std::atomic<bool> failed_{false};
   std::map<std::uint64_t, boost::json::object> pending_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "../detail/io/file.hpp"
 #include "../detail/text/pytext.hpp"
+#include "../detail/text/utf8.hpp"
 #include "error.hpp"
 #include "module.hpp"
 
@@ -19,19 +20,27 @@ namespace dspy {
 
 namespace detail {
 
-/// The path (`qa.demos[0].score`) of the first number in `v` that is not finite, if any: JSON has
-/// no infinity or NaN, so `1e999` reads as infinity but would save as a token nothing reads back.
-inline std::optional<std::string> non_finite_path(const boost::json::value& v, const std::string& path) {
-  if (v.is_double()) return std::isfinite(v.get_double()) ? std::nullopt : std::optional(path);
+/// The path (`qa.demos[0].score`) of the first value in `v`, in document order, for which
+/// `bad(value)` holds, if any.
+template <class Pred>
+std::optional<std::string> first_path_where(const boost::json::value& v, const std::string& path, const Pred& bad) {
+  if (bad(v)) return path;
   if (const auto* a = v.if_array()) {
     for (std::size_t i = 0; i < a->size(); ++i)
-      if (auto found = non_finite_path((*a)[i], path + "[" + std::to_string(i) + "]")) return found;
+      if (auto found = first_path_where((*a)[i], path + "[" + std::to_string(i) + "]", bad)) return found;
   } else if (const auto* o = v.if_object()) {
     for (const auto& kv : *o)
-      if (auto found = non_finite_path(kv.value(), path + (path.empty() ? "" : ".") + std::string(kv.key())))
+      if (auto found = first_path_where(kv.value(), path + (path.empty() ? "" : ".") + std::string(kv.key()), bad))
         return found;
   }
   return std::nullopt;
+}
+
+/// The path of the first number in `v` that is not finite, if any: JSON has no infinity or NaN,
+/// so `1e999` reads as infinity but would save as a token nothing reads back.
+inline std::optional<std::string> non_finite_path(const boost::json::value& v) {
+  return first_path_where(v, "",
+                          [](const boost::json::value& x) { return x.is_double() && !std::isfinite(x.get_double()); });
 }
 
 }  // namespace detail
@@ -53,7 +62,7 @@ boost::json::object dump_state(const M& module) {
 template <class M>
 Result<void> load_state(M& module, const boost::json::value& state) {
   if (!state.is_object()) return Error(Errc::parse_error, "program state: expected a JSON object");
-  if (auto where = detail::non_finite_path(state, ""))
+  if (auto where = detail::non_finite_path(state))
     return Error(Errc::parse_error, "program state: '" + *where + "' is a number out of range (not finite)", {},
                  *where);
   const auto& o = state.get_object();
@@ -85,12 +94,29 @@ Result<void> load_state(M& module, const boost::json::value& state) {
   return {};
 }
 
-/// The state as DSPy's save() writes it: indented JSON with a "metadata" entry.
+namespace detail {
+
+/// The state with DSPy's "metadata" entry. DSPy's load compares each of
+/// `metadata.dependency_versions` with its own versions of python, dspy and cloudpickle, and
+/// fails on any other key: we have none of those to state, so the map is empty, and our version
+/// has its own key.
+template <class M>
+boost::json::value saved_state(const M& module) {
+  boost::json::value state = dump_state(module);
+  state.get_object()["metadata"] = {{"dependency_versions", boost::json::object{}},
+                                    {"dspy_cpp_version", kLibraryVersion}};
+  return state;
+}
+
+inline std::string state_text(const boost::json::value& state) { return py_json(state, false, 2) + "\n"; }
+
+}  // namespace detail
+
+/// The state as DSPy's save() writes it: JSON indented by 2 with a "metadata" entry, ending in a
+/// newline.
 template <class M>
 std::string save_string(const M& module) {
-  boost::json::object state = dump_state(module);
-  state["metadata"] = {{"dependency_versions", {{"dspy-cpp", kLibraryVersion}}}};
-  return detail::py_json(state, false, 2);
+  return detail::state_text(detail::saved_state(module));
 }
 
 template <class M>
@@ -101,15 +127,28 @@ Result<void> load_string(M& module, std::string_view text) {
   return load_state(module, v);
 }
 
-/// Writes the state to a file atomically (a temporary file in the same directory, then rename).
+/// Writes the state to a file atomically (a temporary file in the same directory, then rename),
+/// owner-only when the file is new. A string that is not valid UTF-8 (which JSON cannot hold, so
+/// that nothing could load the file) is an error naming where it is, and nothing is written.
 template <class M>
 Result<void> save(const M& module, const std::filesystem::path& path) {
-  return detail::write_file_atomic(path, save_string(module));
+  const boost::json::value state = detail::saved_state(module);
+  std::string invalid;
+  const auto where = detail::first_path_where(state, "", [&](const boost::json::value& v) {
+    if (!v.is_string()) return false;
+    const std::size_t at = detail::find_invalid_utf8(v.get_string());
+    if (at != std::string_view::npos) invalid = detail::describe_invalid_utf8(v.get_string(), at);
+    return at != std::string_view::npos;
+  });
+  if (where)
+    return Error(Errc::io, "cannot save " + path.string() + ": '" + *where + "' holds " + invalid +
+                               "; JSON holds only UTF-8 text", {}, *where);
+  return detail::write_file_atomic(path, detail::state_text(state));
 }
 
 template <class M>
 Result<void> load(M& module, const std::filesystem::path& path) {
-  auto text = detail::read_file(path);
+  auto text = detail::read_text_file(path);
   if (!text) return text.error();
   auto r = load_string(module, *text);
   if (!r) return Error(r.error().code(), path.string() + ": " + r.error().message(), {}, r.error().field());

@@ -2,23 +2,22 @@
 //
 // An entry is one file, `<dir>/v1/<first two hex digits of the key>/<key>`, holding
 //   dspy-cache-v1 <key> <sha256 of the body>\n<body: {"model": ..., "completions": [...]}>
-// Writers create a uniquely named temp file beside the entry and rename() it over the entry, so a
-// reader (in any thread or process) sees either a whole old entry or a whole new one. The header's
-// checksum catches everything else (a truncated or damaged file, a file copied under another
-// name): such an entry reads as a miss, and the next put replaces it.
+// Writers replace an entry atomically (write_file_atomic), so a reader (in any thread or process)
+// sees either a whole old entry or a whole new one. The header's checksum catches everything else
+// (a truncated or damaged file, a file copied under another name): such an entry reads as a miss,
+// and the next put replaces it.
 #pragma once
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -72,68 +71,35 @@ inline constexpr std::string_view cache_entry_magic = "dspy-cache-v1";
   return out;
 }
 
-/// The whole file, or nothing if it cannot be opened or read.
+/// Larger entries are not written, and a file this large is not read: a bound on what a damaged or
+/// replaced entry can make a reader allocate. Four times the default reply limit, since a reply
+/// cannot hold more than fits in one.
+inline constexpr std::size_t kMaxCacheEntryBytes = std::size_t{256} << 20;
+
+/// The entry file's bytes, or nothing if it is not a regular file of at most kMaxCacheEntryBytes
+/// that can be read. The cache writes only regular files: a symlink (say to /dev/zero), a FIFO (an
+/// open would block until a writer comes) or a device in its place is a miss, which the next put
+/// replaces.
 [[nodiscard]] inline std::optional<std::string> read_cache_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) return std::nullopt;
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+      static_cast<std::uintmax_t>(st.st_size) > kMaxCacheEntryBytes)
+    return std::nullopt;
+  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t used = 0;
+  while (used < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
+    if (n <= 0) return std::nullopt;  // an error, or a file cut short since fstat (not an entry)
+    used += static_cast<std::size_t>(n);
   }
-  ::close(fd);
   return out;
-}
-
-/// A temp-file name no other thread or process picks: pid, a per-process counter, and a random
-/// salt (pids repeat across containers sharing a volume).
-[[nodiscard]] inline std::string unique_temp_suffix() {
-  static std::atomic<std::uint64_t> counter{0};
-  static const std::uint64_t salt = [] {
-    std::random_device rd;
-    return (std::uint64_t{rd()} << 32) ^ rd();
-  }();
-  return std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1)) + "." + std::to_string(salt);
-}
-
-/// Writes `bytes` to a temp file in `target`'s directory, then renames it to `target`.
-/// False (and no temp file left behind) if any step fails.
-inline bool write_file_atomically(const std::filesystem::path& target, std::string_view bytes) {
-  std::error_code ec;
-  std::filesystem::create_directories(target.parent_path(), ec);
-  if (ec) return false;
-  int fd = -1;
-  std::filesystem::path temp;
-  for (int attempt = 0; attempt < 4 && fd < 0; ++attempt) {
-    temp = target.parent_path() / ("." + target.filename().string() + "." + unique_temp_suffix() + ".tmp");
-    // 0600: entries hold prompts and replies, which are the user's business alone.
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno != EEXIST) return false;
-  }
-  if (fd < 0) return false;
-  bool ok = true;
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ok = false;
-      break;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  ok = (::close(fd) == 0) && ok;
-  // No fsync: after a power loss a renamed entry may read back damaged, which the checksum turns
-  // into a miss; a cache does not need durability.
-  if (ok) ok = ::rename(temp.c_str(), target.c_str()) == 0;
-  if (!ok) ::unlink(temp.c_str());
-  return ok;
 }
 
 }  // namespace dspy::detail
