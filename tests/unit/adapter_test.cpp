@@ -3,7 +3,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace adapter_test {
 
 using namespace golden;
 
@@ -176,4 +176,4 @@ TEST(Signature, MetaDescribesFieldsOnce) {
             "Given the fields `question`, produce the fields `answer`.");
 }
 
-}  // namespace
+}  // namespace adapter_test

@@ -8,7 +8,7 @@
 
 #include <dspy/all.hpp>
 
-namespace {
+namespace aggregation_test {
 
 struct NormalizeCase {
   const char* input;
@@ -123,4 +123,4 @@ TEST(Majority, OverAPredictionsCompletions) {
   EXPECT_EQ(winner->answer, "Lyon");  // 2-2 tie: Lyon was seen first
 }
 
-}  // namespace
+}  // namespace aggregation_test

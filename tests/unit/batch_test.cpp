@@ -5,7 +5,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace batch_test {
 
 using namespace golden;
 namespace asio = boost::asio;
@@ -126,4 +126,4 @@ TEST(Batch, EmptyInputAndModules) {
   EXPECT_EQ(lm->calls, 6);
 }
 
-}  // namespace
+}  // namespace batch_test

@@ -8,7 +8,7 @@
 
 #include <dspy/all.hpp>
 
-namespace {
+namespace best_of_n_test {
 
 using dspy::testing::ScriptedLM;
 
@@ -252,4 +252,4 @@ TEST(Refine, AFailedFeedbackCallCountsAsAFailure) {
   EXPECT_EQ(lm->requests()[2].messages.back().content.find("hint_"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace best_of_n_test

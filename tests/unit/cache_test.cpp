@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace cache_test {
 
 namespace fs = std::filesystem;
 using dspy::detail::sha256_hex;
@@ -552,4 +552,4 @@ TEST_F(CacheDir, ConfigureCacheReplacesTheProcessDefault) {
   dspy::configure_cache({});  // back to the environment's default for later tests
 }
 
-}  // namespace
+}  // namespace cache_test

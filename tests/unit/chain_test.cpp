@@ -3,7 +3,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace chain_test {
 
 using namespace golden;
 using dspy::testing::ScriptedLM;
@@ -68,4 +68,4 @@ TEST(Chain, FillsEachStageByNameAndIsAModule) {
   ASSERT_TRUE(dspy::load_string(copy, dspy::save_string(pipeline)));
 }
 
-}  // namespace
+}  // namespace chain_test

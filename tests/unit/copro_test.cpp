@@ -12,7 +12,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace copro_test {
 
 using dspy::testing::SimulatedLM;
 
@@ -146,4 +146,4 @@ TEST(COPRO, BadSettingsAndAFailingPromptModelAreReported) {
   EXPECT_TRUE(result->candidates[0].error);
 }
 
-}  // namespace
+}  // namespace copro_test

@@ -4,7 +4,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace custom_adapter_test {
 
 using namespace golden;
 using dspy::testing::ScriptedLM;
@@ -164,4 +164,4 @@ TEST(CustomAdapter, WorksOnTheAsyncPathAndInReAct) {
             "thought_0: Think.\n\ntool_name_0: search\n\ntool_args_0: {\"query\": \"x\"}\n\nobservation_0: found");
 }
 
-}  // namespace
+}  // namespace custom_adapter_test

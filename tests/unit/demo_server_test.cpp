@@ -9,7 +9,7 @@
 
 #include <dspy/all.hpp>
 
-namespace {
+namespace demo_server_test {
 
 namespace fs = std::filesystem;
 using dspy::testing::DemoServer;
@@ -133,4 +133,4 @@ TEST_F(DemoServerTest, StartFailuresAreTypedErrors) {
       << refused.error().message();
 }
 
-}  // namespace
+}  // namespace demo_server_test

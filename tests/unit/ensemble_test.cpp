@@ -10,7 +10,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace ensemble_test {
 
 using dspy::testing::SimulatedLM;
 
@@ -102,4 +102,4 @@ TEST(Ensemble, MajorityVoteReturnsAMemberThatGaveTheMostCommonAnswer) {
   EXPECT_FALSE(vote(std::vector<Out>{}));  // nothing to vote on
 }
 
-}  // namespace
+}  // namespace ensemble_test

@@ -8,7 +8,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace evaluate_test {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -500,4 +500,4 @@ TEST(Evaluate, BatchProgressLinesWhenNotATerminal) {
   EXPECT_EQ(text.find('\r'), std::string::npos);
 }
 
-}  // namespace
+}  // namespace evaluate_test

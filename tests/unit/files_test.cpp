@@ -16,7 +16,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace files_test {
 
 namespace fs = std::filesystem;
 using dspy::Errc;
@@ -242,4 +242,4 @@ TEST_F(Files, SavedStateHasMetadataDspyLoadsAndEndsInANewline) {
   EXPECT_EQ(back.instructions(), "old");
 }
 
-}  // namespace
+}  // namespace files_test

@@ -9,7 +9,7 @@
 
 #include "../fuzz/targets.hpp"
 
-namespace {
+namespace fuzz_replay_test {
 
 class FuzzReplay : public ::testing::TestWithParam<fuzz::Target> {};
 
@@ -36,4 +36,4 @@ TEST_P(FuzzReplay, SeedsAndFindingsRunClean) {
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay, ::testing::ValuesIn(fuzz::kTargets),
                          [](const auto& info) { return std::string(info.param.name); });
 
-}  // namespace
+}  // namespace fuzz_replay_test

@@ -10,7 +10,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace gepa_test {
 
 using dspy::testing::SimulatedLM;
 
@@ -348,4 +348,4 @@ TEST(GEPA, BadOptionsAndFailingModelsAreReported) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace gepa_test

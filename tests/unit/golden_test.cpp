@@ -11,7 +11,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace golden_test {
 
 namespace json = boost::json;
 using namespace golden;
@@ -208,4 +208,4 @@ TEST(Golden, AllPublishedVectorsAreHere) {
   EXPECT_GE(golden_files().size(), 31u);
 }
 
-}  // namespace
+}  // namespace golden_test

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace history_test {
 
 using namespace std::chrono;
 
@@ -219,4 +219,4 @@ TEST(Redact, OverlappingMatchesBecomeOneRedaction) {
   EXPECT_EQ(dspy::redact_secrets("Bearer sk-abcdefghijklmnopqrst", {"sk-abcdefghijklmnopqrst"}), "Bearer [REDACTED]");
 }
 
-}  // namespace
+}  // namespace history_test

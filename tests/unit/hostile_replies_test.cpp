@@ -19,7 +19,7 @@
 
 #include "../support/http_test_server.hpp"
 
-namespace {
+namespace hostile_replies_test {
 
 namespace asio = boost::asio;
 using dspy::Errc;
@@ -356,4 +356,4 @@ TEST(HostileReplies, OnlyHttpAndHttpsBaseUrlsAreAccepted) {
   EXPECT_NE(r.error().message().find("http:// or https://"), std::string::npos) << r.error().message();
 }
 
-}  // namespace
+}  // namespace hostile_replies_test

@@ -16,7 +16,7 @@
 
 #include "../support/http_test_server.hpp"
 
-namespace {
+namespace lm_faults_test {
 
 namespace asio = boost::asio;
 using dspy::Errc;
@@ -388,4 +388,4 @@ TEST(LmRetryPolicy, BackoffStepsDoubleUpToTheCapWithBoundedJitter) {
                dspy::detail::retryable_status(404) || dspy::detail::retryable_status(422));
 }
 
-}  // namespace
+}  // namespace lm_faults_test

@@ -16,7 +16,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace lm_front_test {
 
 using golden::QA;
 using dspy::testing::ScriptedLM;
@@ -246,4 +246,4 @@ TEST(SyncWait, CarriesThisThreadsSettingsAndTypesAnEscapedException) {
   EXPECT_THROW(dspy::detail::sync_wait(throws_plain()), std::runtime_error);  // no error to hold it
 }
 
-}  // namespace
+}  // namespace lm_front_test

@@ -19,7 +19,7 @@
 
 #include "../support/http_test_server.hpp"
 
-namespace {
+namespace lm_stream_test {
 
 namespace asio = boost::asio;
 using dspy::Errc;
@@ -417,4 +417,4 @@ TEST(LmStream, CancellationMidStreamEndsTheCall) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(5000));  // not the whole 6.6 s stream
 }
 
-}  // namespace
+}  // namespace lm_stream_test

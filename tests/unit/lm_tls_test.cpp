@@ -24,7 +24,7 @@
 
 #include "../support/http_test_server.hpp"
 
-namespace {
+namespace lm_tls_test {
 
 namespace asio = boost::asio;
 using dspy::test::TestServer;
@@ -188,4 +188,4 @@ TEST_F(LmTls, CurlOffersHttp2ByAlpn) {
   EXPECT_NE(std::find(alpn_.offered.begin(), alpn_.offered.end(), "http/1.1"), alpn_.offered.end());
 }
 
-}  // namespace
+}  // namespace lm_tls_test

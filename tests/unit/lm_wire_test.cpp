@@ -21,7 +21,7 @@
 
 #include "../support/http_test_server.hpp"
 
-namespace {
+namespace lm_wire_test {
 
 using dspy::test::Reply;
 using dspy::test::TestServer;
@@ -406,4 +406,4 @@ TEST(LmHistory, EveryCallIsInTheHistoryWithoutTheKey) {
   EXPECT_EQ(printed.str().find(key), std::string::npos);
 }
 
-}  // namespace
+}  // namespace lm_wire_test

@@ -8,7 +8,7 @@
 
 #include <dspy/all.hpp>
 
-namespace {
+namespace mcc_test {
 
 using dspy::testing::ScriptedLM;
 
@@ -97,4 +97,4 @@ TEST(MultiChainComparison, WrongNumberOfAttemptsIsAnError) {
   EXPECT_EQ(mcc.format(*two).back().content.find("reasoning_attempt_3"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace mcc_test

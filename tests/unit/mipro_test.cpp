@@ -12,7 +12,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace mipro_test {
 
 using test_support::Arithmetic;
 using test_support::RecordingLM;
@@ -244,4 +244,4 @@ TEST(MIPROv2, StripPrefixAsDSPy) {
   EXPECT_EQ(strip_prefix("Note: it's 3:00"), "it's 3:00");
 }
 
-}  // namespace
+}  // namespace mipro_test

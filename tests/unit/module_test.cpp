@@ -8,7 +8,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace module_test {
 
 using namespace golden;
 using dspy::testing::ScriptedLM;
@@ -214,4 +214,4 @@ TEST(Module, ForwardComposesPredictorsAndRunsSyncOrAsync) {
   EXPECT_EQ(failed.error().code(), dspy::Errc::config);
 }
 
-}  // namespace
+}  // namespace module_test

@@ -11,7 +11,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace optimizer_test {
 
 using test_support::Arithmetic;
 
@@ -95,4 +95,4 @@ TEST(OptimizerProgress, PrintsEachCandidateWithTheBestScore) {
   EXPECT_EQ(bests, (std::vector<double>{91, 91}));
 }
 
-}  // namespace
+}  // namespace optimizer_test

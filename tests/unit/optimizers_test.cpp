@@ -13,7 +13,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace optimizers_test {
 
 namespace asio = boost::asio;
 using dspy::testing::SimulatedLM;
@@ -380,4 +380,4 @@ TEST(BootstrapFewShotWithRandomSearch, KeepsTheBestCandidateAndLogsAll) {
   EXPECT_GE(early.score, 90.0);
 }
 
-}  // namespace
+}  // namespace optimizers_test

@@ -9,7 +9,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace predict_test {
 
 using namespace golden;
 using dspy::testing::ScriptedLM;
@@ -269,9 +269,9 @@ TEST(Predict, AsyncFallbackAndSyncCallOfAnAsyncOnlyLm) {
   EXPECT_EQ(answers, std::vector<std::string>{"async"});
 }
 
-}  // namespace
+}  // namespace predict_test
 
-namespace {
+namespace predict_test {
 
 asio::awaitable<void> ask_into(const dspy::Predict<QA>* qa, std::optional<dspy::Predict<QA>::result_type>* out) {
   auto pending = qa->acall({.question = "q"});
@@ -313,4 +313,4 @@ TEST(Predict, AnLmThatThrowsGivesATypedError) {
   EXPECT_NE(r.error().message().find("socket exploded"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace predict_test

@@ -17,7 +17,7 @@
 
 #include <dspy/all.hpp>
 
-namespace {
+namespace react_test {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -465,4 +465,4 @@ TEST(ReAct, PredictorPathsAndSaveLoad) {
   EXPECT_EQ(loaded.extract.predict.demos[0].input.trajectory, "[[ ## thought_0 ## ]]\nhm");
 }
 
-}  // namespace
+}  // namespace react_test

@@ -17,7 +17,7 @@
 #include "../support/http_test_server.hpp"
 #include "golden_signatures.hpp"
 
-namespace {
+namespace security_test {
 
 namespace fs = std::filesystem;
 using dspy::Errc;
@@ -347,4 +347,4 @@ TEST(Security, TurningTlsVerificationOffWarnsOnceOnStderrNamingTheEndpoint) {
   EXPECT_EQ(err.find("TLS peer verification"), err.rfind("TLS peer verification")) << err;
 }
 
-}  // namespace
+}  // namespace security_test

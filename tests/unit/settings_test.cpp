@@ -9,7 +9,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace settings_test {
 
 using namespace golden;
 using dspy::testing::ScriptedLM;
@@ -149,4 +149,4 @@ TEST(Settings, JsonlLogCapturesEveryLmCall) {
   std::filesystem::remove(path);
 }
 
-}  // namespace
+}  // namespace settings_test

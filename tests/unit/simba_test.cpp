@@ -11,7 +11,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace simba_test {
 
 using dspy::testing::SimulatedLM;
 
@@ -273,4 +273,4 @@ TEST(SIMBA, FailingModelsDoNotLoseTheRun) {
   EXPECT_LT(result->score, 100.0);
 }
 
-}  // namespace
+}  // namespace simba_test

@@ -8,7 +8,7 @@
 
 #include "../support/arithmetic.hpp"
 
-namespace {
+namespace simulated_lm_test {
 
 using dspy::testing::SimulatedLM;
 
@@ -231,4 +231,4 @@ TEST(SimulatedLM, ProposesInstructionsThatNameRulesItNotices) {
   EXPECT_EQ(a->proposed_instruction, b->proposed_instruction);
 }
 
-}  // namespace
+}  // namespace simulated_lm_test

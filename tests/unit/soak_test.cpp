@@ -8,7 +8,7 @@
 
 #include "../support/chaos.hpp"
 
-namespace {
+namespace soak_test {
 
 namespace fs = std::filesystem;
 
@@ -42,4 +42,4 @@ TEST(ChaosSoak, CacheWritersKilledAtRandomLeaveWholeEntries) {
   EXPECT_TRUE(report.problems.empty()) << problems(report.problems);
 }
 
-}  // namespace
+}  // namespace soak_test

@@ -8,7 +8,7 @@
 
 #include <dspy/detail/optimize/tpe.hpp>
 
-namespace {
+namespace tpe_test {
 
 using dspy::detail::TpeSampler;
 
@@ -105,4 +105,4 @@ TEST(Tpe, RejectsBadInputWithTypedErrors) {
   EXPECT_THROW(s.tell({1, 2}, 0.5), dspy::Error);
 }
 
-}  // namespace
+}  // namespace tpe_test

@@ -3,7 +3,7 @@
 
 #include <dspy/all.hpp>
 
-namespace {
+namespace types_any_test {
 
 namespace json = boost::json;
 
@@ -132,4 +132,4 @@ TEST(TypesAny, PromptAndParseThroughPredict) {
   EXPECT_EQ(r->extra, json::value("sunny"));
 }
 
-}  // namespace
+}  // namespace types_any_test

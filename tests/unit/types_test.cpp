@@ -3,7 +3,7 @@
 
 #include "golden_signatures.hpp"
 
-namespace {
+namespace types_test {
 
 using namespace golden;
 
@@ -214,4 +214,4 @@ TEST(Result, ValueOrTypedError) {
   EXPECT_EQ(dspy::to_string(dspy::Errc::rate_limited), "rate_limited");
 }
 
-}  // namespace
+}  // namespace types_test

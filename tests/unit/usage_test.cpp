@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace usage_test {
 
 dspy::LMResponse call(std::int64_t prompt, std::int64_t completion, bool cache_hit = false) {
   return {.completions = {"x"},
@@ -142,4 +142,4 @@ TEST(UsageContext, CapturedContextRecordsAfterTheThreadMovesOn) {
   EXPECT_EQ(usage.total(), (dspy::Usage{4, 2, 6}));
 }
 
-}  // namespace
+}  // namespace usage_test
