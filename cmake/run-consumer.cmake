@@ -42,6 +42,14 @@ run(
   "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
   ${configure_args}
 )
-run("${CMAKE_COMMAND}" --build "${build_dir}")
-run("${build_dir}/dspy_consumer")
-run("${build_dir}/dspy_consumer_compiled")
+# The installed package brings the compiled part already built; as a subdirectory it would be
+# compiled again, which the dspy-cpp build itself already shows works: only the header-only target.
+if(MODE STREQUAL "find_package")
+  set(programs dspy_consumer dspy_consumer_compiled)
+else()
+  set(programs dspy_consumer)
+endif()
+run("${CMAKE_COMMAND}" --build "${build_dir}" --target ${programs})
+foreach(program IN LISTS programs)
+  run("${build_dir}/${program}")
+endforeach()
