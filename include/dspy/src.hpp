@@ -11,6 +11,8 @@
 #endif
 
 #include "all.hpp"
+#include "clients/lm_transport.hpp"
+#include "detail/http/curl_multi.hpp"
 
 template class dspy::detail::BasicCurlService<boost::asio::any_io_executor>;
 template class dspy::BasicLM<boost::asio::any_io_executor>;

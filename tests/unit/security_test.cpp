@@ -11,6 +11,7 @@
 
 #include <dspy/clients/cache.hpp>
 #include <dspy/clients/lm.hpp>
+#include <dspy/detail/http/curl_multi.hpp>
 #include <dspy/all.hpp>
 #include <gtest/gtest.h>
 

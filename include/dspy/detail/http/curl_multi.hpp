@@ -20,7 +20,6 @@
 
 #include <poll.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -46,6 +45,8 @@
 #include <boost/asio/strand.hpp>
 #include <curl/curl.h>
 
+#include "reply_budget.hpp"
+
 namespace dspy::detail {
 
 namespace asio = boost::asio;
@@ -64,28 +65,6 @@ struct HttpRequest {
   std::function<bool(std::string_view)> on_data{};
   std::size_t max_response_bytes = 64U << 20;  ///< a longer body, buffered or streamed, ends the transfer (too_large)
 };
-
-/// The bytes of reply bodies that every transfer of the process together may hold while in
-/// flight (each transfer is also bounded by its max_response_bytes). Without it, 256 calls in
-/// flight could each buffer a 64 MiB reply at once.
-struct ReplyBudget {
-  std::atomic<std::size_t> limit{256U << 20};
-  std::atomic<std::size_t> used{0};
-
-  // Takes `n` bytes for a transfer, or nothing when that would pass the limit.
-  bool take(std::size_t n) noexcept {
-    const std::size_t before = used.fetch_add(n, std::memory_order_relaxed);
-    if (before + n <= limit.load(std::memory_order_relaxed)) return true;
-    used.fetch_sub(n, std::memory_order_relaxed);
-    return false;
-  }
-  void give_back(std::size_t n) noexcept { used.fetch_sub(n, std::memory_order_relaxed); }
-};
-
-inline ReplyBudget& reply_budget() noexcept {
-  static ReplyBudget budget;
-  return budget;
-}
 
 /// What came back: a curl result (CURLE_OK when an HTTP reply arrived), the status and body.
 struct HttpResponse {

@@ -1,0 +1,137 @@
+// dspy::LM's HTTP transport: the bodies of BasicLM's calls, on the curl multi service. Apart so
+// that with DSPY_SEPARATE_COMPILATION a file that uses dspy::LM parses none of it (Asio's
+// descriptors, strands and timers, libcurl): <dspy/src.hpp> compiles it once. Header-only,
+// <dspy/clients/lm.hpp> includes it.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <variant>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/cancellation_state.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "../detail/http/curl_multi.hpp"
+#include "../detail/http/reply.hpp"
+#include "../detail/sync_wait.hpp"
+#include "lm.hpp"
+
+namespace dspy {
+
+template <class Executor>
+asio::awaitable<Result<LMResponse>> BasicLM<Executor>::aforward(LMRequest request) {
+  return fetch(this, std::move(request), {});
+}
+
+template <class Executor>
+asio::awaitable<Result<LMResponse>> BasicLM<Executor>::aforward_stream(LMRequest request, TextSink on_text) {
+  return fetch(this, std::move(request), std::move(on_text));
+}
+
+template <class Executor>
+Result<LMResponse> BasicLM<Executor>::forward(const LMRequest& request) {
+  thread_local asio::io_context io;
+  return detail::sync_wait(io, aforward(request));
+}
+
+template <class Executor>
+asio::awaitable<Result<LMResponse>> BasicLM<Executor>::fetch(const BasicLM* self, LMRequest request, TextSink on_text) {
+  if (!self->problem_.empty()) co_return self->fail(Errc::config, self->problem_);
+  if (request.config.timeout && *request.config.timeout <= std::chrono::milliseconds::zero())
+    co_return self->fail(Errc::config, "CallConfig::timeout must be positive (got " +
+                                           std::to_string(request.config.timeout->count()) + " ms)");
+  detail::HttpRequest http = self->http_request(request.config);
+  const int n = request.config.n.value_or(1);
+  if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {
+    // The Messages API has no `n`: n requests, one completion each.
+    CallConfig one = request.config;
+    one.n.reset();
+    http.body = self->body_for(request, one, static_cast<bool>(on_text));
+    LMResponse all;
+    all.model = self->model_;
+    for (int i = 0; i < n; ++i) {
+      // Only the first completion is shown as it comes; the others are streams read quietly.
+      TextSink sink = !on_text || i == 0 ? on_text : [](std::string_view) {};
+      auto pending = self->exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
+      Result<LMResponse> r = co_await std::move(pending);
+      if (!r) co_return std::move(r).error();
+      all.completions.push_back(std::move(r->completions.front()));
+      all.usage += r->usage;
+    }
+    co_return all;
+  }
+  http.body = self->body_for(request, request.config, static_cast<bool>(on_text));
+  auto pending = self->exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
+  co_return co_await std::move(pending);
+}
+
+template <class Executor>
+detail::HttpRequest BasicLM<Executor>::http_request(const CallConfig& config) const {
+  detail::HttpRequest http;
+  http.url = url_;
+  http.headers = headers_;
+  http.timeout = config.timeout.value_or(config_.timeout);
+  http.verify_tls = config_.verify_tls;
+  http.ca_bundle = config_.ca_bundle;
+  http.max_response_bytes = config_.max_response_bytes;
+  return http;
+}
+
+template <class Executor>
+asio::awaitable<Result<LMResponse>> BasicLM<Executor>::exchange(detail::HttpRequest http, TextSink on_text) const {
+  using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+  const Executor ex = co_await asio::this_coro::executor;
+  for (int attempt = 1;; ++attempt) {
+    const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none)
+      co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
+    if (limiter_) {
+      Timer paced(ex, limiter_->reserve());
+      auto waiting = paced.async_wait(asio::as_tuple(asio::use_awaitable));  // GCC 12 PR 100611
+      const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
+      if (std::get<0>(waited)) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
+    }
+    std::optional<detail::StreamDecoder> stream;
+    std::exception_ptr thrown;  // by on_text, rethrown here rather than through curl
+    if (on_text) {
+      stream.emplace(api_, on_text);
+      http.on_data = [&stream, &thrown](std::string_view bytes) {
+        try {
+          return stream->feed(bytes);
+        } catch (...) {
+          thrown = std::current_exception();
+          return false;
+        }
+      };
+    }
+    auto transfer = detail::async_http(ex, http, asio::use_awaitable);  // GCC 12 PR 100611
+    detail::HttpResponse r = co_await std::move(transfer);
+    if (thrown) std::rethrow_exception(thrown);
+    if (r.cancelled) co_return fail(Errc::cancelled, "call to " + http.url + " cancelled");
+    // Text already shown would be shown twice.
+    const bool may_retry = attempt <= config_.num_retries && !(stream && stream->delivered());
+    const std::string tries = " (attempt " + std::to_string(attempt) + ")";
+    auto outcome = detail::judge_reply(api_, r, may_retry, http.url, tries, stream ? &*stream : nullptr);
+    if (auto* done = std::get_if<Result<LMResponse>>(&outcome)) {
+      if (!*done) co_return fail(done->error().code(), done->error().message(), done->error().raw_response());
+      (*done)->model = model_;
+      if (limiter_) limiter_->charge((*done)->usage.total_tokens);
+      co_return std::move(*done);
+    }
+    const auto retry_after = std::get<detail::RetryAttempt>(outcome).retry_after;
+    Timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
+    auto waited = wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await std::move(waited);
+    if (ec) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
+  }
+}
+
+}  // namespace dspy
