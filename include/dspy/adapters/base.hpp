@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../primitives/adapter_handle.hpp"
 #include "../primitives/error.hpp"
 #include "../primitives/message.hpp"
@@ -68,57 +69,20 @@ class Adapter {
   virtual void format_field_with_value(std::string& out, std::string_view name, std::string_view value) const = 0;
   /// DSPy's format_user_message_content: `prefix`, each present input field, then `requirements`,
   /// joined by blank lines and stripped.
-  [[nodiscard]] virtual std::string format_user_message_content(const SignatureView& /*sig*/, const FieldValues& inputs,
-                                                                std::string_view prefix,
-                                                                std::string_view requirements) const {
-    std::string value;
-    return detail::user_message_content(inputs, prefix, requirements,
-                                        [&](std::string& out, const FieldValues& v, std::size_t i) {
-                                          value.clear();
-                                          v.render(i, value);
-                                          format_field_with_value(out, v.name(i), value);
-                                        });
-  }
+  [[nodiscard]] DSPY_DECL virtual std::string format_user_message_content(const SignatureView& /*sig*/,
+                                                                          const FieldValues& inputs,
+                                                                          std::string_view prefix,
+                                                                          std::string_view requirements) const;
   /// A demo's outputs as the LM should write them; a field left out reads `missing_field_message`.
   [[nodiscard]] virtual std::string format_assistant_message_content(const SignatureView& sig, const FieldValues& outputs,
                                                                      std::string_view missing_field_message) const = 0;
   /// DSPy's format_demos: incomplete demos first, with the "not supplied" wording, then complete
   /// ones; demos without any input or without any output are dropped.
-  virtual void format_demos(const SignatureView& sig, const DemoList& demos, std::vector<Message>& messages) const {
-    const auto all_left_out = [](const FieldValues& v) {
-      return v.missing() == (v.size() == 0 ? 0 : ~std::uint64_t{0} >> (64 - v.size()));
-    };
-    const auto complete = [](const DemoView& d) {
-      if (d.inputs.missing() != 0 || d.outputs.missing() != 0) return false;
-      for (std::size_t i = 0; i < d.inputs.size(); ++i)
-        if (d.inputs.is_none(i)) return false;
-      for (std::size_t j = 0; j < d.outputs.size(); ++j)
-        if (d.outputs.is_none(j)) return false;
-      return true;
-    };
-    for (std::size_t k = 0; k < demos.size(); ++k) {
-      const DemoView d = demos[k];
-      if (complete(d) || all_left_out(d.inputs) || all_left_out(d.outputs)) continue;
-      messages.push_back({"user", format_user_message_content(sig, d.inputs, detail::kIncompleteDemoPrefix, {})});
-      messages.push_back({"assistant", format_assistant_message_content(sig, d.outputs, detail::kMissingInDemo)});
-    }
-    for (std::size_t k = 0; k < demos.size(); ++k) {
-      const DemoView d = demos[k];
-      if (!complete(d)) continue;
-      messages.push_back({"user", format_user_message_content(sig, d.inputs, {}, {})});
-      messages.push_back({"assistant", format_assistant_message_content(sig, d.outputs, detail::kMissingInHistory)});
-    }
-  }
+  DSPY_DECL virtual void format_demos(const SignatureView& sig, const DemoList& demos,
+                                      std::vector<Message>& messages) const;
   /// DSPy's Adapter.format: the system message, the demos, then the inputs with the requirements.
-  [[nodiscard]] virtual std::vector<Message> format(const SignatureView& sig, const PromptParts& parts,
-                                                    const DemoList& demos, const FieldValues& inputs) const {
-    std::vector<Message> messages;
-    messages.reserve(2 + 2 * demos.size());
-    messages.push_back({"system", parts.system});
-    format_demos(sig, demos, messages);
-    messages.push_back({"user", format_user_message_content(sig, inputs, {}, parts.requirements)});
-    return messages;
-  }
+  [[nodiscard]] DSPY_DECL virtual std::vector<Message> format(const SignatureView& sig, const PromptParts& parts,
+                                                              const DemoList& demos, const FieldValues& inputs) const;
 
   // ---- the reply ----
 
@@ -148,3 +112,8 @@ class Adapter {
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "base_impl.hpp"
+#endif

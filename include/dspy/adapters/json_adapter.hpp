@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "base.hpp"
 
 namespace dspy {
@@ -30,24 +31,9 @@ class JSONAdapterImpl final : public Adapter {
 
   [[nodiscard]] std::string_view name() const noexcept override { return "JSONAdapter"; }
 
-  [[nodiscard]] std::string format_field_structure(const SignatureView& sig) const override {
-    boost::json::object outputs;
-    for (const auto& f : sig.meta->outputs) outputs[f.name] = f.structure;
-    return join_parts({kStructureIntro, "Inputs will have the following structure:", marker_blocks(sig.meta->inputs),
-                       "Outputs will be a JSON object with the following fields.", py_json(outputs, false, 2)});
-  }
+  [[nodiscard]] DSPY_DECL std::string format_field_structure(const SignatureView& sig) const override;
 
-  [[nodiscard]] std::string user_message_output_requirements(const SignatureView& sig) const override {
-    std::string s = "Respond with a JSON object in the following order of fields: ";
-    for (std::size_t i = 0; i < sig.meta->outputs.size(); ++i) {
-      if (i) s += ", then ";
-      s += '`';
-      s += sig.meta->outputs[i].name;
-      s += '`';
-      s += type_info(sig.meta->outputs[i]);
-    }
-    return s + ".";
-  }
+  [[nodiscard]] DSPY_DECL std::string user_message_output_requirements(const SignatureView& sig) const override;
 
   void format_field_with_value(std::string& out, std::string_view name, std::string_view value) const override {
     append_marker_block(out, name, value);
@@ -59,39 +45,11 @@ class JSONAdapterImpl final : public Adapter {
     return chat_user_message_content(inputs, prefix, requirements);
   }
 
-  [[nodiscard]] std::string format_assistant_message_content(const SignatureView& /*sig*/, const FieldValues& outputs,
-                                                             std::string_view missing_field_message) const override {
-    boost::json::object o;
-    for (std::size_t j = 0; j < outputs.size(); ++j)
-      o[outputs.name(j)] = outputs.present(j) ? outputs.to_json(j) : boost::json::value(missing_field_message);
-    return py_json(o, false, 2);
-  }
+  [[nodiscard]] DSPY_DECL std::string format_assistant_message_content(
+      const SignatureView& /*sig*/, const FieldValues& outputs, std::string_view missing_field_message) const override;
 
-  [[nodiscard]] std::optional<Error> parse(const SignatureView& sig, std::string_view completion, void* outputs,
-                                           std::vector<ParseNote>* notes) const override {
-    std::string how;
-    auto json = parse_json_tolerant(completion, &how);
-    if (!json || !json->is_object())
-      return parse_error(Errc::parse_error, name(), sig, completion, "LM response cannot be serialized to a JSON object.",
-                         nullptr);
-    if (!how.empty() && notes) notes->push_back({"", how});
-    std::uint64_t seen = 0;
-    for (const auto& kv : json->get_object()) {
-      const std::size_t j = sig.output_index(kv.key());
-      if (j >= sig.outputs.size()) continue;
-      const FieldCodec& field = sig.outputs[j];
-      const ParseContext ctx{notes, field.name()};
-      std::optional<std::string> err;
-      if (kv.value().is_string()) err = field.parse_text(std::string_view(kv.value().get_string()), outputs, ctx);
-      else err = field.from_json(kv.value(), outputs, ctx);
-      if (err)
-        return field_parse_error(name(), sig, completion, j,
-                                 "Failed to parse field " + std::string(field.name()) + " with value " +
-                                     boost::json::serialize(kv.value()) + " from the LM response. Error message: " + *err);
-      seen |= std::uint64_t{1} << j;
-    }
-    return check_complete(name(), sig, completion, seen);
-  }
+  [[nodiscard]] DSPY_DECL std::optional<Error> parse(const SignatureView& sig, std::string_view completion,
+                                                     void* outputs, std::vector<ParseNote>* notes) const override;
 
   void configure_request(const SignatureView& sig, LMRequest& request) const override {
     request.response_format = sig.response_format();
@@ -101,3 +59,8 @@ class JSONAdapterImpl final : public Adapter {
 }  // namespace detail
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "json_adapter_impl.hpp"
+#endif

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../detail/text/xml.hpp"
 #include "../signatures/demo.hpp"
 #include "../signatures/signature.hpp"
@@ -84,6 +85,7 @@ class FieldValues {
 struct DemoView {
   FieldValues inputs;
   FieldValues outputs;
+  bool augmented = false;  ///< produced by bootstrapping
 };
 
 /// The demos of a call, erased (a contiguous range of Demo<Sig>).
@@ -144,22 +146,9 @@ struct XmlGroup {
 };
 
 // The children of an element by name (a dict entry by its key), in first-seen order.
-inline std::vector<XmlGroup> group_children(const XmlElement& e) {
-  std::vector<XmlGroup> groups;
-  for (const auto& c : e.children) {
-    const std::string_view name = c.tag == "entry" && !c.key.empty() ? std::string_view(c.key) : std::string_view(c.tag);
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const XmlGroup& g) { return g.name == name; });
-    if (it == groups.end()) groups.push_back({name, {&c}});
-    else it->elements.push_back(&c);
-  }
-  return groups;
-}
+DSPY_DECL std::vector<XmlGroup> group_children(const XmlElement& e);
 
-inline const XmlGroup* find_group(const std::vector<XmlGroup>& groups, std::string_view name) {
-  for (const auto& g : groups)
-    if (g.name == name) return &g;
-  return nullptr;
-}
+DSPY_DECL const XmlGroup* find_group(const std::vector<XmlGroup>& groups, std::string_view name);
 
 // XMLAdapter._elements_to_value, typed: reads the element(s) of one field into a T.
 template <class T>
@@ -240,28 +229,7 @@ std::optional<std::string> xml_to(const std::vector<const XmlElement*>& els, T& 
 
 // JSONAdapter._get_structured_outputs_response_format: every object lists all its properties as
 // required and forbids others.
-inline void enforce_required(boost::json::value& v) {
-  if (!v.is_object()) return;
-  auto& o = v.get_object();
-  if (const auto* t = o.if_contains("type"); t && *t == "object") {
-    if (auto* props = o.if_contains("properties"); props && props->is_object()) {
-      boost::json::array required;
-      for (auto& kv : props->get_object()) {
-        required.emplace_back(kv.key());
-        enforce_required(kv.value());
-      }
-      o["required"] = std::move(required);
-    } else {
-      o["properties"] = boost::json::object{};
-      o["required"] = boost::json::array{};
-    }
-    o["additionalProperties"] = false;
-  }
-  if (const auto* t = o.if_contains("type"); t && *t == "array")
-    if (auto* items = o.if_contains("items")) enforce_required(*items);
-  if (auto* defs = o.if_contains("$defs"); defs && defs->is_object())
-    for (auto& kv : defs->get_object()) enforce_required(kv.value());
-}
+DSPY_DECL void enforce_required(boost::json::value& v);
 
 template <class Out>
 const boost::json::value& json_response_format() {
@@ -357,7 +325,12 @@ DemoView DemoList::at(const void* data, std::size_t i) {
   constexpr std::uint64_t in_mask = n_in == 0 ? 0 : (~std::uint64_t{0} >> (64 - n_in));
   constexpr std::uint64_t out_mask = ~std::uint64_t{0} >> (64 - Demo<Sig>::output_count);
   return {FieldValues(sig.inputs, &d.input, d.missing & in_mask),
-          FieldValues(sig.outputs, &d.output, (d.missing >> n_in) & out_mask)};
+          FieldValues(sig.outputs, &d.output, (d.missing >> n_in) & out_mask), d.augmented};
 }
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "signature_view_impl.hpp"
+#endif

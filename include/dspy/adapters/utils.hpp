@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../primitives/error.hpp"
 #include "signature_view.hpp"
 
@@ -26,85 +27,16 @@ inline constexpr std::string_view kStructureIntro =
 inline std::string_view py_strip(std::string_view s) { return trim(s); }
 
 // str.strip() in place: the prompt builders' hot path, so no copy.
-inline std::string&& strip_in_place(std::string&& s) {
-  std::size_t end = s.size();
-  while (end > 0 && is_space(s[end - 1])) --end;
-  s.resize(end);
-  std::size_t begin = 0;
-  while (begin < s.size() && is_space(s[begin])) ++begin;
-  s.erase(0, begin);
-  return std::move(s);
-}
+DSPY_DECL std::string&& strip_in_place(std::string&& s);
 
 // textwrap.dedent then splitlines, each line prefixed by "\n" + 8 spaces.
-inline std::string task_description(std::string_view instructions) {
-  std::vector<std::string_view> lines;
-  for (std::size_t pos = 0; pos < instructions.size();) {
-    std::size_t nl = instructions.find('\n', pos);
-    if (nl == std::string_view::npos) nl = instructions.size();
-    std::string_view line = instructions.substr(pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    pos = nl + 1;
-  }
-  std::size_t common = std::string_view::npos;
-  std::string_view margin;
-  for (auto line : lines) {
-    const std::size_t indent = line.find_first_not_of(" \t");
-    if (indent == std::string_view::npos) continue;  // blank lines do not count
-    const std::string_view m = line.substr(0, indent);
-    if (common == std::string_view::npos) {
-      margin = m;
-      common = m.size();
-    } else {
-      std::size_t k = 0;
-      while (k < common && k < m.size() && margin[k] == m[k]) ++k;
-      common = k;
-    }
-  }
-  std::string out = "In adhering to this structure, your objective is: ";
-  for (auto line : lines) {
-    out += "\n        ";
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    out += line.substr(common == std::string_view::npos ? 0 : common);
-  }
-  return out;
-}
+DSPY_DECL std::string task_description(std::string_view instructions);
 
-inline std::string field_description(const SignatureMeta& m) {
-  const auto describe = [](const std::vector<FieldMeta>& fields) {
-    std::string s;
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      if (i) s += '\n';
-      append_int(s, i + 1);
-      s += ". `";
-      s += fields[i].name;
-      s += "` (";
-      s += fields[i].type_name;
-      s += "): ";
-      s += fields[i].desc;
-    }
-    return strip_in_place(std::move(s));
-  };
-  return "Your input fields are:\n" + describe(m.inputs) + "\nYour output fields are:\n" + describe(m.outputs);
-}
+DSPY_DECL std::string field_description(const SignatureMeta& m);
 
-inline void append_marker_block(std::string& out, std::string_view name, std::string_view value) {
-  out += "[[ ## ";
-  out += name;
-  out += " ## ]]\n";
-  out += value;
-}
+DSPY_DECL void append_marker_block(std::string& out, std::string_view name, std::string_view value);
 
-inline void append_xml_block(std::string& out, std::string_view name, std::string_view value) {
-  out += '<';
-  out += name;
-  out += ">\n";
-  out += value;
-  out += "\n</";
-  out += name;
-  out += '>';
-}
+DSPY_DECL void append_xml_block(std::string& out, std::string_view name, std::string_view value);
 
 // DSPy's format_user_message_content: "\n\n".join([prefix, *fields, requirements]).strip(), each
 // present field written by `field(out, inputs, i)`.
@@ -130,156 +62,30 @@ std::string user_message_content(const FieldValues& inputs, std::string_view pre
 }
 
 // The ChatAdapter's (and JSONAdapter's) user message: `[[ ## name ## ]]` blocks.
-inline std::string chat_user_message_content(const FieldValues& inputs, std::string_view prefix,
-                                             std::string_view requirements) {
-  return user_message_content(inputs, prefix, requirements, [](std::string& out, const FieldValues& v, std::size_t i) {
-    append_marker_block(out, v.name(i), {});
-    v.render(i, out);
-  });
-}
+DSPY_DECL std::string chat_user_message_content(const FieldValues& inputs, std::string_view prefix,
+                                                std::string_view requirements);
 
-inline std::string marker_blocks(const std::vector<FieldMeta>& fields) {
-  std::string s;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    if (i) s += "\n\n";
-    append_marker_block(s, fields[i].name, fields[i].structure);
-  }
-  return strip_in_place(std::move(s));
-}
+DSPY_DECL std::string marker_blocks(const std::vector<FieldMeta>& fields);
 
-inline std::string join_parts(std::initializer_list<std::string_view> parts) {
-  std::string s;
-  bool first = true;
-  for (auto p : parts) {
-    if (!first) s += "\n\n";
-    first = false;
-    s += p;
-  }
-  return strip_in_place(std::move(s));
-}
+DSPY_DECL std::string join_parts(std::initializer_list<std::string_view> parts);
 
 inline std::string type_info(const FieldMeta& f) {
   return f.is_str ? std::string() : " (must be formatted as a valid Python " + f.type_name + ")";
 }
 
-inline bool xml_identifier(std::string_view name) {
-  if (name.empty()) return false;
-  const auto ok = [](char c, bool first) {
-    if (c == '-' || c == '.') c = '_';
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9') ||
-           static_cast<unsigned char>(c) >= 0x80;
-  };
-  if (!ok(name[0] == '-' || name[0] == '.' ? '!' : name[0], true)) return false;
-  for (std::size_t i = 1; i < name.size(); ++i)
-    if (!ok(name[i], false)) return false;
-  return true;
-}
+DSPY_DECL bool xml_identifier(std::string_view name);
 
 // XMLAdapter._value_to_xml on the JSON form of a value.
-inline void value_to_xml(std::string& out, const boost::json::value& v, std::string_view tag,
-                         std::string_view key = {}, bool has_key = false) {
-  const auto open = [&] {
-    out += '<';
-    out += tag;
-    if (has_key) {
-      out += " key=";
-      append_json_string(out, key);  // quoteattr: plain keys come out the same
-    }
-  };
-  const auto close = [&] {
-    out += "</";
-    out += tag;
-    out += '>';
-  };
-  if (v.is_array()) {
-    open();
-    if (v.get_array().empty()) {
-      out += " />";
-      return;
-    }
-    out += '>';
-    for (const auto& item : v.get_array()) value_to_xml(out, item, "item");
-    close();
-  } else if (v.is_object()) {
-    open();
-    out += '>';
-    for (const auto& kv : v.get_object()) {
-      if (xml_identifier(kv.key())) value_to_xml(out, kv.value(), kv.key());
-      else value_to_xml(out, kv.value(), "entry", kv.key(), true);
-    }
-    close();
-  } else if (v.is_null()) {
-    open();
-    out += " />";
-  } else {
-    open();
-    out += '>';
-    std::string text;
-    if (v.is_string()) text = v.get_string();
-    else if (v.is_bool()) text = v.get_bool() ? "True" : "False";
-    else if (v.is_double()) append_py_float(text, v.get_double());
-    else text = boost::json::serialize(v);
-    append_xml_text(out, text);
-    close();
-  }
-}
+DSPY_DECL void value_to_xml(std::string& out, const boost::json::value& v, std::string_view tag,
+                            std::string_view key = {}, bool has_key = false);
 
-// "[[ ## name ## ]]" at the start of a (stripped) line; tolerates missing or extra spaces. Runs on
-// every line of every reply: plain character tests, no substrings.
-inline bool match_chat_header(std::string_view line, std::string_view& name, std::size_t& end) {
-  std::size_t i = 0;
-  const auto pair = [&](char c) {
-    if (i + 1 >= line.size() || line[i] != c || line[i + 1] != c) return false;
-    i += 2;
-    return true;
-  };
-  const auto spaces = [&] {
-    while (i < line.size() && line[i] == ' ') ++i;
-  };
-  if (!pair('[')) return false;
-  spaces();
-  if (!pair('#')) return false;
-  spaces();
-  const std::size_t start = i;
-  while (i < line.size() && (is_ident_char(line[i]) || static_cast<unsigned char>(line[i]) >= 0x80)) ++i;
-  if (i == start) return false;
-  name = line.substr(start, i - start);
-  spaces();
-  if (!pair('#')) return false;
-  spaces();
-  if (!pair(']')) return false;
-  end = i;
-  return true;
-}
+// "[[ ## name ## ]]" at the start of a (stripped) line; tolerates missing or extra spaces.
+DSPY_DECL bool match_chat_header(std::string_view line, std::string_view& name, std::size_t& end);
 
 /// DSPy's AdapterParseError, worded as DSPy words it. `parsed` (bit j: output j was read) is
 /// listed when given.
-inline Error parse_error(Errc code, std::string_view adapter, const SignatureView& sig, std::string_view completion,
-                         std::string message, const std::uint64_t* parsed, std::string field = {}) {
-  std::string msg = message.empty() ? std::string() : std::move(message) + "\n\n";
-  msg += "Adapter ";
-  msg += adapter;
-  msg += " failed to parse the LM response. \n\nLM Response: ";
-  msg += completion;
-  msg += " \n\nExpected to find output fields in the LM response: [";
-  for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
-    if (j) msg += ", ";
-    msg += sig.outputs[j].name();
-  }
-  msg += "] \n\n";
-  if (parsed) {
-    msg += "Actual output fields parsed from the LM response: [";
-    bool first = true;
-    for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
-      if (!(*parsed >> j & 1U)) continue;
-      if (!first) msg += ", ";
-      first = false;
-      msg += sig.outputs[j].name();
-    }
-    msg += "] \n\n";
-  }
-  return Error(code, std::move(msg), std::string(completion), std::move(field));
-}
+DSPY_DECL Error parse_error(Errc code, std::string_view adapter, const SignatureView& sig, std::string_view completion,
+                            std::string message, const std::uint64_t* parsed, std::string field = {});
 
 /// A field's value that did not read, as DSPy words it.
 inline Error field_parse_error(std::string_view adapter, const SignatureView& sig, std::string_view completion,
@@ -289,19 +95,12 @@ inline Error field_parse_error(std::string_view adapter, const SignatureView& si
 }
 
 /// apply_output_field_defaults: a missing optional output is None; any other missing output fails.
-inline std::optional<Error> check_complete(std::string_view adapter, const SignatureView& sig,
-                                           std::string_view completion, std::uint64_t& seen) {
-  const std::size_t n = sig.outputs.size();
-  for (std::size_t j = 0; j < n; ++j)
-    if (!(seen >> j & 1U) && sig.outputs[j].is_optional) seen |= std::uint64_t{1} << j;
-  if (seen == ~std::uint64_t{0} >> (64 - n)) return std::nullopt;
-  std::string missing;
-  for (std::size_t j = 0; j < n; ++j)
-    if (!(seen >> j & 1U)) {
-      missing = sig.outputs[j].name();
-      break;
-    }
-  return parse_error(Errc::missing_field, adapter, sig, completion, {}, &seen, std::move(missing));
-}
+DSPY_DECL std::optional<Error> check_complete(std::string_view adapter, const SignatureView& sig,
+                                              std::string_view completion, std::uint64_t& seen);
 
 }  // namespace dspy::detail
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "utils_impl.hpp"
+#endif

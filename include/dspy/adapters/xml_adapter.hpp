@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../detail/text/xml.hpp"
 #include "base.hpp"
 
@@ -31,125 +32,30 @@ class XMLAdapterImpl final : public Adapter {
 
   [[nodiscard]] std::string_view name() const noexcept override { return "XMLAdapter"; }
 
-  [[nodiscard]] std::string format_field_structure(const SignatureView& sig) const override {
-    std::string s(kStructureIntro);
-    const auto group = [&](const std::vector<FieldCodec>& fields) {
-      s += "\n\n";
-      std::string g;
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i) g += "\n\n";
-        if (fields[i].nested && &fields == &sig.outputs) g += fields[i].xml_schema;
-        else append_xml_block(g, fields[i].name(), fields[i].meta->structure);
-      }
-      s += py_strip(g);
-    };
-    group(sig.inputs);
-    group(sig.outputs);
-    return s;
-  }
+  [[nodiscard]] DSPY_DECL std::string format_field_structure(const SignatureView& sig) const override;
 
-  [[nodiscard]] std::string user_message_output_requirements(const SignatureView& sig) const override {
-    std::string s = "Respond with the corresponding output fields wrapped in XML tags ";
-    std::string schemas;
-    for (std::size_t i = 0; i < sig.outputs.size(); ++i) {
-      if (i) s += ", then ";
-      s += "`<";
-      s += sig.outputs[i].name();
-      s += ">`";
-      if (sig.outputs[i].nested) {
-        if (!schemas.empty()) schemas += ' ';
-        schemas += sig.outputs[i].xml_schema;
-      }
-    }
-    s += '.';
-    if (!schemas.empty()) s += " Use this nested XML structure: " + schemas;
-    return s;
-  }
+  [[nodiscard]] DSPY_DECL std::string user_message_output_requirements(const SignatureView& sig) const override;
 
   void format_field_with_value(std::string& out, std::string_view name, std::string_view value) const override {
     append_xml_block(out, name, value);
   }
 
-  [[nodiscard]] std::string format_user_message_content(const SignatureView& /*sig*/, const FieldValues& inputs,
-                                                        std::string_view prefix,
-                                                        std::string_view requirements) const override {
-    return user_message_content(inputs, prefix, requirements, [](std::string& out, const FieldValues& v, std::size_t i) {
-      const std::string_view name = v.name(i);
-      ((out += '<') += name) += ">\n";
-      v.render(i, out);
-      ((out += "\n</") += name) += '>';
-    });
-  }
+  [[nodiscard]] DSPY_DECL std::string format_user_message_content(const SignatureView& /*sig*/,
+                                                                  const FieldValues& inputs, std::string_view prefix,
+                                                                  std::string_view requirements) const override;
 
-  [[nodiscard]] std::string format_assistant_message_content(const SignatureView& /*sig*/, const FieldValues& outputs,
-                                                             std::string_view missing_field_message) const override {
-    std::string s;
-    std::string value;
-    for (std::size_t j = 0; j < outputs.size(); ++j) {
-      if (j) s += "\n\n";
-      const FieldCodec& field = outputs.field(j);
-      if (outputs.present(j) && field.nested) {
-        const boost::json::value v = outputs.to_json(j);
-        if (v.is_array() || v.is_object()) {
-          value_to_xml(s, v, field.name());
-          continue;
-        }
-      }
-      value.clear();
-      if (!outputs.present(j)) {
-        value = missing_field_message;
-      } else {
-        outputs.render(j, value);
-        if (field.meta->is_str) {
-          std::string escaped;
-          append_xml_text(escaped, value);
-          value = std::move(escaped);
-        }
-      }
-      append_xml_block(s, field.name(), value);
-    }
-    return strip_in_place(std::move(s));
-  }
+  [[nodiscard]] DSPY_DECL std::string format_assistant_message_content(
+      const SignatureView& /*sig*/, const FieldValues& outputs, std::string_view missing_field_message) const override;
 
-  [[nodiscard]] std::optional<Error> parse(const SignatureView& sig, std::string_view completion, void* outputs,
-                                           std::vector<ParseNote>* notes) const override {
-    XmlReader reader(completion);
-    std::optional<XmlElement> root = reader.parse_root();
-    std::uint64_t seen = 0;
-    if (!root) {
-      // LMs write "a < b" unescaped: beyond DSPy, read each field's text between its tags.
-      for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
-        const FieldCodec& field = sig.outputs[j];
-        const std::string name(field.name());
-        const std::size_t open = completion.find("<" + name + ">");
-        if (open == std::string_view::npos) continue;
-        const std::size_t start = open + name.size() + 2;
-        const std::size_t close = completion.find("</" + name + ">", start);
-        if (close == std::string_view::npos) continue;
-        const ParseContext ctx{notes, field.name()};
-        ctx.note("read the field without an XML parser: " + reader.error());
-        if (auto err = field.parse_text(py_strip(completion.substr(start, close - start)), outputs, ctx))
-          return field_parse_error(this->name(), sig, completion, j, "Failed to parse field " + name + ": " + *err);
-        seen |= std::uint64_t{1} << j;
-      }
-      if (seen == 0)
-        return parse_error(Errc::parse_error, name(), sig, completion, "Failed to parse XML: " + reader.error(), nullptr);
-    } else {
-      const auto groups = group_children(*root);
-      for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
-        const FieldCodec& field = sig.outputs[j];
-        const auto* g = find_group(groups, field.name());
-        if (!g) continue;
-        if (auto err = field.from_xml(g->elements, outputs, ParseContext{notes, field.name()}))
-          return field_parse_error(name(), sig, completion, j,
-                                   "Failed to parse field " + std::string(field.name()) + ": " + *err);
-        seen |= std::uint64_t{1} << j;
-      }
-    }
-    return check_complete(name(), sig, completion, seen);
-  }
+  [[nodiscard]] DSPY_DECL std::optional<Error> parse(const SignatureView& sig, std::string_view completion,
+                                                     void* outputs, std::vector<ParseNote>* notes) const override;
 };
 
 }  // namespace detail
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "xml_adapter_impl.hpp"
+#endif

@@ -19,6 +19,7 @@
 #include "../detail/cache/canonical.hpp"
 #include "../detail/cache/disk.hpp"
 #include "../detail/cache/lru.hpp"
+#include "../detail/config.hpp"
 #include "../detail/io/file.hpp"
 #include "../detail/sha256.hpp"
 #include "../primitives/message.hpp"
@@ -30,12 +31,7 @@ namespace dspy {
 class CacheKey {
  public:
   /// The key spelled by `hex`, or nothing if it is not 64 lowercase hex digits.
-  [[nodiscard]] static std::optional<CacheKey> from_hex(std::string_view hex) {
-    if (hex.size() != 64) return std::nullopt;
-    for (char c : hex)
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
-    return CacheKey(std::string(hex));
-  }
+  [[nodiscard]] static DSPY_DECL std::optional<CacheKey> from_hex(std::string_view hex);
 
   [[nodiscard]] const std::string& hex() const noexcept { return hex_; }
   friend bool operator==(const CacheKey&, const CacheKey&) = default;
@@ -56,28 +52,7 @@ inline bool is_ignored_cache_field(std::string_view key) noexcept {
 /// messages, every parameter that is set, `extra` merged over them (as the LM merges it into the
 /// body) less api_key/api_base/base_url, and `config.rollout_id` when set. Exposed so that a key
 /// can be explained.
-[[nodiscard]] inline std::string canonical_request(std::string_view model, const LMRequest& request) {
-  boost::json::object obj;
-  obj["model"] = model;
-  boost::json::array messages;
-  for (const auto& m : request.messages)
-    messages.push_back(boost::json::object{{"role", m.role}, {"content", m.content}});
-  obj["messages"] = std::move(messages);
-  const CallConfig& c = request.config;
-  if (c.temperature) obj["temperature"] = *c.temperature;
-  if (c.max_tokens) obj["max_tokens"] = *c.max_tokens;
-  if (c.n) obj["n"] = *c.n;
-  if (c.stop) {
-    boost::json::array stop;
-    for (const auto& s : *c.stop) stop.emplace_back(s);
-    obj["stop"] = std::move(stop);
-  }
-  if (!request.response_format.is_null()) obj["response_format"] = request.response_format;
-  for (const auto& kv : c.extra)
-    if (!detail::is_ignored_cache_field(kv.key())) obj[kv.key()] = kv.value();
-  if (c.rollout_id) obj["rollout_id"] = *c.rollout_id;
-  return detail::canonical_json(obj);
-}
+[[nodiscard]] DSPY_DECL std::string canonical_request(std::string_view model, const LMRequest& request);
 
 /// The cache key of `request` sent to `model`. `config.rollout_id` (DSPy's) separates otherwise
 /// equal requests: it is part of the key and never sent to the provider.
@@ -87,14 +62,7 @@ inline bool is_ignored_cache_field(std::string_view key) noexcept {
 
 /// Where the disk cache lives by default: `$DSPY_CACHEDIR`, else `$XDG_CACHE_HOME/dspy-cpp`, else
 /// `~/.cache/dspy-cpp`; empty if none of these is set (the disk cache is then off).
-[[nodiscard]] inline std::filesystem::path default_cache_directory() {
-  if (const char* dir = std::getenv("DSPY_CACHEDIR"); dir && *dir) return dir;
-  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
-    return std::filesystem::path(xdg) / "dspy-cpp";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".cache" / "dspy-cpp";
-  return {};
-}
+[[nodiscard]] DSPY_DECL std::filesystem::path default_cache_directory();
 
 struct CacheOptions {
   bool enable_memory = true;
@@ -109,46 +77,16 @@ struct CacheOptions {
 /// Thread-safe; any number of Cache objects and processes may share a directory.
 class Cache {
  public:
-  explicit Cache(CacheOptions options = {})
-      : options_(std::move(options)),
-        memory_(options_.enable_memory ? options_.memory_max_entries : 0, options_.memory_max_bytes) {
-    if (options_.directory.empty()) options_.directory = default_cache_directory();
-    if (options_.directory.empty()) options_.enable_disk = false;
-  }
+  DSPY_DECL explicit Cache(CacheOptions options = {});
 
   /// The cached response for `key`: memory first, then disk (a disk hit is kept in memory).
   /// A hit has `cache_hit == true` and zero usage, since no tokens were spent on it.
-  [[nodiscard]] std::optional<LMResponse> get(const CacheKey& key) {
-    std::optional<LMResponse> found;
-    if (options_.enable_memory) {
-      std::lock_guard lock(mutex_);
-      found = memory_.get(key.hex());
-    }
-    if (!found && options_.enable_disk) {
-      if (auto bytes = detail::read_cache_file(detail::cache_entry_path(options_.directory, key.hex())))
-        found = detail::decode_cache_entry(key.hex(), *bytes);
-      if (found && options_.enable_memory) {
-        std::lock_guard lock(mutex_);
-        memory_.put(key.hex(), *found);
-      }
-    }
-    if (found) found->cache_hit = true;
-    return found;
-  }
+  [[nodiscard]] DSPY_DECL std::optional<LMResponse> get(const CacheKey& key);
 
   /// Stores `response` (its completions and model) under `key` in every enabled layer. False if
   /// the disk write failed (e.g. a read-only directory): the cache is best effort, so callers
   /// carry on either way.
-  bool put(const CacheKey& key, const LMResponse& response) {
-    LMResponse stored{.completions = response.completions, .usage = {}, .model = response.model, .cache_hit = false};
-    bool ok = true;
-    if (options_.enable_disk) ok = write_entry(key, detail::encode_cache_entry(key.hex(), stored));
-    if (options_.enable_memory) {
-      std::lock_guard lock(mutex_);
-      memory_.put(key.hex(), std::move(stored));
-    }
-    return ok;
-  }
+  DSPY_DECL bool put(const CacheKey& key, const LMResponse& response);
 
   /// Forgets the in-memory entries (the disk cache stays).
   void clear_memory() {
@@ -171,15 +109,7 @@ class Cache {
   [[nodiscard]] const CacheOptions& options() const noexcept { return options_; }
 
  private:
-  bool write_entry(const CacheKey& key, const std::string& bytes) const {
-    if (bytes.size() > detail::kMaxCacheEntryBytes) return false;  // it would never be read
-    const std::filesystem::path path = detail::cache_entry_path(options_.directory, key.hex());
-    if (detail::write_file_atomic(path, bytes)) return true;
-    // Most likely the entry's directory is missing: create it (and its parents) once, and retry.
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    return !ec && detail::write_file_atomic(path, bytes);
-  }
+  DSPY_DECL bool write_entry(const CacheKey& key, const std::string& bytes) const;
 
   CacheOptions options_;
   mutable std::mutex mutex_;
@@ -205,20 +135,15 @@ inline DefaultCache& default_cache_slot() {
 }  // namespace detail
 
 /// The process-wide cache LMs use, made with CacheOptions{} on first use.
-[[nodiscard]] inline std::shared_ptr<Cache> default_cache() {
-  auto& slot = detail::default_cache_slot();
-  std::lock_guard lock(slot.mutex);
-  if (!slot.cache) slot.cache = std::make_shared<Cache>();
-  return slot.cache;
-}
+[[nodiscard]] DSPY_DECL std::shared_ptr<Cache> default_cache();
 
 /// Replaces the process-wide cache: `dspy::configure_cache({.enable_disk = false})`. Calls
 /// already running keep the cache they started with.
-inline void configure_cache(CacheOptions options) {
-  auto cache = std::make_shared<Cache>(std::move(options));
-  auto& slot = detail::default_cache_slot();
-  std::lock_guard lock(slot.mutex);
-  slot.cache = std::move(cache);
-}
+DSPY_DECL void configure_cache(CacheOptions options);
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "cache_impl.hpp"
+#endif

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../primitives/message.hpp"
 
 namespace dspy {
@@ -25,12 +26,7 @@ namespace dspy {
 /// Token totals per model, added to from any thread.
 class UsageTracker {
  public:
-  void add(std::string_view model, const Usage& usage) {
-    std::lock_guard lock(mutex_);
-    auto it = totals_.find(model);
-    if (it == totals_.end()) it = totals_.emplace(std::string(model), Usage{}).first;
-    it->second += usage;
-  }
+  DSPY_DECL void add(std::string_view model, const Usage& usage);
 
   /// Totals per model name (DSPy's `get_total_tokens()`).
   [[nodiscard]] std::map<std::string, Usage, std::less<>> totals() const {
@@ -39,12 +35,7 @@ class UsageTracker {
   }
 
   /// The sum over all models.
-  [[nodiscard]] Usage total() const {
-    std::lock_guard lock(mutex_);
-    Usage sum;
-    for (const auto& [model, usage] : totals_) sum += usage;
-    return sum;
-  }
+  [[nodiscard]] DSPY_DECL Usage total() const;
 
  private:
   mutable std::mutex mutex_;
@@ -123,3 +114,8 @@ class [[nodiscard]] AdoptUsageContext {
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "usage_impl.hpp"
+#endif

@@ -17,6 +17,7 @@
 
 #include <boost/json.hpp>
 
+#include "../detail/config.hpp"
 #include "../detail/io/file.hpp"
 #include "error.hpp"
 #include "message.hpp"
@@ -73,39 +74,9 @@ class JsonlLog : public Callback {
   /// False if the file could not be opened, or a line could not be written.
   [[nodiscard]] bool ok() const { return fd_ >= 0 && !failed_; }
 
-  void on_lm_start(std::uint64_t id, std::string_view model, const LMRequest& request) override {
-    boost::json::array messages;
-    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
-    boost::json::object config;
-    if (request.config.temperature) config["temperature"] = *request.config.temperature;
-    if (request.config.max_tokens) config["max_tokens"] = *request.config.max_tokens;
-    if (request.config.n) config["n"] = *request.config.n;
-    if (request.config.rollout_id) config["rollout_id"] = *request.config.rollout_id;
-    for (const auto& kv : request.config.extra) config[kv.key()] = kv.value();
-    std::lock_guard lock(mutex_);
-    pending_[id] = {{"model", model}, {"messages", std::move(messages)}, {"config", std::move(config)}};
-  }
-
-  void on_lm_end(std::uint64_t id, const Result<LMResponse>& response, std::chrono::nanoseconds latency) override {
-    std::lock_guard lock(mutex_);
-    auto node = pending_.extract(id);
-    boost::json::object line = node.empty() ? boost::json::object{} : std::move(node.mapped());
-    line["time"] = static_cast<std::int64_t>(std::time(nullptr));
-    line["latency_ms"] = std::chrono::duration<double, std::milli>(latency).count();
-    if (response) {
-      boost::json::array completions;
-      for (const auto& c : response->completions) completions.emplace_back(c);
-      line["completions"] = std::move(completions);
-      line["usage"] = {{"prompt_tokens", response->usage.prompt_tokens},
-                       {"completion_tokens", response->usage.completion_tokens},
-                       {"total_tokens", response->usage.total_tokens}};
-      line["cache_hit"] = response->cache_hit;
-    } else {
-      line["error"] = detail::error_json(response.error());
-    }
-    // One write per line: with O_APPEND, each lands whole at the end even when processes share the file.
-    if (fd_ < 0 || !detail::write_all(fd_, boost::json::serialize(line) + "\n")) failed_ = true;
-  }
+  DSPY_DECL void on_lm_start(std::uint64_t id, std::string_view model, const LMRequest& request) override;
+  DSPY_DECL void on_lm_end(std::uint64_t id, const Result<LMResponse>& response,
+                           std::chrono::nanoseconds latency) override;
 
  private:
   std::mutex mutex_;
@@ -115,3 +86,8 @@ class JsonlLog : public Callback {
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "callback_impl.hpp"
+#endif

@@ -18,6 +18,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "../detail/config.hpp"
 #include "adapter_handle.hpp"
 #include "callback.hpp"
 #include "lm_handle.hpp"
@@ -38,12 +39,7 @@ struct SettingsOverride {
   std::optional<AdapterHandle> adapter{};
   std::optional<std::vector<std::shared_ptr<Callback>>> callbacks{};
 
-  [[nodiscard]] Settings applied_to(Settings s) const {
-    if (lm) s.lm = *lm;
-    if (adapter) s.adapter = *adapter;
-    if (callbacks) s.callbacks = *callbacks;
-    return s;
-  }
+  [[nodiscard]] DSPY_DECL Settings applied_to(Settings s) const;
 };
 
 using SettingsPtr = std::shared_ptr<const Settings>;
@@ -65,20 +61,10 @@ inline SettingsPtr& thread_settings() {
 }  // namespace detail
 
 /// Sets the process-wide defaults: `dspy::configure({.lm = my_lm})`.
-inline void configure(Settings s) {
-  auto snapshot = std::make_shared<const Settings>(std::move(s));
-  auto& g = detail::global_settings();
-  std::lock_guard lock(g.mutex);
-  g.value = std::move(snapshot);
-}
+DSPY_DECL void configure(Settings s);
 
 /// The settings in effect on this thread: the innermost dspy::context, else the global ones.
-[[nodiscard]] inline SettingsPtr current_settings() {
-  if (const auto& scoped = detail::thread_settings()) return scoped;
-  auto& g = detail::global_settings();
-  std::lock_guard lock(g.mutex);
-  return g.value;
-}
+[[nodiscard]] DSPY_DECL SettingsPtr current_settings();
 
 /// A copy of the settings in effect on this thread.
 [[nodiscard]] inline Settings settings() { return *current_settings(); }
@@ -164,3 +150,8 @@ asio::awaitable<T> with_context(SettingsOverride o, asio::awaitable<T> task) {
 }
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "settings_impl.hpp"
+#endif

@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "../detail/config.hpp"
 #include "../detail/io/file.hpp"
 #include "../detail/text/pytext.hpp"
 #include "../detail/text/utf8.hpp"
@@ -38,10 +39,7 @@ std::optional<std::string> first_path_where(const boost::json::value& v, const s
 
 /// The path of the first number in `v` that is not finite, if any: JSON has no infinity or NaN,
 /// so `1e999` reads as infinity but would save as a token nothing reads back.
-inline std::optional<std::string> non_finite_path(const boost::json::value& v) {
-  return first_path_where(v, "",
-                          [](const boost::json::value& x) { return x.is_double() && !std::isfinite(x.get_double()); });
-}
+DSPY_DECL std::optional<std::string> non_finite_path(const boost::json::value& v);
 
 }  // namespace detail
 
@@ -156,3 +154,8 @@ Result<void> load(M& module, const std::filesystem::path& path) {
 }
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "state_impl.hpp"
+#endif

@@ -23,92 +23,31 @@
 #include <system_error>
 
 #include "../../primitives/error.hpp"
+#include "../config.hpp"
 #include "../text/utf8.hpp"
 
 namespace dspy::detail {
 
 inline constexpr mode_t kPrivateFileMode = 0600;
 
-inline Result<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(Errc::io, "cannot read " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Error(Errc::io, "cannot read " + path.string());
-  return std::move(text).str();
-}
+DSPY_DECL Result<std::string> read_file(const std::filesystem::path& path);
 
 /// read_file for text: a file that is not UTF-8 is a parse error naming the line and column (in
 /// bytes) of its first ill-formed byte, rather than text that JSON cannot hold.
-inline Result<std::string> read_text_file(const std::filesystem::path& path) {
-  auto text = read_file(path);
-  if (!text) return text;
-  const std::size_t at = find_invalid_utf8(*text);
-  if (at == std::string_view::npos) return text;
-  const std::string_view before = std::string_view(*text).substr(0, at);
-  const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
-  const std::size_t line_start = before.rfind('\n');
-  const std::size_t column = line_start == std::string_view::npos ? at + 1 : at - line_start;
-  return Error(Errc::parse_error, path.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-                                      describe_invalid_utf8(*text, at) + "; the file must be UTF-8 text");
-}
+DSPY_DECL Result<std::string> read_text_file(const std::filesystem::path& path);
 
 /// Writes all of `bytes` to `fd`; false on an error (errno says which).
-inline bool write_all(int fd, std::string_view bytes) noexcept {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
+DSPY_DECL bool write_all(int fd, std::string_view bytes) noexcept;
 
 /// A temp-file name no other thread or process picks: pid, a per-process counter, and a random
 /// salt (pids repeat across containers sharing a volume).
-[[nodiscard]] inline std::string unique_temp_suffix() {
-  static std::atomic<std::uint64_t> counter{0};
-  static const std::uint64_t salt = [] {
-    std::random_device rd;
-    return (std::uint64_t{rd()} << 32) ^ rd();
-  }();
-  return std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1)) + "." + std::to_string(salt);
-}
+[[nodiscard]] DSPY_DECL std::string unique_temp_suffix();
 
 /// Writes `bytes` to a new temp file beside `path`, then renames it over `path`: readers (in any
 /// thread or process) see the old file or the new one, never half of one, and a writer killed
 /// midway leaves only its temp file. On failure no temp file is left behind. No fsync: the
 /// callers need atomicity, not durability across a power loss.
-inline Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
-  const auto fail = [&](const std::filesystem::path& what, int err) {
-    return Error(Errc::io, "cannot write " + what.string() + ": " + std::generic_category().message(err));
-  };
-  int fd = -1;
-  std::filesystem::path temp;
-  for (int attempt = 0; attempt < 4 && fd < 0; ++attempt) {
-    temp = path.parent_path() / ("." + path.filename().string() + "." + unique_temp_suffix() + ".tmp");
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kPrivateFileMode);
-    if (fd < 0 && errno != EEXIST) return fail(path, errno);
-  }
-  if (fd < 0) return fail(temp, EEXIST);
-  struct stat existing {};
-  bool ok = write_all(fd, bytes);
-  int err = ok ? 0 : errno;
-  if (ok && ::stat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode) &&
-      (existing.st_mode & 07777) != kPrivateFileMode)
-    ::fchmod(fd, existing.st_mode & 07777);  // best effort: the contents matter more
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (ok) return {};
-  ::unlink(temp.c_str());
-  return fail(path, err);
-}
+DSPY_DECL Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
 /// Opens `path` for appending, creating it owner-only; -1 on failure.
 [[nodiscard]] inline int open_for_append(const std::filesystem::path& path) noexcept {
@@ -116,3 +55,8 @@ inline Result<void> write_file_atomic(const std::filesystem::path& path, std::st
 }
 
 }  // namespace dspy::detail
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "file_impl.hpp"
+#endif

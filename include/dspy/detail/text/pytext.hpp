@@ -12,6 +12,8 @@
 
 #include <boost/json.hpp>
 
+#include "../config.hpp"
+
 namespace dspy::detail {
 
 template <class Int>
@@ -23,180 +25,19 @@ void append_int(std::string& out, Int v) {
 
 /// repr(float): shortest round-trip digits; fixed notation for exponents -4..15, else scientific
 /// with a two-digit exponent; integral values keep ".0". `json` picks json.dumps' NaN/Infinity.
-inline void append_py_float(std::string& out, double v, bool json = false) {
-  if (std::isnan(v)) {
-    out += json ? "NaN" : "nan";
-    return;
-  }
-  if (std::isinf(v)) {
-    out += v < 0 ? "-" : "";
-    out += json ? "Infinity" : "inf";
-    return;
-  }
-  char buf[40];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string_view sci(buf, static_cast<std::size_t>(end - buf));  // "-d.ddde+XX"
-  bool negative = false;
-  if (sci.front() == '-') {
-    negative = true;
-    sci.remove_prefix(1);
-  }
-  const std::size_t epos = sci.find('e');
-  std::string digits;
-  digits += sci[0];
-  if (epos > 1) digits.append(sci.substr(2, epos - 2));
-  int exp = 0;
-  std::from_chars(sci.data() + epos + 1 + (sci[epos + 1] == '+'), sci.data() + sci.size(), exp);
-
-  if (negative) out += '-';
-  if (exp >= -4 && exp < 16) {
-    if (exp < 0) {
-      out += "0.";
-      out.append(static_cast<std::size_t>(-exp - 1), '0');
-      out += digits;
-    } else if (static_cast<std::size_t>(exp) + 1 >= digits.size()) {
-      out += digits;
-      out.append(static_cast<std::size_t>(exp) + 1 - digits.size(), '0');
-      out += ".0";
-    } else {
-      out.append(digits, 0, static_cast<std::size_t>(exp) + 1);
-      out += '.';
-      out.append(digits, static_cast<std::size_t>(exp) + 1);
-    }
-    return;
-  }
-  out += digits[0];
-  if (digits.size() > 1) {
-    out += '.';
-    out.append(digits, 1);
-  }
-  out += exp < 0 ? "e-" : "e+";
-  const int mag = exp < 0 ? -exp : exp;
-  if (mag < 10) out += '0';
-  append_int(out, mag);
-}
+DSPY_DECL void append_py_float(std::string& out, double v, bool json = false);
 
 /// A JSON string literal as json.dumps(ensure_ascii=False) writes it.
-inline void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
+DSPY_DECL void append_json_string(std::string& out, std::string_view s);
 
 /// repr(str): single quotes unless the text has a single quote and no double quote.
-inline std::string py_repr(std::string_view s) {
-  const bool use_double = s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos;
-  const char q = use_double ? '"' : '\'';
-  std::string out(1, q);
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == q || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (ch == '\n') {
-      out += "\\n";
-    } else if (ch == '\r') {
-      out += "\\r";
-    } else if (ch == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  out += q;
-  return out;
-}
+DSPY_DECL std::string py_repr(std::string_view s);
 
 /// json.dumps of a boost::json value: separators ", " and ": " (or indent=N with "," and ": "),
 /// non-ASCII kept. With `sort_keys`, keys are ordered as DSPy orders schema keys: "type" first,
 /// then by code point.
-inline void dump_py_json(std::string& out, const boost::json::value& v, bool sort_keys = false, int indent = -1,
-                         int level = 0) {
-  const auto newline = [&](int lvl) {
-    out += '\n';
-    out.append(static_cast<std::size_t>(indent * lvl), ' ');
-  };
-  switch (v.kind()) {
-    case boost::json::kind::null: out += "null"; break;
-    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case boost::json::kind::int64: append_int(out, v.get_int64()); break;
-    case boost::json::kind::uint64: append_int(out, v.get_uint64()); break;
-    case boost::json::kind::double_: append_py_float(out, v.get_double(), true); break;
-    case boost::json::kind::string: append_json_string(out, v.get_string()); break;
-    case boost::json::kind::array: {
-      const auto& a = v.get_array();
-      if (a.empty()) {
-        out += "[]";
-        break;
-      }
-      out += '[';
-      bool first = true;
-      for (const auto& e : a) {
-        if (!first) out += indent >= 0 ? "," : ", ";
-        first = false;
-        if (indent >= 0) newline(level + 1);
-        dump_py_json(out, e, sort_keys, indent, level + 1);
-      }
-      if (indent >= 0) newline(level);
-      out += ']';
-      break;
-    }
-    case boost::json::kind::object: {
-      const auto& o = v.get_object();
-      if (o.empty()) {
-        out += "{}";
-        break;
-      }
-      std::vector<const boost::json::key_value_pair*> items;
-      items.reserve(o.size());
-      for (const auto& kv : o) items.push_back(&kv);
-      if (sort_keys)
-        std::stable_sort(items.begin(), items.end(), [](auto* a, auto* b) {
-          const bool at = a->key() == "type", bt = b->key() == "type";
-          if (at != bt) return at;
-          return a->key() < b->key();
-        });
-      out += '{';
-      bool first = true;
-      for (const auto* kv : items) {
-        if (!first) out += indent >= 0 ? "," : ", ";
-        first = false;
-        if (indent >= 0) newline(level + 1);
-        append_json_string(out, kv->key());
-        out += ": ";
-        dump_py_json(out, kv->value(), sort_keys, indent, level + 1);
-      }
-      if (indent >= 0) newline(level);
-      out += '}';
-      break;
-    }
-  }
-}
+DSPY_DECL void dump_py_json(std::string& out, const boost::json::value& v, bool sort_keys = false, int indent = -1,
+                            int level = 0);
 
 inline std::string py_json(const boost::json::value& v, bool sort_keys = false, int indent = -1) {
   std::string out;
@@ -205,40 +46,7 @@ inline std::string py_json(const boost::json::value& v, bool sort_keys = false, 
 }
 
 /// str() of the Python value a JSON value stands for: `{'query': {'type': 'string'}}`.
-inline void append_py_literal(std::string& out, const boost::json::value& v) {
-  switch (v.kind()) {
-    case boost::json::kind::null: out += "None"; break;
-    case boost::json::kind::bool_: out += v.get_bool() ? "True" : "False"; break;
-    case boost::json::kind::int64: append_int(out, v.get_int64()); break;
-    case boost::json::kind::uint64: append_int(out, v.get_uint64()); break;
-    case boost::json::kind::double_: append_py_float(out, v.get_double()); break;
-    case boost::json::kind::string: out += py_repr(v.get_string()); break;
-    case boost::json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) out += ", ";
-        first = false;
-        append_py_literal(out, e);
-      }
-      out += ']';
-      break;
-    }
-    case boost::json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) out += ", ";
-        first = false;
-        out += py_repr(kv.key());
-        out += ": ";
-        append_py_literal(out, kv.value());
-      }
-      out += '}';
-      break;
-    }
-  }
-}
+DSPY_DECL void append_py_literal(std::string& out, const boost::json::value& v);
 
 // A value as a table cell shows it: strings bare, anything else as Python prints it.
 inline std::string value_text(const boost::json::value& v) {
@@ -247,3 +55,8 @@ inline std::string value_text(const boost::json::value& v) {
 }
 
 }  // namespace dspy::detail
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "pytext_impl.hpp"
+#endif

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "../config.hpp"
+
 namespace dspy::detail {
 
 inline void append_utf8(std::string& out, char32_t cp) {
@@ -52,33 +54,14 @@ struct Utf8Char {
 
 /// The offset of the first byte of `s` that is not part of well-formed UTF-8, or npos. One pass;
 /// ASCII, the common case, goes eight bytes at a time.
-[[nodiscard]] inline std::size_t find_invalid_utf8(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    if (s.size() - i >= 8) {
-      std::uint64_t word;
-      std::memcpy(&word, s.data() + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t size = decode_utf8_char(s, i).size;
-    if (size == 0) return i;
-    i += size;
-  }
-  return std::string_view::npos;
-}
+[[nodiscard]] DSPY_DECL std::size_t find_invalid_utf8(std::string_view s) noexcept;
 
 /// "invalid UTF-8 at byte 12 (0xff)", for errors about `s`, whose first ill-formed byte is at `at`.
-[[nodiscard]] inline std::string describe_invalid_utf8(std::string_view s, std::size_t at) {
-  static constexpr char hex[] = "0123456789abcdef";
-  const auto b = static_cast<unsigned char>(s[at]);
-  return "invalid UTF-8 at byte " + std::to_string(at) + " (0x" + hex[b >> 4] + hex[b & 0xF] + ")";
-}
+[[nodiscard]] DSPY_DECL std::string describe_invalid_utf8(std::string_view s, std::size_t at);
 
 }  // namespace dspy::detail
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "utf8_impl.hpp"
+#endif

@@ -1,0 +1,58 @@
+// The bodies of signature_view.hpp's non-template functions (XML groups, the response_format's
+// required lists): header-only, signature_view.hpp includes them; with DSPY_SEPARATE_COMPILATION,
+// <dspy/src.hpp> compiles them once.
+#pragma once
+
+#include <algorithm>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "../detail/text/xml.hpp"
+#include "signature_view.hpp"
+
+namespace dspy::detail {
+
+DSPY_DECL std::vector<XmlGroup> group_children(const XmlElement& e) {
+  std::vector<XmlGroup> groups;
+  for (const auto& c : e.children) {
+    const std::string_view name = c.tag == "entry" && !c.key.empty() ? std::string_view(c.key) : std::string_view(c.tag);
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const XmlGroup& g) { return g.name == name; });
+    if (it == groups.end()) groups.push_back({name, {&c}});
+    else it->elements.push_back(&c);
+  }
+  return groups;
+}
+
+DSPY_DECL const XmlGroup* find_group(const std::vector<XmlGroup>& groups, std::string_view name) {
+  for (const auto& g : groups)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+DSPY_DECL void enforce_required(boost::json::value& v) {
+  if (!v.is_object()) return;
+  auto& o = v.get_object();
+  if (const auto* t = o.if_contains("type"); t && *t == "object") {
+    if (auto* props = o.if_contains("properties"); props && props->is_object()) {
+      boost::json::array required;
+      for (auto& kv : props->get_object()) {
+        required.emplace_back(kv.key());
+        enforce_required(kv.value());
+      }
+      o["required"] = std::move(required);
+    } else {
+      o["properties"] = boost::json::object{};
+      o["required"] = boost::json::array{};
+    }
+    o["additionalProperties"] = false;
+  }
+  if (const auto* t = o.if_contains("type"); t && *t == "array")
+    if (auto* items = o.if_contains("items")) enforce_required(*items);
+  if (auto* defs = o.if_contains("$defs"); defs && defs->is_object())
+    for (auto& kv : defs->get_object()) enforce_required(kv.value());
+}
+
+}  // namespace dspy::detail

@@ -1,0 +1,346 @@
+// The bodies of detail::PredictCore (predict.hpp): header-only, predict.hpp includes them; with
+// DSPY_SEPARATE_COMPILATION, <dspy/src.hpp> compiles them once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "../adapters/adapter.hpp"
+#include "../adapters/streaming.hpp"
+#include "../clients/base_lm.hpp"
+#include "../detail/text/utf8.hpp"
+#include "../primitives/callback.hpp"
+#include "../primitives/settings.hpp"
+#include "predict.hpp"
+
+namespace dspy::detail {
+
+DSPY_DECL std::shared_ptr<const PromptParts> PromptCache::get(const AdapterHandle& adapter, const SignatureView& sig,
+                                                              std::string_view instructions) const {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : entries_)
+      if (e.adapter == adapter) return e.parts;
+  }
+  auto parts = std::make_shared<const PromptParts>(adapter->prompt_parts(sig, instructions));
+  std::lock_guard lock(mutex_);
+  if (entries_.size() == kEntries) entries_.erase(entries_.begin());
+  entries_.push_back({adapter, parts});
+  return parts;
+}
+
+DSPY_DECL void PromptCache::clear() noexcept {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+}
+
+// The present fields of one side of a signature as a JSON object by name (a callback's inputs or
+// outputs, a saved demo).
+inline void put_fields(boost::json::object& out, const FieldValues& values) {
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (values.present(i)) out[values.name(i)] = values.to_json(i);
+}
+
+inline boost::json::object fields_object(const FieldValues& values) {
+  boost::json::object out;
+  put_fields(out, values);
+  return out;
+}
+
+// Which input or demo field of a request holds text that is not UTF-8 (JSON cannot carry it, so
+// the request body would be invalid): an error naming it, or the message, and the bad byte.
+inline Error invalid_utf8_error(const FieldValues& input, const DemoList& demos, const std::vector<Message>& messages) {
+  std::string text;
+  const auto find = [&](const FieldValues& values, std::size_t i) {
+    if (!values.present(i)) return std::string_view::npos;
+    text.clear();
+    values.render(i, text);
+    return find_invalid_utf8(text);
+  };
+  const auto error = [&](const std::string& where, std::string_view field, std::size_t at) {
+    return Error(Errc::bad_request,
+                 where + " `" + std::string(field) + "` holds " + describe_invalid_utf8(text, at) +
+                     " of its text; JSON carries only UTF-8, so the request was not sent",
+                 {}, std::string(field));
+  };
+  for (std::size_t i = 0; i < input.size(); ++i)
+    if (const std::size_t at = find(input, i); at != std::string_view::npos)
+      return error("input field", input.name(i), at);
+  for (std::size_t k = 0; k < demos.size(); ++k) {
+    const DemoView demo = demos[k];
+    for (const FieldValues* values : {&demo.inputs, &demo.outputs})
+      for (std::size_t i = 0; i < values->size(); ++i)
+        if (const std::size_t at = find(*values, i); at != std::string_view::npos)
+          return error("demos[" + std::to_string(k) + "] field", values->name(i), at);
+  }
+  // Not from a field: a format hook's own text.
+  for (std::size_t k = 0; k < messages.size(); ++k)
+    if (const std::size_t at = find_invalid_utf8(messages[k].content); at != std::string_view::npos)
+      return Error(Errc::bad_request, "message " + std::to_string(k) + " (" + messages[k].role + ") holds " +
+                                          describe_invalid_utf8(messages[k].content, at) +
+                                          "; JSON carries only UTF-8, so the request was not sent");
+  return Error(Errc::bad_request, "the request holds text that is not UTF-8; it was not sent");
+}
+
+// Whether the request's text is all UTF-8, as a JSON body needs: one pass over the messages that
+// hold the demos and the input. The system message is skipped: it is the signature's and the
+// instructions', the same for every call.
+inline bool request_is_utf8(const LMRequest& request) noexcept {
+  for (const Message& m : request.messages)
+    if (m.role != "system" && find_invalid_utf8(m.content) != std::string_view::npos) return false;
+  return true;
+}
+
+DSPY_DECL PredictCore::PredictCore(const SignatureView& view, std::string_view type_name, std::string instructions)
+    : view_(&view), type_name_(type_name) {
+  set_instructions(std::move(instructions));
+}
+
+DSPY_DECL void PredictCore::set_instructions(std::string instructions) {
+  instructions_ = std::move(instructions);
+  prompts_.clear();
+}
+
+DSPY_DECL boost::json::object PredictCore::dump_state() const {
+  boost::json::array demo_states;
+  const DemoList demos = demo_list();
+  for (std::size_t k = 0; k < demos.size(); ++k) {
+    const DemoView d = demos[k];
+    boost::json::object o;
+    put_fields(o, d.inputs);
+    put_fields(o, d.outputs);
+    if (d.augmented) o["augmented"] = true;
+    demo_states.push_back(std::move(o));
+  }
+  boost::json::array fields;
+  const SignatureMeta& meta = *view_->meta;
+  for (const auto* group : {&meta.inputs, &meta.outputs})
+    for (const auto& f : *group)
+      fields.push_back({{"prefix", infer_prefix(f.name) + ":"},
+                        {"description", f.desc.empty() ? "${" + std::string(f.name) + "}" : std::string(f.desc)}});
+  return {{"traces", boost::json::array{}},
+          {"train", boost::json::array{}},
+          {"demos", std::move(demo_states)},
+          {"signature", {{"instructions", instructions_}, {"fields", std::move(fields)}}},
+          {"lm", nullptr}};
+}
+
+DSPY_DECL Result<void> PredictCore::load_state(const boost::json::value& state) {
+  const auto bad = [](std::string what) { return Error(Errc::parse_error, std::move(what)); };
+  if (!state.is_object()) return bad("expected a JSON object");
+  const auto& o = state.get_object();
+  const boost::json::array* demos = nullptr;
+  if (const auto* d = o.if_contains("demos")) {
+    if (!d->is_array()) return bad("`demos` must be an array");
+    demos = &d->get_array();
+    for (std::size_t i = 0; i < demos->size(); ++i)
+      if (!(*demos)[i].is_object()) return bad("`demos[" + std::to_string(i) + "]` must be an object");
+  }
+  std::string new_instructions = instructions_;
+  if (const auto* s = o.if_contains("signature")) {
+    if (!s->is_object()) return bad("`signature` must be an object");
+    if (const auto* ins = s->get_object().if_contains("instructions")) {
+      if (!ins->is_string()) return bad("`signature.instructions` must be a string");
+      new_instructions = std::string(ins->get_string());
+    }
+    if (const auto* f = s->get_object().if_contains("fields")) {
+      const std::size_t expected = view_->inputs.size() + view_->outputs.size();
+      if (!f->is_array() || f->get_array().size() != expected)
+        return bad("`signature.fields` must list the signature's " + std::to_string(expected) + " fields");
+    }
+  }
+  if (auto loaded = replace_demos(demos); !loaded) return loaded;
+  if (new_instructions != instructions_) set_instructions(std::move(new_instructions));
+  return {};
+}
+
+// Fills a default-constructed request (built in place in Run: a request is large to move).
+DSPY_DECL void PredictCore::make_request(const AdapterHandle& ad, const void* input, const CallConfig& call,
+                                         LMRequest& request) const {
+  if (!format_with_hook(*ad, input, request.messages)) {
+    const auto parts = prompts_.get(ad, *view_, instructions_);
+    request.messages = ad->format(*view_, *parts, demo_list(), FieldValues(view_->inputs, input));
+  }
+  request.config = config.merged_with(call);
+  // As DSPy: several completions at (near) zero temperature would all be the same.
+  if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
+    request.config.temperature = 0.7;
+  ad->configure_request(*view_, request);
+}
+
+DSPY_DECL std::vector<Message> PredictCore::format_input(const void* input) const {
+  LMRequest request;
+  make_request(resolve_adapter(adapter, *current_settings()), input, {}, request);
+  return std::move(request.messages);
+}
+
+// One prediction: the settings it runs under, its adapter (the fallback after a reply the adapter
+// could not parse), what earlier attempts cost, and the callback events around each step. Both
+// the blocking and the async path drive it the same way:
+//   while (LMRequest* r = run.next_request()) run.take(<the LM's reply to *r>);
+//   return run.result();
+struct PredictCore::Run {
+  const PredictCore& self;
+  SettingsPtr settings;
+  const void* input;
+  const CallConfig& call;
+  OutputSlots outputs;
+  BaseLM* lm;
+  const AdapterHandle* adapter;  // the predictor's, the settings', the default, or `fallback`
+  std::uint64_t id;              // 0: no callbacks to tell
+  // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
+  std::chrono::nanoseconds latency{};
+  Usage usage;
+  std::vector<ParseNote> notes;
+  AdapterHandle fallback{};
+  std::optional<LMRequest> request{};
+  std::chrono::steady_clock::time_point start{};
+  std::optional<Result<PredictionParts>> out{};
+
+  Run(const PredictCore& p, SettingsPtr s, const void* in, const CallConfig& c, OutputSlots o)
+      : self(p),
+        settings(std::move(s)),
+        input(in),
+        call(c),
+        outputs(o),
+        lm(p.lm_ ? p.lm_.get() : settings->lm.get()),
+        adapter(&resolve_adapter(p.adapter, *settings)),
+        id(settings->callbacks.empty() ? 0 : next_call_id()) {
+    if (id) {
+      const boost::json::value inputs = fields_object(input_values());
+      const std::string name = "Predict<" + std::string(self.type_name_) + ">";
+      notify([&](Callback& cb) { cb.on_module_start(id, name, inputs); });
+    }
+  }
+
+  template <class F>
+  void notify(F&& f) const {
+    for (const auto& c : settings->callbacks) f(*c);
+  }
+
+  [[nodiscard]] FieldValues input_values() const noexcept { return {self.view_->inputs, input}; }
+
+  // The next LM request: the adapter's, then, after a reply it could not parse, its fallback's;
+  // null once the prediction has its result.
+  LMRequest* next_request() {
+    if (out) return nullptr;
+    if (!lm) {
+      done(Error(Errc::config, "no LM configured: call dspy::configure({.lm = ...}) or set_lm(...) on the predictor"));
+      return nullptr;
+    }
+    const Adapter& a = **adapter;
+    if (id) {
+      const boost::json::value inputs = fields_object(input_values());
+      notify([&](Callback& cb) { cb.on_adapter_format_start(id, a.name(), inputs); });
+    }
+    self.make_request(*adapter, input, call, request.emplace());
+    if (id) notify([&](Callback& cb) { cb.on_adapter_format_end(id, request->messages); });
+    if (!request_is_utf8(*request)) {
+      done(invalid_utf8_error(input_values(), self.demo_list(), request->messages));
+      return nullptr;
+    }
+    start = std::chrono::steady_clock::now();
+    return &*request;
+  }
+
+  // The LM's reply to the last request.
+  void take(Result<LMResponse> reply) {
+    latency += std::chrono::steady_clock::now() - start;
+    Result<PredictionParts> result = finish(std::move(reply));
+    if (retry_with_fallback(result)) return;
+    done(std::move(result));
+  }
+
+  Result<PredictionParts> result() { return std::move(*out); }
+
+  Result<PredictionParts> finish(Result<LMResponse> reply) {
+    if (!reply) return std::move(reply).error();
+    LMResponse& r = *reply;
+    r.usage += usage;
+    usage = r.usage;
+    if (r.completions.empty())
+      return Error(Errc::bad_response, "the LM returned no completions (model " + r.model + ")");
+    const Adapter& ad = **adapter;
+    std::vector<ParseNote> kept = std::move(notes);
+    outputs.resize(outputs.vector, 0);  // a fallback parses afresh
+    outputs.resize(outputs.vector, r.completions.size());
+    for (std::size_t i = 0; i < r.completions.size(); ++i) {
+      const std::string& text = r.completions[i];
+      void* output = outputs.at(outputs.vector, i);
+      if (id) notify([&](Callback& c) { c.on_adapter_parse_start(id, ad.name(), text); });
+      std::optional<Error> error = ad.parse(*self.view_, text, output, &kept);
+      if (id) {
+        const boost::json::value parsed =
+            error ? boost::json::value(nullptr) : boost::json::value(fields_object({self.view_->outputs, output}));
+        notify([&](Callback& c) { c.on_adapter_parse_end(id, parsed, error ? &*error : nullptr); });
+      }
+      if (error) return std::move(*error);
+    }
+    std::vector<std::string> raw = std::move(r.completions);
+    return PredictionParts{std::move(raw), std::move(r), latency, std::move(kept), ad.name()};
+  }
+
+  // DSPy retries a reply the adapter could not parse once with its fallback (the ChatAdapter's
+  // JSONAdapter), never after LM errors; the fallback's result, or error, is the answer.
+  bool retry_with_fallback(const Result<PredictionParts>& result) {
+    if (result || fallback || !is_parse_error(result.error().code())) return false;
+    fallback = (*adapter)->fallback();
+    if (!fallback) return false;
+    notes = {{result.error().field(), "the " + std::string((*adapter)->name()) + " could not parse the reply (" +
+                                          std::string(to_string(result.error().code())) + "); retried with the " +
+                                          std::string(fallback->name())}};
+    adapter = &fallback;
+    return true;
+  }
+
+  void done(Result<PredictionParts> result) {
+    if (id) {
+      const boost::json::value parsed =
+          result ? boost::json::value(fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)}))
+                 : boost::json::value(nullptr);
+      notify([&](Callback& cb) { cb.on_module_end(id, parsed, result ? nullptr : &result.error()); });
+    }
+    out.emplace(std::move(result));
+  }
+};
+
+DSPY_DECL Result<PredictionParts> PredictCore::predict(const void* input, const CallConfig& call,
+                                                       OutputSlots outputs) const {
+  Run run(*this, current_settings(), input, call, outputs);
+  while (LMRequest* request = run.next_request())
+    run.take(call_under(*run.lm, std::move(*request), *run.settings));
+  return run.result();
+}
+
+DSPY_DECL asio::awaitable<Result<PredictionParts>> PredictCore::apredict(const void* input, CallConfig call,
+                                                                         StreamCallback on_chunk,
+                                                                         OutputSlots outputs) const {
+  Run run(*this, settings_of(co_await asio::this_coro::executor), input, call, outputs);
+  std::unique_ptr<FieldStream> fields;
+  TextSink sink;
+  if (on_chunk && (fields = (*run.adapter)->stream_fields(*view_, std::move(on_chunk))))
+    sink = [&fields](std::string_view text) { fields->feed(text); };
+  while (LMRequest* request = run.next_request()) {
+    // The LM's front turns an LM that throws, or a cancellation, into a typed error. The call and
+    // the co_await are separate statements: GCC 12 destroys temporaries of a co_await expression
+    // twice (bug 100611). The request is moved: callbacks have seen it.
+    auto pending = sink ? run.lm->astream(std::move(*request), sink) : run.lm->acall(std::move(*request));
+    Result<LMResponse> reply = co_await std::move(pending);
+    if (sink && reply) fields->finish();
+    sink = {};  // a fallback call is not streamed
+    run.take(std::move(reply));
+  }
+  co_return run.result();
+}
+
+}  // namespace dspy::detail
