@@ -13,7 +13,9 @@ target_compile_options(
 )
 
 # The compiler as the build runs it on a file that uses dspy::dspy, stopped after the checks
-# (-fsyntax-only): the compile-fail tests and the compile checks of the demo programs run it.
+# (-fsyntax-only): the compile-fail tests and the compile checks of the demo programs run it. In
+# the compiled part's mode (DSPY_SEPARATE_COMPILATION), so that each check parses the library's
+# declarations and templates, not the non-template bodies that the unit tests' build compiles.
 string(TOUPPER "${CMAKE_BUILD_TYPE}" build_type)
 separate_arguments(cxx_flags UNIX_COMMAND "${CMAKE_CXX_FLAGS} ${CMAKE_CXX_FLAGS_${build_type}}")
 
@@ -37,6 +39,7 @@ set(
   "$<TARGET_PROPERTY:dspy_warnings,INTERFACE_COMPILE_OPTIONS>"
   "$<$<BOOL:${definitions}>:-D$<JOIN:${definitions},$<SEMICOLON>-D>>"
   "-I$<JOIN:${include_dirs},$<SEMICOLON>-I>"
+  -DDSPY_SEPARATE_COMPILATION
   -fsyntax-only
 )
 

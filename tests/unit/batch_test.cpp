@@ -1,6 +1,8 @@
 // dspy::batch: N inputs give N results or errors, in order, with bounded concurrency.
 #include <thread>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 
 #include "golden_signatures.hpp"

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <dspy/clients/cache.hpp>
+#include <dspy/detail/cache/disk.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>

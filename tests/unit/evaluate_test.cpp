@@ -4,6 +4,8 @@
 #include <fstream>
 #include <random>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 
 #include "golden_signatures.hpp"

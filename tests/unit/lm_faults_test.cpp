@@ -12,6 +12,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <dspy/clients/lm.hpp>
+#include <dspy/detail/http/retry.hpp>
 #include <gtest/gtest.h>
 
 #include "../support/http_test_server.hpp"

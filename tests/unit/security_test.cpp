@@ -12,6 +12,7 @@
 #include <dspy/clients/cache.hpp>
 #include <dspy/clients/lm.hpp>
 #include <dspy/detail/http/curl_multi.hpp>
+#include <dspy/detail/http/retry.hpp>
 #include <dspy/all.hpp>
 #include <gtest/gtest.h>
 

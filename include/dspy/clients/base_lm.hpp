@@ -18,9 +18,6 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "../detail/config.hpp"
-#include "../detail/exception.hpp"
-#include "../detail/sync_wait.hpp"
-#include "../detail/text/redact.hpp"
 #include "../primitives/callback.hpp"
 #include "../primitives/error.hpp"
 #include "../primitives/lm_handle.hpp"
@@ -93,7 +90,7 @@ class BaseLM {
 
   /// The blocking reply (DSPy's `forward`). This default runs aforward on a private io_context; a
   /// model that can answer without one overrides it.
-  virtual Result<LMResponse> forward(const LMRequest& request) { return detail::sync_wait(aforward(request)); }
+  DSPY_DECL virtual Result<LMResponse> forward(const LMRequest& request);
 
   /// Texts never to keep or return, such as the API key: replaced by "[redacted]".
   [[nodiscard]] virtual std::vector<std::string_view> secrets() const { return {}; }

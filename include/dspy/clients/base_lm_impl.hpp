@@ -15,6 +15,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "../detail/exception.hpp"
+#include "../detail/sync_wait.hpp"
 #include "../detail/text/redact.hpp"
 #include "../primitives/callback.hpp"
 #include "../primitives/error.hpp"
@@ -49,6 +50,8 @@ DSPY_DECL BaseLM::Call BaseLM::begin(LMRequest& request, const Settings& setting
   }
   return c;
 }
+
+DSPY_DECL Result<LMResponse> BaseLM::forward(const LMRequest& request) { return detail::sync_wait(aforward(request)); }
 
 DSPY_DECL Result<LMResponse> BaseLM::forward_caught(const LMRequest& request) {
   try {

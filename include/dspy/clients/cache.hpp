@@ -3,24 +3,18 @@
 // request (what is asked, never who asks or where: no API key, no base URL).
 #pragma once
 
-#include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
-#include "../detail/cache/canonical.hpp"
-#include "../detail/cache/disk.hpp"
 #include "../detail/cache/lru.hpp"
 #include "../detail/config.hpp"
-#include "../detail/io/file.hpp"
 #include "../detail/sha256.hpp"
 #include "../primitives/message.hpp"
 

@@ -3,16 +3,10 @@
 // logged or stored.
 #pragma once
 
-#include <unistd.h>
-
-#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstddef>
-#include <cstdio>
-#include <cstdlib>
 #include <deque>
-#include <ctime>
 #include <initializer_list>
 #include <iostream>
 #include <mutex>
@@ -23,8 +17,6 @@
 #include <vector>
 
 #include "../detail/config.hpp"
-#include "../detail/text/redact.hpp"
-#include "../detail/text/tolerant.hpp"
 #include "../primitives/message.hpp"
 
 namespace dspy {

@@ -23,10 +23,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "../detail/http/backoff.hpp"
 #include "../detail/http/provider.hpp"
 #include "../detail/http/rate_limit.hpp"
 #include "../detail/http/reply_budget.hpp"
-#include "../detail/http/retry.hpp"
 #include "../detail/text/redact.hpp"
 #include "../detail/text/tolerant.hpp"
 #include "../primitives/error.hpp"

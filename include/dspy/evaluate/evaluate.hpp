@@ -17,7 +17,6 @@
 
 #include "../predict/parallel.hpp"
 #include "../detail/config.hpp"
-#include "../detail/io/csv.hpp"
 #include "../detail/io/file.hpp"
 #include "../detail/text/pytext.hpp"
 #include "../signatures/example.hpp"

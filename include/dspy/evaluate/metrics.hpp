@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "../detail/text/unicode_tables.hpp"
+#include "../detail/config.hpp"
 #include "../signatures/example.hpp"
 #include "../primitives/predictor.hpp"
 #include "../primitives/text.hpp"
@@ -105,23 +105,7 @@ inline double hotpot_f1(std::string_view prediction, const std::vector<std::stri
 /// DPR's SimpleTokenizer as DSPy uses it (DPR_normalize): NFD, then runs of letters, digits and
 /// marks, or single punctuation and symbol characters; whitespace and control characters
 /// separate; lowercased.
-inline std::vector<std::string> dpr_tokens(std::string_view text) {
-  using namespace detail::text;
-  const auto in = [](const auto& table, char32_t cp) { return find_range(std::begin(table), std::end(table), cp) != nullptr; };
-  const std::u32string s = lower(nfd(decode_utf8(text)));
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < s.size();) {
-    if (in(detail::unicode::dpr_word, s[i])) {
-      std::string word;
-      while (i < s.size() && in(detail::unicode::dpr_word, s[i])) detail::append_utf8(word, s[i++]);
-      out.push_back(std::move(word));
-    } else {
-      if (in(detail::unicode::dpr_single, s[i])) detail::append_utf8(out.emplace_back(), s[i]);
-      ++i;
-    }
-  }
-  return out;
-}
+DSPY_DECL std::vector<std::string> dpr_tokens(std::string_view text);
 
 /// DSPy's passage check: some answer's DPR tokens appear as a run in the passage's, both taken
 /// after normalize_text.
@@ -254,3 +238,8 @@ MetricResult run_metric(const F& metric, const E& example, const P& prediction, 
 }
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "metrics_impl.hpp"
+#endif

@@ -20,12 +20,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "../detail/sync_wait.hpp"
+#include "../detail/timer.hpp"
 #include "../primitives/module.hpp"
 
 namespace dspy {
@@ -95,7 +94,7 @@ struct BatchState {
   bool stopped = false;
   std::string stop_reason;
   std::vector<asio::cancellation_signal> signals;  // one per worker, to cancel calls in flight
-  std::optional<asio::steady_timer> all_done;
+  std::optional<Timer> all_done;  // never expires: the last worker cancels it
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool show_bar = false;
   bool show_lines = false;
@@ -166,7 +165,7 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
   const auto executor = co_await asio::this_coro::executor;
   const std::size_t workers = std::min(std::max<std::size_t>(s->options.concurrency, 1), s->inputs.size());
   s->signals = std::vector<asio::cancellation_signal>(workers);
-  s->all_done.emplace(executor, std::chrono::steady_clock::time_point::max());
+  s->all_done.emplace(executor);
   // A stop request may come from any thread: hop onto the executor before touching the state.
   std::stop_callback on_stop(s->options.stop, [s, executor] {
     asio::post(executor, [s] {
@@ -177,8 +176,8 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
   s->running = workers;
   for (std::size_t w = 0; w < workers; ++w) asio::co_spawn(executor, detail::batch_worker<M>(s, w), asio::detached);
   if (workers > 0) {
-    boost::system::error_code ec;
-    co_await s->all_done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    auto all_done = detail::Timer::wait(&*s->all_done);
+    co_await std::move(all_done);
   }
   std::vector<R> out;
   out.reserve(s->results.size());

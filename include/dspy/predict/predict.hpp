@@ -217,7 +217,8 @@ class Predict final : public detail::PredictCore {
     co_return predicted(std::move(parts), std::move(outputs), input);
   }
 
-  result_type predicted(Result<detail::PredictionParts> parts, std::vector<Output> outputs, const Input& input) const {
+  result_type predicted(Result<detail::PredictionParts>&& parts, std::vector<Output>&& outputs,
+                        const Input& input) const {
     if (!parts) return std::move(parts).error();
     detail::PredictionParts& p = *parts;
     result_type result(Predicted<Output>(std::move(outputs), std::move(p.raw), std::move(p.meta), p.latency,

@@ -303,7 +303,7 @@ struct PredictCore::Run {
     return true;
   }
 
-  void done(Result<PredictionParts> result) {
+  void done(Result<PredictionParts>&& result) {
     if (id) {
       const boost::json::value parsed =
           result ? boost::json::value(fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)}))

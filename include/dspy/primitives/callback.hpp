@@ -2,12 +2,9 @@
 // JSONL log of every LM call built on them.
 #pragma once
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -68,9 +65,7 @@ class JsonlLog : public Callback {
   explicit JsonlLog(const std::filesystem::path& path) : fd_(detail::open_for_append(path)) {}
   JsonlLog(const JsonlLog&) = delete;
   JsonlLog& operator=(const JsonlLog&) = delete;
-  ~JsonlLog() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
+  DSPY_DECL ~JsonlLog() override;
   /// False if the file could not be opened, or a line could not be written.
   [[nodiscard]] bool ok() const { return fd_ >= 0 && !failed_; }
 

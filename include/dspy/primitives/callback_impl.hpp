@@ -2,9 +2,12 @@
 // DSPY_SEPARATE_COMPILATION, <dspy/src.hpp> compiles them once.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -18,6 +21,10 @@
 #include "message.hpp"
 
 namespace dspy {
+
+DSPY_DECL JsonlLog::~JsonlLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 DSPY_DECL void JsonlLog::on_lm_start(std::uint64_t id, std::string_view model, const LMRequest& request) {
   boost::json::array messages;

@@ -1,7 +1,6 @@
 // Saving and loading a module's learned state in DSPy's JSON format (program.save / load).
 #pragma once
 
-#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <set>

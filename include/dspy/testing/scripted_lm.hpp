@@ -10,12 +10,12 @@
 #include <variant>
 #include <vector>
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "../clients/base_lm.hpp"
+#include "../detail/timer.hpp"
 
 namespace dspy::testing {
 
@@ -87,9 +87,9 @@ class ScriptedLM : public BaseLM {
   asio::awaitable<Result<LMResponse>> aforward(LMRequest request) override {
     std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
     if (next_reply.second.count() > 0) {
-      asio::steady_timer timer(co_await asio::this_coro::executor, next_reply.second);
-      boost::system::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      detail::Timer timer(co_await asio::this_coro::executor, next_reply.second);
+      auto waiting = detail::Timer::wait(&timer);
+      const boost::system::error_code ec = co_await std::move(waiting);
       if (ec == asio::error::operation_aborted) co_return Error(Errc::cancelled, "ScriptedLM: the call was cancelled");
     }
     co_return std::move(next_reply.first);

@@ -2,10 +2,8 @@
 // requests serialize to equal bytes however their objects were built.
 #pragma once
 
-#include <algorithm>
 #include <boost/json.hpp>
 #include <string>
-#include <vector>
 
 #include "../config.hpp"
 

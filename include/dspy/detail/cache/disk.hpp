@@ -8,14 +8,7 @@
 // and the next put replaces it.
 #pragma once
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <boost/json.hpp>
-#include <cerrno>
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -23,7 +16,6 @@
 
 #include "../../primitives/message.hpp"
 #include "../config.hpp"
-#include "../sha256.hpp"
 
 namespace dspy::detail {
 

@@ -1,4 +1,5 @@
-// When and how long to wait before retrying an LM call.
+// When to retry an LM call, and how long a server's Retry-After asks to wait (how long to wait
+// otherwise is Backoff's, in backoff.hpp).
 #pragma once
 
 #include <algorithm>
@@ -6,13 +7,13 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
 #include <curl/curl.h>
 
 #include "../../primitives/error.hpp"
+#include "backoff.hpp"
 
 namespace dspy::detail {
 
@@ -111,25 +112,5 @@ namespace dspy::detail {
   const auto delta = std::chrono::system_clock::from_time_t(when) - now;
   return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(delta));
 }
-
-/// How retries wait: exponential steps from `initial`, capped at `max`, each scaled by a random
-/// factor in [1 - jitter, 1] so that clients that failed together do not retry together.
-/// A server's Retry-After up to `max_retry_after` replaces the step.
-struct Backoff {
-  std::chrono::milliseconds initial{500};
-  std::chrono::milliseconds max{8000};
-  double jitter = 0.25;
-  std::chrono::milliseconds max_retry_after{60'000};
-
-  /// The wait before retry number `retry` (0-based), given the server's Retry-After if any.
-  [[nodiscard]] std::chrono::milliseconds delay(int retry, std::optional<std::chrono::milliseconds> retry_after) const {
-    if (retry_after && *retry_after <= max_retry_after) return *retry_after;
-    const double step = std::min(static_cast<double>(initial.count()) * static_cast<double>(1LL << std::min(retry, 30)),
-                                 static_cast<double>(max.count()));
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    std::uniform_real_distribution<double> factor(1.0 - std::clamp(jitter, 0.0, 1.0), 1.0);
-    return std::chrono::milliseconds(static_cast<long long>(step * factor(rng)));
-  }
-};
 
 }  // namespace dspy::detail

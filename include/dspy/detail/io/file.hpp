@@ -7,24 +7,14 @@
 #pragma once
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/types.h>
 
-#include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include "../../primitives/error.hpp"
 #include "../config.hpp"
-#include "../text/utf8.hpp"
 
 namespace dspy::detail {
 

@@ -1,14 +1,9 @@
 // Text exactly as Python writes it: repr of floats and strings, json.dumps of values.
 #pragma once
 
-#include <algorithm>
 #include <charconv>
-#include <cmath>
-#include <cstdint>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <vector>
 
 #include <boost/json.hpp>
 
