@@ -7,11 +7,7 @@ namespace types_test {
 
 using namespace golden;
 
-std::string py_float(double v) {
-  std::string s;
-  dspy::detail::append_py_float(s, v);
-  return s;
-}
+using dspy::detail::py_float;
 
 TEST(PyText, FloatsAsPythonReprWritesThem) {
   EXPECT_EQ(py_float(450.5), "450.5");

@@ -161,9 +161,6 @@ DSPY_DECL std::string fixed(double v, int decimals);
 
 DSPY_DECL double round_to(double v, int decimals);
 
-// A double as Python prints it (repr).
-DSPY_DECL std::string py_float(double v);
-
 // The rows and score of an evaluation from the scored results, in dev set order; prints the
 // summary and the table as the options ask.
 DSPY_DECL EvaluationResult evaluation_result(std::vector<Result<ScoredPrediction>> results,

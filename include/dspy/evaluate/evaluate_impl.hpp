@@ -203,12 +203,6 @@ inline boost::json::value csv_value_back(const std::string& cell) {
   return v;
 }
 
-DSPY_DECL std::string py_float(double v) {
-  std::string s;
-  append_py_float(s, v);
-  return s;
-}
-
 // Keys in order of first appearance over the rows.
 template <class Get>
 std::vector<std::string> union_keys(const std::vector<EvaluationRow>& rows, Get get) {

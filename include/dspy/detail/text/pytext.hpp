@@ -22,6 +22,9 @@ void append_int(std::string& out, Int v) {
 /// with a two-digit exponent; integral values keep ".0". `json` picks json.dumps' NaN/Infinity.
 DSPY_DECL void append_py_float(std::string& out, double v, bool json = false);
 
+/// append_py_float into a string of its own.
+DSPY_DECL std::string py_float(double v);
+
 /// A JSON string literal as json.dumps(ensure_ascii=False) writes it.
 DSPY_DECL void append_json_string(std::string& out, std::string_view s);
 

@@ -69,6 +69,12 @@ DSPY_DECL void append_py_float(std::string& out, double v, bool json) {
   append_int(out, mag);
 }
 
+DSPY_DECL std::string py_float(double v) {
+  std::string s;
+  append_py_float(s, v);
+  return s;
+}
+
 DSPY_DECL void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
