@@ -40,6 +40,7 @@
 #include "detail/timer_impl.hpp"
 #include "evaluate/evaluate_impl.hpp"
 #include "evaluate/metrics_impl.hpp"
+#include "predict/module_call_impl.hpp"
 #include "predict/predict_impl.hpp"
 #include "primitives/callback_impl.hpp"
 #include "primitives/settings_impl.hpp"

@@ -45,11 +45,11 @@ struct MyLM : dspy::BaseLM {
 // The LM events of the settings' callbacks.
 struct LmEvents : dspy::Callback {
   std::vector<std::string> events;
-  void on_lm_start(std::uint64_t id, std::string_view model, const dspy::LMRequest&) override {
-    EXPECT_NE(id, 0U);
+  void on_lm_start(const dspy::CallInfo& c, std::string_view model, const dspy::LMRequest&) override {
+    EXPECT_NE(c.id, 0U);
     events.push_back("start " + std::string(model));
   }
-  void on_lm_end(std::uint64_t, const dspy::Result<dspy::LMResponse>& r, std::chrono::nanoseconds) override {
+  void on_lm_end(const dspy::CallInfo&, const dspy::Result<dspy::LMResponse>& r, std::chrono::nanoseconds) override {
     events.push_back(r ? "end ok" : "end " + r.error().message());
   }
 };

@@ -79,30 +79,30 @@ TEST(Settings, WithContextFollowsEachCoroutineAcrossAwaitsAndThreads) {
 struct Recorder : dspy::Callback {
   std::vector<std::string> events;
   std::uint64_t id = 0;
-  void on_module_start(std::uint64_t i, std::string_view m, const boost::json::value& in) override {
-    id = i;
+  void on_module_start(const dspy::CallInfo& c, std::string_view m, const boost::json::value& in) override {
+    id = c.id;
     events.push_back("module_start " + std::string(m) + " " + boost::json::serialize(in));
   }
-  void on_module_end(std::uint64_t i, const boost::json::value& out, const dspy::Error* e) override {
-    EXPECT_EQ(i, id);
+  void on_module_end(const dspy::CallInfo& c, const boost::json::value& out, const dspy::Error* e) override {
+    EXPECT_EQ(c.id, id);
     events.push_back("module_end " + (e ? std::string(dspy::to_string(e->code())) : boost::json::serialize(out)));
   }
-  void on_adapter_format_start(std::uint64_t, std::string_view a, const boost::json::value&) override {
+  void on_adapter_format_start(const dspy::CallInfo&, std::string_view a, const boost::json::value&) override {
     events.push_back("format_start " + std::string(a));
   }
-  void on_adapter_format_end(std::uint64_t, const std::vector<dspy::Message>& m) override {
+  void on_adapter_format_end(const dspy::CallInfo&, const std::vector<dspy::Message>& m) override {
     events.push_back("format_end " + std::to_string(m.size()));
   }
-  void on_lm_start(std::uint64_t, std::string_view model, const dspy::LMRequest&) override {
+  void on_lm_start(const dspy::CallInfo&, std::string_view model, const dspy::LMRequest&) override {
     events.push_back("lm_start " + std::string(model));
   }
-  void on_lm_end(std::uint64_t, const dspy::Result<dspy::LMResponse>& r, std::chrono::nanoseconds) override {
+  void on_lm_end(const dspy::CallInfo&, const dspy::Result<dspy::LMResponse>& r, std::chrono::nanoseconds) override {
     events.push_back(std::string("lm_end ") + (r ? "ok" : "error"));
   }
-  void on_adapter_parse_start(std::uint64_t, std::string_view a, std::string_view) override {
+  void on_adapter_parse_start(const dspy::CallInfo&, std::string_view a, std::string_view) override {
     events.push_back("parse_start " + std::string(a));
   }
-  void on_adapter_parse_end(std::uint64_t, const boost::json::value&, const dspy::Error* e) override {
+  void on_adapter_parse_end(const dspy::CallInfo&, const boost::json::value&, const dspy::Error* e) override {
     events.push_back(std::string("parse_end ") + (e ? "error" : "ok"));
   }
 };

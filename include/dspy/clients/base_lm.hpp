@@ -36,6 +36,10 @@ class BaseLM;
 namespace detail {
 /// BaseLM::call under settings the caller has already looked up (Predict's blocking call).
 DSPY_DECL Result<LMResponse> call_under(BaseLM& lm, LMRequest request, const Settings& settings);
+/// BaseLM::astream (on_text empty: acall) under given settings: Predict's call, whose LM call
+/// runs under the predictor's own ModuleCall.
+DSPY_DECL asio::awaitable<Result<LMResponse>> acall_under(BaseLM& lm, LMRequest request, SettingsPtr settings,
+                                                          TextSink on_text);
 }  // namespace detail
 
 /// What every LM is. `acall`, `astream` and `call` are the front, the same for every model: the
@@ -50,12 +54,12 @@ class BaseLM {
 
   /// Calls the model on the current executor; settings come from the executor when it carries
   /// some (dspy::with_context). An exception from the model becomes a typed error.
-  asio::awaitable<Result<LMResponse>> acall(LMRequest request) { return respond(this, std::move(request), {}); }
+  asio::awaitable<Result<LMResponse>> acall(LMRequest request) { return respond(this, std::move(request), {}, {}); }
 
   /// acall, handing the first completion's text to `on_text` as it arrives (a cached reply: at
   /// once, whole).
   asio::awaitable<Result<LMResponse>> astream(LMRequest request, TextSink on_text) {
-    return respond(this, std::move(request), std::move(on_text));
+    return respond(this, std::move(request), std::move(on_text), {});
   }
 
   /// acall, blocking the calling thread (through `forward`), under this thread's settings.
@@ -109,6 +113,8 @@ class BaseLM {
 
  private:
   friend Result<LMResponse> detail::call_under(BaseLM& lm, LMRequest request, const Settings& settings);
+  friend asio::awaitable<Result<LMResponse>> detail::acall_under(BaseLM& lm, LMRequest request,
+                                                                SettingsPtr settings, TextSink on_text);
 
   // One call's state between the front's steps.
   struct Call {
@@ -116,7 +122,7 @@ class BaseLM {
     UsageContext usage;  // the scopes open when the call was made
     std::string model;
     std::chrono::steady_clock::time_point start{};
-    std::uint64_t id = 0;  // 0: no callbacks to tell
+    CallInfo info{};  // id 0: no callbacks to tell
     std::shared_ptr<Cache> cache{};  // where the model's reply goes; null: nowhere
     std::optional<CacheKey> key{};
     std::optional<LMResponse> hit{};  // a hook's or the cache's answer: the model is not asked
@@ -140,9 +146,11 @@ class BaseLM {
   // Everything the library keeps (history, cache, logs, demos, saved state) comes from these.
   DSPY_DECL void redact(Result<LMResponse>& out, std::vector<Message>& messages) const;
 
-  // acall's and astream's body; `on_text` empty: not streamed. Static members, so that the frame
-  // holds `self` (GCC 12 mis-diagnoses the frame of a member coroutine under -O1 -fsanitize).
-  static DSPY_DECL asio::awaitable<Result<LMResponse>> respond(BaseLM* self, LMRequest request, TextSink on_text);
+  // acall's and astream's body; `on_text` empty: not streamed; `settings` null: the executor's.
+  // Static members, so that the frame holds `self` (GCC 12 mis-diagnoses the frame of a member
+  // coroutine under -O1 -fsanitize).
+  static DSPY_DECL asio::awaitable<Result<LMResponse>> respond(BaseLM* self, LMRequest request, TextSink on_text,
+                                                               SettingsPtr settings);
 
   static DSPY_DECL asio::awaitable<Result<LMResponse>> forward_then_text(BaseLM* self, LMRequest request,
                                                                            TextSink on_text);

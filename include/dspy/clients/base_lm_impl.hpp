@@ -35,8 +35,9 @@ DSPY_DECL BaseLM::Call BaseLM::begin(LMRequest& request, const Settings& setting
          .start = std::chrono::steady_clock::now()};
   if (has_defaults_) request.config = defaults_.merged_with(request.config);
   if (!c.settings.callbacks.empty()) {
-    c.id = next_call_id();
-    for (const auto& callback : c.settings.callbacks) callback->on_lm_start(c.id, c.model, request);
+    const ModuleCall* caller = c.settings.caller.get();
+    c.info = {next_call_id(), caller ? caller->id : 0, caller ? std::string_view(caller->path) : std::string_view()};
+    for (const auto& callback : c.settings.callbacks) callback->on_lm_start(c.info, c.model, request);
   }
   c.hit = lookup(request);
   if (!c.hit && cache_) {
@@ -69,6 +70,9 @@ DSPY_DECL void BaseLM::end(LMRequest& request, Call& c, Result<LMResponse>& out)
   record(request, out, latency);
   if (out) {
     c.usage.record(c.model, *out);  // a cache hit counts nothing
+    if (!out->cache_hit)
+      for (const ModuleCall* m = c.settings.caller.get(); m; m = m->parent.get())
+        if (m->usage) m->usage->add(c.model, out->usage);
     global_history().add_with([&](HistoryEntry& e) {
       e.model = std::move(c.model);
       e.messages = std::move(request.messages);
@@ -79,8 +83,8 @@ DSPY_DECL void BaseLM::end(LMRequest& request, Call& c, Result<LMResponse>& out)
       e.cache_hit = out->cache_hit;
     });
   }
-  if (c.id)
-    for (const auto& callback : c.settings.callbacks) callback->on_lm_end(c.id, out, latency);
+  if (c.info.id)
+    for (const auto& callback : c.settings.callbacks) callback->on_lm_end(c.info, out, latency);
 }
 
 DSPY_DECL void BaseLM::reject_negative_usage(const std::string& model, Result<LMResponse>& out) {
@@ -114,8 +118,9 @@ DSPY_DECL void BaseLM::redact(Result<LMResponse>& out, std::vector<Message>& mes
   }
 }
 
-DSPY_DECL asio::awaitable<Result<LMResponse>> BaseLM::respond(BaseLM* self, LMRequest request, TextSink on_text) {
-  const SettingsPtr settings = settings_of(co_await asio::this_coro::executor);
+DSPY_DECL asio::awaitable<Result<LMResponse>> BaseLM::respond(BaseLM* self, LMRequest request, TextSink on_text,
+                                                               SettingsPtr settings) {
+  if (!settings) settings = settings_of(co_await asio::this_coro::executor);
   Call c = self->begin(request, *settings);
   std::optional<Result<LMResponse>> out;
   try {
@@ -148,6 +153,11 @@ DSPY_DECL Result<LMResponse> call_under(BaseLM& lm, LMRequest request, const Set
   Result<LMResponse> out = c.hit ? Result<LMResponse>(std::move(*c.hit)) : lm.forward_caught(request);
   lm.end(request, c, out);
   return out;
+}
+
+DSPY_DECL asio::awaitable<Result<LMResponse>> acall_under(BaseLM& lm, LMRequest request, SettingsPtr settings,
+                                                          TextSink on_text) {
+  return BaseLM::respond(&lm, std::move(request), std::move(on_text), std::move(settings));
 }
 }  // namespace detail
 

@@ -22,6 +22,7 @@
 #include "../signatures/example.hpp"
 #include "metrics.hpp"
 #include "../primitives/module.hpp"
+#include "../predict/module_call.hpp"
 
 namespace dspy {
 

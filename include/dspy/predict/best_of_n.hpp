@@ -16,6 +16,7 @@
 
 #include "../primitives/error.hpp"
 #include "../primitives/module.hpp"
+#include "module_call.hpp"
 #include "../primitives/predictor.hpp"
 
 namespace dspy {

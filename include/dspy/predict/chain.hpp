@@ -14,6 +14,7 @@
 #include <boost/describe/class.hpp>
 
 #include "../primitives/module.hpp"
+#include "module_call.hpp"
 #include "../primitives/prediction.hpp"
 
 namespace dspy {

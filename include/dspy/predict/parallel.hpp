@@ -26,6 +26,7 @@
 #include "../detail/sync_wait.hpp"
 #include "../detail/timer.hpp"
 #include "../primitives/module.hpp"
+#include "module_call.hpp"
 
 namespace dspy {
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "../clients/base_lm.hpp"
 #include "../detail/config.hpp"
 #include "../detail/sync_wait.hpp"
+#include "../primitives/callback.hpp"
 #include "../primitives/error.hpp"
 #include "../primitives/prediction.hpp"
 #include "../primitives/predictor.hpp"
@@ -82,6 +84,7 @@ struct PredictionParts {
   std::chrono::nanoseconds latency{};
   std::vector<ParseNote> notes;
   std::string_view adapter;
+  std::optional<LMUsage> lm_usage{};  // with usage tracking on
 };
 
 // Everything of a predictor that does not depend on its signature's types: instructions, LM,
@@ -93,6 +96,9 @@ class PredictCore : public PredictorBase {
   CallConfig config;
   /// The adapter; unset means the global one (dspy::configure).
   AdapterHandle adapter;
+  /// Told about this predictor's calls (on_module_start/end) besides the settings' callbacks
+  /// (DSPy's `callbacks=`). Not part of the saved state.
+  std::vector<std::shared_ptr<Callback>> callbacks;
 
   [[nodiscard]] const std::string& instructions() const noexcept override { return instructions_; }
   DSPY_DECL void set_instructions(std::string instructions) override;
@@ -223,6 +229,7 @@ class Predict final : public detail::PredictCore {
     detail::PredictionParts& p = *parts;
     result_type result(Predicted<Output>(std::move(outputs), std::move(p.raw), std::move(p.meta), p.latency,
                                          std::move(p.notes), p.adapter));
+    if (p.lm_usage) (*result).set_lm_usage(std::move(*p.lm_usage));
     if (trace_hook) trace_hook(input, *result);
     return result;
   }

@@ -20,6 +20,7 @@
 #include "../clients/base_lm.hpp"
 #include "../detail/text/utf8.hpp"
 #include "../primitives/callback.hpp"
+#include "../primitives/module.hpp"
 #include "../primitives/settings.hpp"
 #include "predict.hpp"
 
@@ -197,7 +198,11 @@ struct PredictCore::Run {
   OutputSlots outputs;
   BaseLM* lm;
   const AdapterHandle* adapter;  // the predictor's, the settings', the default, or `fallback`
-  std::uint64_t id;              // 0: no callbacks to tell
+  // Observed calls only (callbacks, usage tracking): this call in the call tree, and the settings
+  // its LM calls run under (with this call as their caller).
+  std::shared_ptr<const ModuleCall> frame{};
+  SettingsPtr lm_settings{};
+  CallInfo info{};  // id 0: no callbacks to tell
   // What earlier LM calls of the same prediction cost (an adapter fallback makes two calls).
   std::chrono::nanoseconds latency{};
   Usage usage;
@@ -214,18 +219,42 @@ struct PredictCore::Run {
         call(c),
         outputs(o),
         lm(p.lm_ ? p.lm_.get() : settings->lm.get()),
-        adapter(&resolve_adapter(p.adapter, *settings)),
-        id(settings->callbacks.empty() ? 0 : next_call_id()) {
-    if (id) {
+        adapter(&resolve_adapter(p.adapter, *settings)) {
+    if (observes_calls(*settings) || !self.callbacks.empty()) open();
+  }
+
+  void open() {
+    auto f = std::make_shared<ModuleCall>();
+    f->id = next_call_id();
+    f->parent = settings->caller;
+    f->module = "Predict<" + std::string(self.type_name_) + ">";
+    f->instance = static_cast<const PredictorBase*>(&self);
+    f->path = call_path(f->parent.get(), f->instance, &type_tag<PredictorBase>, f->module);
+    auto under = std::make_shared<Settings>(*settings);
+    under->caller = f;
+    lm_settings = std::move(under);
+    frame = std::move(f);
+    info = frame->info();
+    if (!settings->callbacks.empty() || !self.callbacks.empty()) {
       const boost::json::value inputs = fields_object(input_values());
-      const std::string name = "Predict<" + std::string(self.type_name_) + ">";
-      notify([&](Callback& cb) { cb.on_module_start(id, name, inputs); });
+      notify_module([&](Callback& cb) { cb.on_module_start(info, frame->module, inputs); });
     }
   }
 
+  // The settings the LM is called under.
+  [[nodiscard]] const SettingsPtr& under() const noexcept { return lm_settings ? lm_settings : settings; }
+
+  // Adapter events go to the settings' callbacks; module events to the predictor's as well.
   template <class F>
   void notify(F&& f) const {
-    for (const auto& c : settings->callbacks) f(*c);
+    if (info.id)
+      for (const auto& c : settings->callbacks) f(*c);
+  }
+  template <class F>
+  void notify_module(F&& f) const {
+    notify(f);
+    if (info.id)
+      for (const auto& c : self.callbacks) f(*c);
   }
 
   [[nodiscard]] FieldValues input_values() const noexcept { return {self.view_->inputs, input}; }
@@ -239,12 +268,13 @@ struct PredictCore::Run {
       return nullptr;
     }
     const Adapter& a = **adapter;
-    if (id) {
+    const bool tell = info.id && !settings->callbacks.empty();
+    if (tell) {
       const boost::json::value inputs = fields_object(input_values());
-      notify([&](Callback& cb) { cb.on_adapter_format_start(id, a.name(), inputs); });
+      notify([&](Callback& cb) { cb.on_adapter_format_start(info, a.name(), inputs); });
     }
     self.make_request(*adapter, input, call, request.emplace());
-    if (id) notify([&](Callback& cb) { cb.on_adapter_format_end(id, request->messages); });
+    if (tell) notify([&](Callback& cb) { cb.on_adapter_format_end(info, request->messages); });
     if (!request_is_utf8(*request)) {
       done(invalid_utf8_error(input_values(), self.demo_list(), request->messages));
       return nullptr;
@@ -271,23 +301,29 @@ struct PredictCore::Run {
     if (r.completions.empty())
       return Error(Errc::bad_response, "the LM returned no completions (model " + r.model + ")");
     const Adapter& ad = **adapter;
+    const bool tell = info.id && !settings->callbacks.empty();
     std::vector<ParseNote> kept = std::move(notes);
     outputs.resize(outputs.vector, 0);  // a fallback parses afresh
     outputs.resize(outputs.vector, r.completions.size());
     for (std::size_t i = 0; i < r.completions.size(); ++i) {
       const std::string& text = r.completions[i];
       void* output = outputs.at(outputs.vector, i);
-      if (id) notify([&](Callback& c) { c.on_adapter_parse_start(id, ad.name(), text); });
+      if (tell) notify([&](Callback& c) { c.on_adapter_parse_start(info, ad.name(), text); });
       std::optional<Error> error = ad.parse(*self.view_, text, output, &kept);
-      if (id) {
+      if (tell) {
         const boost::json::value parsed =
             error ? boost::json::value(nullptr) : boost::json::value(fields_object({self.view_->outputs, output}));
-        notify([&](Callback& c) { c.on_adapter_parse_end(id, parsed, error ? &*error : nullptr); });
+        notify([&](Callback& c) { c.on_adapter_parse_end(info, parsed, error ? &*error : nullptr); });
       }
       if (error) return std::move(*error);
     }
     std::vector<std::string> raw = std::move(r.completions);
-    return PredictionParts{std::move(raw), std::move(r), latency, std::move(kept), ad.name()};
+    std::optional<LMUsage> lm_usage;
+    if (settings->track_usage) {  // DSPy's get_lm_usage(): what this call spent, per model
+      lm_usage.emplace();
+      if (!r.cache_hit) (*lm_usage)[r.model] = r.usage;
+    }
+    return PredictionParts{std::move(raw), std::move(r), latency, std::move(kept), ad.name(), std::move(lm_usage)};
   }
 
   // DSPy retries a reply the adapter could not parse once with its fallback (the ChatAdapter's
@@ -304,11 +340,13 @@ struct PredictCore::Run {
   }
 
   void done(Result<PredictionParts>&& result) {
-    if (id) {
+    if (info.id && (!settings->callbacks.empty() || !self.callbacks.empty())) {
       const boost::json::value parsed =
           result ? boost::json::value(fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)}))
                  : boost::json::value(nullptr);
-      notify([&](Callback& cb) { cb.on_module_end(id, parsed, result ? nullptr : &result.error()); });
+      CallInfo end = info;
+      if (result && result->lm_usage) end.usage = &*result->lm_usage;
+      notify_module([&](Callback& cb) { cb.on_module_end(end, parsed, result ? nullptr : &result.error()); });
     }
     out.emplace(std::move(result));
   }
@@ -318,7 +356,7 @@ DSPY_DECL Result<PredictionParts> PredictCore::predict(const void* input, const 
                                                        OutputSlots outputs) const {
   Run run(*this, current_settings(), input, call, outputs);
   while (LMRequest* request = run.next_request())
-    run.take(call_under(*run.lm, std::move(*request), *run.settings));
+    run.take(call_under(*run.lm, std::move(*request), *run.under()));
   return run.result();
 }
 
@@ -334,7 +372,7 @@ DSPY_DECL asio::awaitable<Result<PredictionParts>> PredictCore::apredict(const v
     // The LM's front turns an LM that throws, or a cancellation, into a typed error. The call and
     // the co_await are separate statements: GCC 12 destroys temporaries of a co_await expression
     // twice (bug 100611). The request is moved: callbacks have seen it.
-    auto pending = sink ? run.lm->astream(std::move(*request), sink) : run.lm->acall(std::move(*request));
+    auto pending = acall_under(*run.lm, std::move(*request), run.under(), sink);
     Result<LMResponse> reply = co_await std::move(pending);
     if (sink && reply) fields->finish();
     sink = {};  // a fallback call is not streamed

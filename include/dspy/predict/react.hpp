@@ -20,6 +20,7 @@
 #include "../primitives/error.hpp"
 #include "../primitives/literal.hpp"
 #include "../primitives/module.hpp"
+#include "module_call.hpp"
 #include "predict.hpp"
 #include "../primitives/prediction.hpp"
 #include "../primitives/settings.hpp"

@@ -26,6 +26,7 @@
 #include "best_of_n.hpp"
 #include "../signatures/demo.hpp"
 #include "../primitives/module.hpp"
+#include "module_call.hpp"
 #include "predict.hpp"
 #include "../primitives/settings.hpp"
 #include "../signatures/signature.hpp"

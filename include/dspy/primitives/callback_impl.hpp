@@ -22,11 +22,20 @@
 
 namespace dspy {
 
+DSPY_DECL std::string detail::call_path(const ModuleCall* parent, const void* instance, const void* tag,
+                                       std::string_view module) {
+  if (!parent) return "self";
+  std::string where = parent->find_member ? parent->find_member(parent->instance, instance, tag) : std::string();
+  // Not a member of the calling module (a local, or reached through a pointer): named by its type.
+  if (where.empty()) where = "<" + std::string(module) + ">";
+  return parent->path + "." + where;
+}
+
 DSPY_DECL JsonlLog::~JsonlLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-DSPY_DECL void JsonlLog::on_lm_start(std::uint64_t id, std::string_view model, const LMRequest& request) {
+DSPY_DECL void JsonlLog::on_lm_start(const CallInfo& call, std::string_view model, const LMRequest& request) {
   boost::json::array messages;
   for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
   boost::json::object config;
@@ -36,13 +45,13 @@ DSPY_DECL void JsonlLog::on_lm_start(std::uint64_t id, std::string_view model, c
   if (request.config.rollout_id) config["rollout_id"] = *request.config.rollout_id;
   for (const auto& kv : request.config.extra) config[kv.key()] = kv.value();
   std::lock_guard lock(mutex_);
-  pending_[id] = {{"model", model}, {"messages", std::move(messages)}, {"config", std::move(config)}};
+  pending_[call.id] = {{"model", model}, {"messages", std::move(messages)}, {"config", std::move(config)}};
 }
 
-DSPY_DECL void JsonlLog::on_lm_end(std::uint64_t id, const Result<LMResponse>& response,
+DSPY_DECL void JsonlLog::on_lm_end(const CallInfo& call, const Result<LMResponse>& response,
                                    std::chrono::nanoseconds latency) {
   std::lock_guard lock(mutex_);
-  auto node = pending_.extract(id);
+  auto node = pending_.extract(call.id);
   boost::json::object line = node.empty() ? boost::json::object{} : std::move(node.mapped());
   line["time"] = static_cast<std::int64_t>(std::time(nullptr));
   line["latency_ms"] = std::chrono::duration<double, std::milli>(latency).count();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,9 @@ struct Usage {
   }
   friend bool operator==(const Usage&, const Usage&) = default;
 };
+
+/// Tokens per model name (DSPy's `get_lm_usage()` / `get_total_tokens()`).
+using LMUsage = std::map<std::string, Usage, std::less<>>;
 
 /// Per-call LM parameters. Unset fields fall back to the predictor's, then to the LM's defaults.
 struct CallConfig {

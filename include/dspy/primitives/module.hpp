@@ -3,6 +3,7 @@
 // "hops[0]", "experts['math']").
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <map>
@@ -19,7 +20,6 @@
 
 #include "error.hpp"
 #include "../detail/reflect.hpp"
-#include "../detail/sync_wait.hpp"
 #include "lm_handle.hpp"
 #include "settings.hpp"
 #include "predictor.hpp"
@@ -129,30 +129,68 @@ inline std::string join_path(const std::string& path, std::string_view name) {
   return path.empty() ? std::string(name) : path + "." + std::string(name);
 }
 
-template <class T, class F>
-void walk(T& value, const std::string& path, F& f) {
+// What a walk visits: the predictors (named as DSPy's named_parameters: "experts['math']"), or
+// every module, predictors included (as DSPy's named_sub_modules: "self.experts[math]"), where f
+// also gets the node's depth in the tree.
+enum class Visit { predictors, modules };
+
+template <Visit What = Visit::predictors, class T, class F>
+void walk(T& value, const std::string& path, F& f, std::size_t depth = 0) {
   using V = std::remove_const_t<T>;
   if constexpr (std::is_base_of_v<PredictorBase, V>) {
-    f(path.empty() ? std::string("self") : path, value);
+    if constexpr (What == Visit::predictors) f(path.empty() ? std::string("self") : path, value);
+    else f(path, value, depth);
   } else if constexpr (Vector<V> || is_std_array_v<V>) {
-    for (std::size_t i = 0; i < value.size(); ++i) walk(value[i], path + "[" + std::to_string(i) + "]", f);
+    for (std::size_t i = 0; i < value.size(); ++i) walk<What>(value[i], path + "[" + std::to_string(i) + "]", f, depth);
   } else if constexpr (is_string_map_v<V>) {
-    for (auto& [key, item] : value) walk(item, path + "['" + key + "']", f);
+    for (auto& [key, item] : value)
+      walk<What>(item, What == Visit::predictors ? path + "['" + key + "']" : path + "[" + key + "]", f, depth);
   } else if constexpr (Optional<V>) {
-    if (value) walk(*value, path, f);
+    if (value) walk<What>(*value, path, f, depth);
   } else if constexpr (is_tuple_v<V>) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (walk(std::get<I>(value), path + "[" + std::to_string(I) + "]", f), ...);
+      (walk<What>(std::get<I>(value), path + "[" + std::to_string(I) + "]", f, depth), ...);
     }(std::make_index_sequence<std::tuple_size_v<V>>{});
   } else if constexpr (Described<V>) {
     static_assert(check_module_description<V>());
+    if constexpr (What == Visit::modules) f(path, value, depth);
     boost::mp11::mp_for_each<public_members<V>>([&](auto d) {
       if constexpr (holds_predictor<std::remove_cvref_t<decltype(value.*d.pointer)>>())
-        walk(value.*d.pointer, join_path(path, d.name), f);
+        walk<What>(value.*d.pointer, join_path(path, d.name), f, depth + 1);
     });
   } else {
     static_assert(check_module_description<V>());
   }
+}
+
+// Identifies a module's type to the gateway without RTTI; predictors share one tag (their
+// PredictorBase address tells them apart).
+template <class T>
+inline constexpr char type_tag = 0;
+
+template <class T>
+const void* node_tag() noexcept {
+  if constexpr (std::is_base_of_v<PredictorBase, T>) return &type_tag<PredictorBase>;
+  else return &type_tag<T>;
+}
+
+template <class T>
+const void* node_address(const T& node) noexcept {
+  if constexpr (std::is_base_of_v<PredictorBase, T>) return static_cast<const PredictorBase*>(&node);
+  else return &node;
+}
+
+// Where the node (`member`, tagged `tag`) sits inside a module of type M: its path relative to
+// the module ("answer.predict", "hops[0]"), empty when it is not there. A ModuleCall's
+// find_member: how a call made under this module's call gets its path.
+template <class M>
+std::string find_member(const void* instance, const void* member, const void* tag) {
+  std::string found;
+  auto f = [&]<class N>(const std::string& path, const N& node, std::size_t depth) {
+    if (found.empty() && depth > 0 && node_tag<N>() == tag && node_address(node) == member) found = path;
+  };
+  walk<Visit::modules>(*static_cast<const M*>(instance), std::string(), f);
+  return found;
 }
 
 }  // namespace detail
@@ -213,44 +251,56 @@ void reset(M& module) {
   for_each_predictor(module, [](const std::string&, PredictorBase& p) { p.reset(); });
 }
 
-// ---- calling modules ---------------------------------------------------------------------------
-
-/// A module: `forward(Input)` returns an awaitable Result. Predict is one too (its acall).
+/// A copy with every predictor reset (DSPy's `reset_copy`). A plain copy of a module is DSPy's
+/// `deepcopy`: predictors, demos and instructions are values, so the copy shares nothing.
 template <class M>
-concept Module = requires(const M& m, typename M::Input in) {
-  { m.forward(std::move(in)) };
-};
-
-template <class M>
-concept AsyncCallable = Module<M> || requires(const M& m, typename M::Input in) {
-  { m.acall(std::move(in)) };
-};
-
-/// `co_await dspy::acall(module, input)`: forward for modules, acall for predictors.
-template <AsyncCallable M>
-auto acall(const M& m, typename M::Input input) {
-  // Every way of calling a module (call, batch, evaluate, a chain's stage) comes through here.
-  static_assert(detail::check_module_description<M>());
-  if constexpr (Module<M>) return m.forward(std::move(input));
-  else return m.acall(std::move(input));
+M reset_copy(const M& module) {
+  M copy = module;
+  reset(copy);
+  return copy;
 }
 
-template <AsyncCallable M>
-using module_result_t = typename decltype(acall(std::declval<const M&>(), std::declval<typename M::Input>()))::value_type;
+/// A module in a program's tree: a predictor, or a described struct that holds predictors.
+struct NamedModule {
+  std::string path;            ///< DSPy's: "self", "self.answer", "self.answer.predict", "self.experts[math]"
+  std::string_view type;       ///< the type's name
+  const void* instance;        ///< the module object
+  PredictorBase* predictor;    ///< the predictor, when the module is one; else null
+};
 
-namespace detail {
+/// Every module in the tree with its DSPy path, breadth-first from `self` (DSPy's
+/// `named_sub_modules`): the root, then its sub-modules and predictors level by level.
 template <class M>
-asio::awaitable<void> store_call(const M* m, typename M::Input input, std::optional<module_result_t<M>>* out) {
-  auto pending = dspy::acall(*m, std::move(input));  // not inside co_await: GCC 12 bug 100611
-  out->emplace(co_await std::move(pending));
+std::vector<NamedModule> named_sub_modules(M& module) {
+  std::vector<std::pair<std::size_t, NamedModule>> found;
+  auto f = [&]<class N>(const std::string& path, N& node, std::size_t depth) {
+    PredictorBase* p = nullptr;
+    if constexpr (std::is_base_of_v<PredictorBase, N>) p = &node;
+    found.push_back({depth, {path, type_name_of<N>, &node, p}});
+  };
+  if constexpr (!std::is_base_of_v<PredictorBase, M> && !detail::Described<M>)  // the root is always there
+    found.push_back({0, {"self", type_name_of<M>, &module, nullptr}});
+  detail::walk<detail::Visit::modules>(module, std::string("self"), f);
+  // Within one depth, walk order is breadth-first order: both go by the members' order.
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<NamedModule> out;
+  out.reserve(found.size());
+  for (auto& [depth, m] : found) out.push_back(std::move(m));
+  return out;
 }
-}  // namespace detail
 
-/// Runs a module to completion on a private io_context (the blocking call), under this thread's
-/// settings (dspy::context).
-template <AsyncCallable M>
-module_result_t<M> call(const M& m, typename M::Input input) {
-  return detail::sync_wait(dspy::acall(m, std::move(input)));
+/// Replaces each predictor by `f(path, predictor)`, which returns a predictor of the same type
+/// (DSPy's `map_named_predictors`); paths as named_predictors'. Returns the module.
+template <class M, class F>
+M& map_named_predictors(M& module, F&& f) {
+  for_each_predictor(module, [&]<class P>(const std::string& path, P& predictor) {
+    constexpr bool same_type = std::is_convertible_v<std::invoke_result_t<F&, const std::string&, P&>, P>;
+    static_assert(same_type,
+                  "dspy::map_named_predictors: the function must return a predictor of the type it is given "
+                  "(the same Predict<Sig>): f(path, predictor) -> decltype(predictor)");
+    if constexpr (same_type) predictor = f(path, predictor);
+  });
+  return module;
 }
 
 }  // namespace dspy

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -56,6 +57,10 @@ class Predicted {
   [[nodiscard]] const std::vector<ParseNote>& parse_notes() const noexcept { return notes_; }
   /// The adapter that parsed the reply ("ChatAdapter", or "JSONAdapter" after a fallback).
   [[nodiscard]] std::string_view adapter() const noexcept { return adapter_; }
+  /// DSPy's get_lm_usage(): with usage tracking on (Settings::track_usage), the tokens per model of
+  /// every LM call made for this result (a cache hit spends none); nullopt when tracking is off.
+  [[nodiscard]] const std::optional<LMUsage>& lm_usage() const noexcept { return lm_usage_; }
+  void set_lm_usage(LMUsage usage) { lm_usage_ = std::move(usage); }
 
  private:
   std::vector<O> completions_;
@@ -66,6 +71,7 @@ class Predicted {
   std::vector<ParseNote> notes_;
   std::string_view adapter_;
   bool cache_hit_;
+  std::optional<LMUsage> lm_usage_{};
 };
 
 }  // namespace dspy

@@ -31,6 +31,13 @@ struct Settings {
   LMHandle lm{};
   AdapterHandle adapter{};  ///< null: dspy::ChatAdapter
   std::vector<std::shared_ptr<Callback>> callbacks{};
+  /// DSPy's `track_usage`: each module call's result carries the tokens of the LM calls under it
+  /// (where its type can hold them: see dspy::acall), and callbacks see them.
+  bool track_usage = false;
+  /// The module call this code runs under (null: none); its parent chain is DSPy's
+  /// `caller_modules`. The gateway (dspy::acall) sets it, and only while something observes calls
+  /// (callbacks or usage tracking): otherwise a module call costs nothing extra.
+  std::shared_ptr<const ModuleCall> caller{};
 };
 
 /// The settings a scope changes; unset members keep the enclosing value.
@@ -38,6 +45,7 @@ struct SettingsOverride {
   std::optional<LMHandle> lm{};
   std::optional<AdapterHandle> adapter{};
   std::optional<std::vector<std::shared_ptr<Callback>>> callbacks{};
+  std::optional<bool> track_usage{};
 
   [[nodiscard]] DSPY_DECL Settings applied_to(Settings s) const;
 };
@@ -68,6 +76,18 @@ DSPY_DECL void configure(Settings s);
 
 /// A copy of the settings in effect on this thread.
 [[nodiscard]] inline Settings settings() { return *current_settings(); }
+
+/// DSPy's `settings.caller_modules`: the module calls `s` runs under, the root first.
+[[nodiscard]] inline std::vector<const ModuleCall*> caller_modules(const Settings& s) {
+  std::vector<const ModuleCall*> out;
+  for (const ModuleCall* c = s.caller.get(); c; c = c->parent.get()) out.insert(out.begin(), c);
+  return out;
+}
+
+namespace detail {
+// Whether module calls under `s` are observed: only then does the gateway open a ModuleCall.
+inline bool observes_calls(const Settings& s) noexcept { return !s.callbacks.empty() || s.track_usage; }
+}  // namespace detail
 
 /// While alive, overrides the settings for blocking code on this thread:
 /// `auto scope = dspy::context({.lm = other});`. Scopes nest; destroy them in reverse order.

@@ -14,6 +14,7 @@ DSPY_DECL Settings SettingsOverride::applied_to(Settings s) const {
   if (lm) s.lm = *lm;
   if (adapter) s.adapter = *adapter;
   if (callbacks) s.callbacks = *callbacks;
+  if (track_usage) s.track_usage = *track_usage;
   return s;
 }
 

@@ -24,6 +24,7 @@
 #include "labeled_few_shot.hpp"
 #include "../evaluate/metrics.hpp"
 #include "../primitives/module.hpp"
+#include "../predict/module_call.hpp"
 
 namespace dspy {
 

@@ -18,6 +18,7 @@
 #include "../detail/text/tolerant.hpp"
 #include "../evaluate/evaluate.hpp"
 #include "../primitives/module.hpp"
+#include "../predict/module_call.hpp"
 #include "teleprompt.hpp"
 #include "../predict/predict.hpp"
 

@@ -19,6 +19,7 @@
 #include "../primitives/error.hpp"
 #include "labeled_few_shot.hpp"
 #include "../primitives/module.hpp"
+#include "../predict/module_call.hpp"
 
 namespace dspy {
 

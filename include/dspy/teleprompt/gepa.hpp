@@ -23,6 +23,7 @@
 #include "../detail/optimize/gepa_search.hpp"
 #include "../evaluate/evaluate.hpp"
 #include "../primitives/module.hpp"
+#include "../predict/module_call.hpp"
 #include "teleprompt.hpp"
 
 namespace dspy {

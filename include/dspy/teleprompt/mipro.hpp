@@ -25,6 +25,7 @@
 #include "../evaluate/evaluate.hpp"
 #include "labeled_few_shot.hpp"
 #include "../primitives/module.hpp"
+#include "../predict/module_call.hpp"
 #include "teleprompt.hpp"
 #include "../predict/predict.hpp"
 #include "random_search.hpp"

@@ -30,6 +30,7 @@
 #include "../evaluate/dataset.hpp"
 #include "../evaluate/metrics.hpp"
 #include "../primitives/module.hpp"
+#include "../predict/module_call.hpp"
 #include "teleprompt.hpp"
 #include "../predict/predict.hpp"
 #include "../predict/refine.hpp"

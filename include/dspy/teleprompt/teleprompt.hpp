@@ -36,7 +36,7 @@ namespace detail {
 // Counts the LM calls and tokens of the predictors running under the meter's context.
 class BudgetCounter : public Callback {
  public:
-  void on_lm_end(std::uint64_t /*id*/, const Result<LMResponse>& response, std::chrono::nanoseconds /*latency*/) override {
+  void on_lm_end(const CallInfo& /*call*/, const Result<LMResponse>& response, std::chrono::nanoseconds /*latency*/) override {
     if (response && response->cache_hit) return;
     calls.fetch_add(1, std::memory_order_relaxed);
     if (response) tokens.fetch_add(response->usage.total_tokens, std::memory_order_relaxed);
