@@ -78,6 +78,42 @@ void BM_PredictAcall(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictAcall)->Arg(0)->Arg(4);
 
+// A module with no LM: what is measured is the call itself.
+struct Echo {
+  using Input = ContextQA::Input;
+  boost::asio::awaitable<dspy::Result<std::size_t>> forward(Input in) const { co_return in.question.size(); }
+};
+
+boost::asio::awaitable<void> module_calls(const Echo* m, std::int64_t n, bool through_gateway, bool* ok) {
+  const Echo::Input input{"The Eiffel Tower is in Paris, the capital of France.", "Which city is it in?"};
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto pending = through_gateway ? dspy::acall(*m, input) : m->forward(input);
+    auto r = co_await std::move(pending);
+    *ok = *ok && r.has_value();
+  }
+}
+
+// What the gateway adds to a module call: Arg(0) calls forward directly, Arg(1) through
+// dspy::acall with nothing observing (no callbacks, usage tracking off), Arg(2) through dspy::acall
+// with usage tracking on (a ModuleCall opened per call). Run as every blocking call and batch
+// runs: on an executor that carries the settings.
+void BM_ModuleCall(benchmark::State& state) {
+  const Echo echo;
+  constexpr std::int64_t kBatch = 1000;
+  bool ok = true;
+  auto settings = std::make_shared<dspy::Settings>(*dspy::current_settings());
+  settings->track_usage = state.range(0) == 2;
+  for (auto _ : state) {
+    boost::asio::io_context io;
+    boost::asio::co_spawn(dspy::ContextExecutor(io.get_executor(), settings),
+                          module_calls(&echo, kBatch, state.range(0) > 0, &ok), boost::asio::detached);
+    io.run();
+  }
+  if (!ok) state.SkipWithError("call failed");
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_ModuleCall)->Arg(0)->Arg(1)->Arg(2);
+
 }  // namespace
 
 BENCHMARK_MAIN();

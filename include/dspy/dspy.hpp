@@ -12,6 +12,7 @@
 #include "primitives/literal.hpp"
 #include "primitives/message.hpp"
 #include "primitives/module.hpp"
+#include "primitives/otlp.hpp"
 #include "primitives/prediction.hpp"
 #include "primitives/predictor.hpp"
 #include "primitives/settings.hpp"

@@ -43,6 +43,7 @@
 #include "predict/module_call_impl.hpp"
 #include "predict/predict_impl.hpp"
 #include "primitives/callback_impl.hpp"
+#include "primitives/otlp_impl.hpp"
 #include "primitives/settings_impl.hpp"
 #include "primitives/state_impl.hpp"
 #include "primitives/text_impl.hpp"

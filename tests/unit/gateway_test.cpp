@@ -2,10 +2,19 @@
 // batch; the call tree the callbacks see, usage per module call, a module's own callbacks, the
 // caller stack, errors and exceptions, named_sub_modules and map_named_predictors.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stop_token>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+
+#include <unistd.h>
 
 #include <boost/describe/class.hpp>
 #include <gtest/gtest.h>
@@ -345,6 +354,33 @@ TEST(Gateway, CallerModulesIsTheStackFromTheRoot) {
   EXPECT_EQ(*stack, (std::vector<std::string>{"Outer self", "Inspect self.inner"}));
 }
 
+asio::awaitable<dspy::Result<Reply>> traced_support(const Support* s, std::shared_ptr<dspy::TraceLog> log) {
+  auto pending = dspy::with_context({.trace = log}, dspy::acall(*s, {"I was charged twice"}));
+  co_return co_await std::move(pending);
+}
+
+TEST(Gateway, TraceNamesEachPredictorCallAsNamedPredictorsDoes) {
+  const Support support = make_support(lm_answering_all());
+  auto log = std::make_shared<dspy::TraceLog>();
+  const auto r = dspy::detail::sync_wait(traced_support(&support, log));
+  ASSERT_TRUE(r) << r.error().message();
+  std::vector<std::string> names;
+  for (const auto& e : log->entries()) names.push_back(e.module_name);
+  EXPECT_EQ(names, (std::vector<std::string>{"analyze.classify", "analyze.summarize.predict", "answer"}));
+  const auto entries = log->entries();
+  EXPECT_EQ(boost::json::serialize(entries[0].inputs), R"({"text":"I was charged twice"})");
+  EXPECT_EQ(boost::json::serialize(entries[0].outputs), R"({"label":"billing"})");
+  EXPECT_EQ(entries[2].inputs.at("summary"), "short");
+
+  dspy::Predict<Classify> bare;  // a traced predictor called alone is "self"
+  bare.set_lm(lm_answering_all());
+  auto own = std::make_shared<dspy::TraceLog>();
+  auto scope = dspy::context({.trace = own});
+  ASSERT_TRUE(bare({"x"}));
+  ASSERT_EQ(own->entries().size(), 1u);
+  EXPECT_EQ(own->entries()[0].module_name, "self");
+}
+
 TEST(Gateway, NamedSubModulesAreBreadthFirstWithDSPyPaths) {
   Support support;
   std::vector<std::string> paths;
@@ -378,6 +414,218 @@ TEST(Gateway, MapNamedPredictorsReplacesEachPredictor) {
   const Support fresh = dspy::reset_copy(support);
   EXPECT_TRUE(fresh.answer.demos.empty());
   EXPECT_EQ(support.answer.demos.size(), 1u);
+}
+
+
+// ---- the call tree as OpenTelemetry spans --------------------------------------------------------
+
+std::vector<boost::json::object> spans_of(const std::string& export_text, std::size_t* lines = nullptr) {
+  std::vector<boost::json::object> spans;
+  std::istringstream in(export_text);
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const auto request = boost::json::parse(line).as_object();
+    const auto& rs = request.at("resourceSpans").as_array().at(0).as_object();
+    EXPECT_EQ(rs.at("resource").at("attributes").at(0).at("key"), "service.name");
+    for (const auto& s : rs.at("scopeSpans").at(0).at("spans").as_array()) spans.push_back(s.as_object());
+  }
+  if (lines) *lines = n;
+  return spans;
+}
+
+std::string attribute(const boost::json::object& span, std::string_view key) {
+  for (const auto& a : span.at("attributes").as_array())
+    if (a.at("key").as_string() == key) {
+      const auto& v = a.at("value").as_object();
+      if (v.contains("stringValue")) return std::string(v.at("stringValue").as_string());
+      if (v.contains("intValue")) return std::string(v.at("intValue").as_string());
+      if (v.contains("boolValue")) return v.at("boolValue").as_bool() ? "true" : "false";
+    }
+  return "";
+}
+
+TEST(Otlp, ExportsTheCallTreeAsSpans) {
+  std::ostringstream out;
+  auto exporter = std::make_shared<dspy::OtlpExporter>(out, dspy::OtlpOptions{.service_name = "support-bot"});
+  auto scope = dspy::context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{exporter}, .track_usage = true});
+  const Support support = make_support(lm_answering_all());
+  ASSERT_TRUE(dspy::call(support, {"I was charged twice"}));
+  EXPECT_TRUE(exporter->ok());
+
+  std::size_t lines = 0;
+  const auto spans = spans_of(out.str(), &lines);
+  EXPECT_EQ(lines, 1u);  // one trace: one line, written when its root ended
+  ASSERT_EQ(spans.size(), 9u);  // 6 module and predictor calls, 3 LM calls
+  std::map<std::string, const boost::json::object*> by_id;
+  for (const auto& s : spans) {
+    EXPECT_EQ(s.at("traceId"), spans[0].at("traceId"));
+    EXPECT_EQ(s.at("traceId").as_string().size(), 32u);
+    EXPECT_EQ(s.at("spanId").as_string().size(), 16u);
+    EXPECT_LE(std::stoull(std::string(s.at("startTimeUnixNano").as_string())),
+              std::stoull(std::string(s.at("endTimeUnixNano").as_string())));
+    by_id[std::string(s.at("spanId").as_string())] = &s;
+  }
+  EXPECT_EQ(by_id.size(), spans.size());
+  const boost::json::object* root = nullptr;
+  for (const auto& s : spans) {
+    if (!s.contains("parentSpanId")) {
+      EXPECT_EQ(root, nullptr) << "one root";
+      root = &s;
+      continue;
+    }
+    ASSERT_TRUE(by_id.count(std::string(s.at("parentSpanId").as_string())));
+    const auto& parent = *by_id[std::string(s.at("parentSpanId").as_string())];
+    EXPECT_EQ(attribute(s, "dspy.module.path").rfind(attribute(parent, "dspy.module.path"), 0), 0u);
+  }
+  ASSERT_NE(root, nullptr);
+  EXPECT_EQ(root->at("name"), "Support");
+  EXPECT_EQ(attribute(*root, "dspy.module.path"), "self");
+  EXPECT_EQ(attribute(*root, "gen_ai.usage.input_tokens"), "30");  // 3 LM calls of 10 prompt tokens
+  std::size_t lm = 0;
+  for (const auto& s : spans)
+    if (s.at("kind") == 3) {
+      ++lm;
+      EXPECT_EQ(s.at("name"), "chat scripted/lm");
+      EXPECT_EQ(attribute(s, "gen_ai.request.model"), "scripted/lm");
+      EXPECT_EQ(attribute(s, "gen_ai.usage.output_tokens"), "5");
+      EXPECT_EQ(attribute(s, "dspy.cache_hit"), "false");
+      EXPECT_TRUE(attribute(*by_id[std::string(s.at("parentSpanId").as_string())], "dspy.module.type").starts_with("Predict<"));
+    }
+  EXPECT_EQ(lm, 3u);
+}
+
+TEST(Otlp, BatchGivesOneTracePerInputAndMarksErrors) {
+  std::ostringstream out;
+  auto exporter = std::make_shared<dspy::OtlpExporter>(out);
+  auto scope = dspy::context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{exporter}});
+  auto lm = std::make_shared<ScriptedLM>();
+  lm->push(reply()).push(reply()).push(reply()).push(dspy::Error(dspy::Errc::server, "upstream 503"));
+  lm->delay(std::chrono::milliseconds(1));
+  const Support support = make_support(lm);
+  const auto results = dspy::batch(support, std::vector<Support::Input>(2, {"t"}), {.concurrency = 1, .progress = false});
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_TRUE(results[0]);
+  ASSERT_FALSE(results[1]);
+  std::size_t lines = 0;
+  const auto spans = spans_of(out.str(), &lines);
+  EXPECT_EQ(lines, 2u);
+  std::set<std::string> traces;
+  std::size_t errors = 0;
+  for (const auto& s : spans) {
+    traces.insert(std::string(s.at("traceId").as_string()));
+    if (s.contains("status")) {
+      ++errors;
+      EXPECT_EQ(s.at("status").at("code"), 2);
+      EXPECT_EQ(attribute(s, "error.type"), "server");
+    }
+  }
+  EXPECT_EQ(traces.size(), 2u);
+  EXPECT_EQ(errors, 4u);  // the LM call, its predictor, Analyze and the root of the second input
+}
+
+TEST(Otlp, WritesToAnOwnerOnlyFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dspy_otlp_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "trace.jsonl";
+  {
+    auto exporter = std::make_shared<dspy::OtlpExporter>(path);
+    auto scope = dspy::context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{exporter}});
+    dspy::Predict<Classify> classify;
+    classify.set_lm(lm_answering_all());
+    ASSERT_TRUE(classify({"x"}));
+    EXPECT_TRUE(exporter->ok());
+  }
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(spans_of(text).size(), 2u);  // the predictor and its LM call
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::remove_all(dir);
+}
+
+// ---- batch: stragglers and failed inputs ---------------------------------------------------------
+
+// Stalls its first call whose prompt holds "slow" until cancelled; answers every other at once.
+class StallingLM : public dspy::BaseLM {
+ public:
+  [[nodiscard]] std::string model() const override { return "stall/lm"; }
+  std::atomic<int> calls{0};
+  std::atomic<int> cancelled{0};
+
+ protected:
+  asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
+    ++calls;
+    const bool slow = request.messages.back().content.find("slow") != std::string::npos && !stalled_.exchange(true);
+    if (slow) {
+      dspy::detail::Timer timer(co_await asio::this_coro::executor, std::chrono::seconds(30));
+      auto waiting = dspy::detail::Timer::wait(&timer);
+      if (co_await std::move(waiting) == asio::error::operation_aborted) {
+        ++cancelled;
+        co_return dspy::Error(dspy::Errc::cancelled, "the stalled call was cancelled");
+      }
+    }
+    dspy::LMResponse r = reply(7, 3);
+    r.model = "stall/lm";
+    co_return r;
+  }
+
+ private:
+  std::atomic<bool> stalled_{false};
+};
+
+TEST(Batch, AStragglerIsStartedAgainAndTheFirstResultWins) {
+  auto lm = std::make_shared<StallingLM>();
+  auto rec = std::make_shared<TreeRecorder>();
+  auto scope = dspy::context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{rec}, .track_usage = true});
+  dspy::Predict<Classify> classify;
+  classify.set_lm(lm);
+  const std::vector<Classify::Input> inputs{{"a"}, {"slow"}, {"c"}, {"d"}};
+  const auto start = std::chrono::steady_clock::now();
+  const auto results = dspy::batch(
+      classify, inputs,
+      {.concurrency = 4, .progress = false, .timeout = std::chrono::milliseconds(50), .straggler_limit = 3});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(results.size(), inputs.size());
+  for (const auto& r : results) {
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->label, "billing");
+    ASSERT_TRUE(r.value().lm_usage());
+    EXPECT_EQ(r.value().lm_usage()->at("stall/lm"), (dspy::Usage{7, 3, 10}));  // the winner's call alone
+  }
+  EXPECT_EQ(lm->calls.load(), 5);      // 4 inputs and the straggler's second call
+  EXPECT_EQ(lm->cancelled.load(), 1);  // the stalled first call, cancelled once the second won
+  EXPECT_LT(took, std::chrono::seconds(20));  // nobody waited out the 30 s stall
+  std::size_t ok = 0, failed = 0;
+  for (const auto& e : rec->ends) (e.error ? failed : ok) += 1;
+  EXPECT_EQ(ok, 4u);
+  EXPECT_EQ(failed, 1u);  // the loser, told as cancelled; its result is dropped
+}
+
+TEST(Batch, NoStragglerCallsWhenTurnedOffOrWhenManyRemain) {
+  auto lm = std::make_shared<StallingLM>();
+  dspy::Predict<Classify> classify;
+  classify.set_lm(lm);
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop.request_stop();
+  });
+  const auto results = dspy::batch(classify, {{"slow"}, {"b"}},
+                                   {.concurrency = 2, .progress = false, .stop = stop.get_token(),
+                                    .timeout = std::chrono::milliseconds(0)});
+  stopper.join();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[1]);
+  ASSERT_FALSE(results[0]);
+  EXPECT_EQ(results[0].error().code(), dspy::Errc::cancelled);
+  EXPECT_EQ(lm->calls.load(), 2);  // never started again
+
+  const auto failed = dspy::failed_inputs(results);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].index, 0u);
+  EXPECT_EQ(failed[0].error->code(), dspy::Errc::cancelled);
 }
 
 }  // namespace gateway_test

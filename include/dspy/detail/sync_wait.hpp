@@ -18,12 +18,6 @@
 
 namespace dspy::detail {
 
-// co_spawn needs a default-constructible result; Result has none, so the value goes to `out`.
-template <class T>
-asio::awaitable<void> store_result(asio::awaitable<T> task, std::optional<T>* out) {
-  out->emplace(co_await std::move(task));
-}
-
 /// Runs `task` on `io` from this thread until it completes, and returns its value. The task sees
 /// this thread's settings (dspy::context) through its executor, as a coroutine started with
 /// dspy::with_context would. An exception that escapes it becomes the typed error when T is a

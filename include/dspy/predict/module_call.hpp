@@ -90,13 +90,6 @@ std::span<const std::shared_ptr<Callback>> own_callbacks(const M& m) noexcept {
   else return {};
 }
 
-// co_spawn needs a default-constructible result; Result has none, so the value goes to `out`.
-template <class M, class R>
-asio::awaitable<void> forward_into(const M* m, typename M::Input input, std::optional<R>* out) {
-  auto pending = m->forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
-  out->emplace(co_await std::move(pending));
-}
-
 template <class M>
 using forward_result_t = typename decltype(std::declval<const M&>().forward(std::declval<typename M::Input>()))::value_type;
 
@@ -116,7 +109,7 @@ asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input
   std::optional<R> out;
   std::exception_ptr escaped;
   try {
-    auto pending = asio::co_spawn(with_settings(ex, call.under), forward_into<M, R>(m, std::move(input), &out),
+    auto pending = asio::co_spawn(with_settings(ex, call.under), store_result(m->forward(std::move(input)), &out),
                                   asio::use_awaitable);
     co_await std::move(pending);
   } catch (...) {
@@ -159,6 +152,18 @@ template <class M>
 asio::awaitable<void> store_call(const M* m, typename M::Input input, std::optional<module_result_t<M>>* out) {
   auto pending = dspy::acall(*m, std::move(input));  // not inside co_await: GCC 12 bug 100611
   out->emplace(co_await std::move(pending));
+}
+}  // namespace detail
+
+namespace detail {
+/// Runs `program` on `input`, collecting DSPy's trace of the run into `*trace`.
+template <AsyncCallable M>
+asio::awaitable<module_result_t<M>> traced_call(const M* program, typename M::Input input, Trace* trace) {
+  auto log = std::make_shared<TraceLog>();
+  auto pending = dspy::with_context({.trace = log}, dspy::acall(*program, std::move(input)));
+  auto result = co_await std::move(pending);
+  *trace = log->entries();
+  co_return result;
 }
 }  // namespace detail
 

@@ -32,6 +32,7 @@ DSPY_DECL OpenCall open_call(const Settings& settings, const void* instance, con
   frame->instance = instance;
   frame->find_member = find;
   if (settings.track_usage) frame->usage = std::make_shared<UsageTracker>();
+  if (settings.trace) settings.trace->claim_root(frame->path);
   auto under = std::make_shared<Settings>(settings);
   under->caller = frame;
   call.under = std::move(under);

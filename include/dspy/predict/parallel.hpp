@@ -2,10 +2,12 @@
 // back in input order, whatever happens.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -53,7 +55,28 @@ struct BatchOptions {
   std::function<void(const BatchProgress&)> on_progress{};
   /// Stops the batch: calls in flight are cancelled, inputs not started get a `cancelled` error.
   std::stop_token stop{};
+  /// Stragglers (DSPy's `timeout` and `straggler_limit`): once every input has started and at most
+  /// `straggler_limit` calls are still running, a call running longer than `timeout` is started
+  /// again, once; the first result wins and the other call is cancelled, so an input never gets
+  /// two results and its result's usage is the winner's. A zero timeout turns this off.
+  std::chrono::steady_clock::duration timeout = std::chrono::seconds(120);
+  std::size_t straggler_limit = 3;
 };
+
+/// An input whose call failed, as DSPy's `return_failed_examples` reports it.
+struct FailedInput {
+  std::size_t index;
+  const Error* error;
+};
+
+/// The failed inputs of a batch's results, in input order.
+template <class R>
+std::vector<FailedInput> failed_inputs(const std::vector<R>& results) {
+  std::vector<FailedInput> out;
+  for (std::size_t i = 0; i < results.size(); ++i)
+    if (!results[i]) out.push_back({i, &results[i].error()});
+  return out;
+}
 
 namespace detail {
 
@@ -85,17 +108,25 @@ inline void draw_progress(const BatchOptions& o, const BatchProgress& p, std::ch
 template <class M>
 struct BatchState {
   using R = module_result_t<M>;
+  // The calls of one input still running: the first, and a straggler's second.
+  struct InFlight {
+    std::chrono::steady_clock::time_point start;
+    std::vector<std::shared_ptr<asio::cancellation_signal>> calls;
+    bool resubmitted = false;
+  };
   const M* module;
   std::vector<typename M::Input> inputs;
   BatchOptions options;
   std::vector<std::optional<R>> results;
   std::size_t next = 0;
-  std::size_t running = 0;
+  std::size_t running = 0;  // workers and stragglers' second calls
+  std::map<std::size_t, InFlight> in_flight;
   BatchProgress progress;
   bool stopped = false;
+  bool finished = false;
   std::string stop_reason;
-  std::vector<asio::cancellation_signal> signals;  // one per worker, to cancel calls in flight
   std::optional<Timer> all_done;  // never expires: the last worker cancels it
+  Timer* watch = nullptr;         // the straggler watch's current wait
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool show_bar = false;
   bool show_lines = false;
@@ -104,6 +135,11 @@ struct BatchState {
     if (stopped) return;
     stopped = true;
     stop_reason = std::move(reason);
+  }
+
+  void cancel_all() {
+    for (auto& [i, f] : in_flight)
+      for (auto& call : f.calls) call->emit(asio::cancellation_type::terminal);
   }
 
   void record(std::size_t i, R r) {
@@ -119,10 +155,45 @@ struct BatchState {
     if (show_lines && (progress.done * 10 / progress.total != (progress.done - 1) * 10 / progress.total))
       draw_progress(options, progress, start, false);
   }
+
+  void leave() {
+    if (--running == 0) {
+      finished = true;
+      if (all_done) all_done->cancel();
+      if (watch) watch->cancel();
+    }
+  }
 };
 
+// One call of input i, bound to a signal of its own so that stopping the batch, or the other call
+// of a straggler winning, cancels it alone. The first result of an input is kept.
 template <class M>
-asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, std::size_t worker) {
+asio::awaitable<void> call_input(std::shared_ptr<BatchState<M>> s, std::size_t i) {
+  using R = module_result_t<M>;
+  auto signal = std::make_shared<asio::cancellation_signal>();
+  auto& flight = s->in_flight[i];
+  if (flight.calls.empty()) flight.start = std::chrono::steady_clock::now();
+  flight.calls.push_back(signal);
+  std::optional<R> out;
+  auto call = store_call(s->module, s->inputs[i], &out);
+  auto done = asio::co_spawn(co_await asio::this_coro::executor, std::move(call),
+                             asio::bind_cancellation_slot(signal->slot(), asio::use_awaitable));
+  try {
+    co_await std::move(done);
+  } catch (...) {
+    out.emplace(error_from_exception(std::current_exception()));
+  }
+  if (s->results[i]) co_return;  // the other call won
+  if (auto f = s->in_flight.find(i); f != s->in_flight.end()) {
+    for (auto& other : f->second.calls)
+      if (other != signal) other->emit(asio::cancellation_type::terminal);
+    s->in_flight.erase(f);
+  }
+  s->record(i, std::move(*out));
+}
+
+template <class M>
+asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s) {
   using R = module_result_t<M>;
   while (s->next < s->inputs.size()) {
     const std::size_t i = s->next++;
@@ -130,20 +201,39 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, std::size_t
       s->record(i, R(Error(Errc::cancelled, s->stop_reason)));
       continue;
     }
-    // Each call runs as its own coroutine bound to this worker's signal, so stopping the batch
-    // cancels it without cancelling the worker.
-    std::optional<R> out;
-    auto call = store_call(s->module, s->inputs[i], &out);
-    auto done = asio::co_spawn(co_await asio::this_coro::executor, std::move(call),
-                               asio::bind_cancellation_slot(s->signals[worker].slot(), asio::use_awaitable));
-    try {
-      co_await std::move(done);
-    } catch (...) {
-      out.emplace(error_from_exception(std::current_exception()));
-    }
-    s->record(i, std::move(*out));
+    co_await call_input(s, i);
   }
-  if (--s->running == 0 && s->all_done) s->all_done->cancel();
+  s->leave();
+}
+
+template <class M>
+asio::awaitable<void> straggler_call(std::shared_ptr<BatchState<M>> s, std::size_t i) {
+  co_await call_input(s, i);
+  s->leave();
+}
+
+// Starts a straggler's second call: checked a few times per timeout, as DSPy checks each second.
+template <class M>
+asio::awaitable<void> watch_stragglers(std::shared_ptr<BatchState<M>> s) {
+  const auto executor = co_await asio::this_coro::executor;
+  const auto tick = std::clamp<std::chrono::steady_clock::duration>(s->options.timeout / 4, std::chrono::milliseconds(1),
+                                                                    std::chrono::seconds(1));
+  while (!s->finished) {
+    Timer timer(executor, tick);
+    s->watch = &timer;
+    auto waiting = Timer::wait(&timer);
+    co_await std::move(waiting);
+    s->watch = nullptr;
+    if (s->finished || s->stopped || s->next < s->inputs.size() || s->in_flight.size() > s->options.straggler_limit)
+      continue;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [i, f] : s->in_flight)
+      if (!f.resubmitted && now - f.start >= s->options.timeout) {
+        f.resubmitted = true;
+        ++s->running;
+        asio::co_spawn(executor, straggler_call<M>(s, i), asio::detached);
+      }
+  }
 }
 
 }  // namespace detail
@@ -165,17 +255,18 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
   s->show_lines = s->options.progress_lines && s->options.progress_stream && !terminal;
   const auto executor = co_await asio::this_coro::executor;
   const std::size_t workers = std::min(std::max<std::size_t>(s->options.concurrency, 1), s->inputs.size());
-  s->signals = std::vector<asio::cancellation_signal>(workers);
   s->all_done.emplace(executor);
   // A stop request may come from any thread: hop onto the executor before touching the state.
   std::stop_callback on_stop(s->options.stop, [s, executor] {
     asio::post(executor, [s] {
       s->stop("batch cancelled");
-      for (auto& sig : s->signals) sig.emit(asio::cancellation_type::terminal);
+      s->cancel_all();
     });
   });
   s->running = workers;
-  for (std::size_t w = 0; w < workers; ++w) asio::co_spawn(executor, detail::batch_worker<M>(s, w), asio::detached);
+  for (std::size_t w = 0; w < workers; ++w) asio::co_spawn(executor, detail::batch_worker<M>(s), asio::detached);
+  if (workers > 0 && s->options.timeout.count() > 0 && s->options.straggler_limit > 0)
+    asio::co_spawn(executor, detail::watch_stragglers<M>(s), asio::detached);
   if (workers > 0) {
     auto all_done = detail::Timer::wait(&*s->all_done);
     co_await std::move(all_done);

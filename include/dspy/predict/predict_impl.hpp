@@ -230,6 +230,7 @@ struct PredictCore::Run {
     f->module = "Predict<" + std::string(self.type_name_) + ">";
     f->instance = static_cast<const PredictorBase*>(&self);
     f->path = call_path(f->parent.get(), f->instance, &type_tag<PredictorBase>, f->module);
+    if (settings->trace) settings->trace->claim_root(f->path);  // a traced bare predictor is the root
     auto under = std::make_shared<Settings>(*settings);
     under->caller = f;
     lm_settings = std::move(under);
@@ -339,7 +340,20 @@ struct PredictCore::Run {
     return true;
   }
 
+  // The trace's name for this predictor: its path inside the traced module.
+  [[nodiscard]] std::string trace_name() const {
+    const std::optional<std::string> root = settings->trace->root();
+    const std::string& path = frame->path;
+    if (!root || path == *root) return "self";
+    if (path.size() > root->size() && path.compare(0, root->size(), *root) == 0 && path[root->size()] == '.')
+      return path.substr(root->size() + 1);
+    return path;
+  }
+
   void done(Result<PredictionParts>&& result) {
+    if (settings->trace && result)
+      settings->trace->add({trace_name(), fields_object(input_values()),
+                            fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)})});
     if (info.id && (!settings->callbacks.empty() || !self.callbacks.empty())) {
       const boost::json::value parsed =
           result ? boost::json::value(fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)}))

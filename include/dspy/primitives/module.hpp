@@ -130,9 +130,10 @@ inline std::string join_path(const std::string& path, std::string_view name) {
 }
 
 // What a walk visits: the predictors (named as DSPy's named_parameters: "experts['math']"), or
-// every module, predictors included (as DSPy's named_sub_modules: "self.experts[math]"), where f
-// also gets the node's depth in the tree.
-enum class Visit { predictors, modules };
+// every module, predictors included, where f also gets the node's depth in the tree: named as
+// DSPy's named_sub_modules ("self.experts[math]"), or as calls are ("experts['math']", so that a
+// call's path ends with its predictor's named_predictors path).
+enum class Visit { predictors, modules, calls };
 
 template <Visit What = Visit::predictors, class T, class F>
 void walk(T& value, const std::string& path, F& f, std::size_t depth = 0) {
@@ -144,7 +145,7 @@ void walk(T& value, const std::string& path, F& f, std::size_t depth = 0) {
     for (std::size_t i = 0; i < value.size(); ++i) walk<What>(value[i], path + "[" + std::to_string(i) + "]", f, depth);
   } else if constexpr (is_string_map_v<V>) {
     for (auto& [key, item] : value)
-      walk<What>(item, What == Visit::predictors ? path + "['" + key + "']" : path + "[" + key + "]", f, depth);
+      walk<What>(item, What == Visit::modules ? path + "[" + key + "]" : path + "['" + key + "']", f, depth);
   } else if constexpr (Optional<V>) {
     if (value) walk<What>(*value, path, f, depth);
   } else if constexpr (is_tuple_v<V>) {
@@ -153,7 +154,7 @@ void walk(T& value, const std::string& path, F& f, std::size_t depth = 0) {
     }(std::make_index_sequence<std::tuple_size_v<V>>{});
   } else if constexpr (Described<V>) {
     static_assert(check_module_description<V>());
-    if constexpr (What == Visit::modules) f(path, value, depth);
+    if constexpr (What != Visit::predictors) f(path, value, depth);
     boost::mp11::mp_for_each<public_members<V>>([&](auto d) {
       if constexpr (holds_predictor<std::remove_cvref_t<decltype(value.*d.pointer)>>())
         walk<What>(value.*d.pointer, join_path(path, d.name), f, depth + 1);
@@ -189,7 +190,7 @@ std::string find_member(const void* instance, const void* member, const void* ta
   auto f = [&]<class N>(const std::string& path, const N& node, std::size_t depth) {
     if (found.empty() && depth > 0 && node_tag<N>() == tag && node_address(node) == member) found = path;
   };
-  walk<Visit::modules>(*static_cast<const M*>(instance), std::string(), f);
+  walk<Visit::calls>(*static_cast<const M*>(instance), std::string(), f);
   return found;
 }
 

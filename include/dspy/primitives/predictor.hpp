@@ -2,6 +2,8 @@
 // signatures (optimizers, save/load, set_lm).
 #pragma once
 
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,35 @@ struct TraceEntry {
 /// The calls of one run, in order. A metric gets one while bootstrapping (nullptr otherwise),
 /// which lets it be stricter there, as in DSPy.
 using Trace = std::vector<TraceEntry>;
+
+/// Collects DSPy's trace: with one in the settings (`co_await dspy::with_context({.trace = log},
+/// dspy::acall(program, in))`), the gateway adds an entry for every predictor call under it, named
+/// by the predictor's path inside the first module called under it (as named_predictors names it).
+class TraceLog {
+ public:
+  void add(TraceEntry entry) {
+    std::lock_guard lock(mutex_);
+    entries_.push_back(std::move(entry));
+  }
+  [[nodiscard]] Trace entries() const {
+    std::lock_guard lock(mutex_);
+    return entries_;
+  }
+  /// The path of the traced module's call (the first call the gateway saw under this log).
+  [[nodiscard]] std::optional<std::string> root() const {
+    std::lock_guard lock(mutex_);
+    return root_;
+  }
+  void claim_root(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    if (!root_) root_ = path;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  Trace entries_;
+  std::optional<std::string> root_;
+};
 
 class PredictorBase {
  public:

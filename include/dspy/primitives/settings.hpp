@@ -22,6 +22,7 @@
 #include "adapter_handle.hpp"
 #include "callback.hpp"
 #include "lm_handle.hpp"
+#include "predictor.hpp"
 
 namespace dspy {
 
@@ -38,6 +39,8 @@ struct Settings {
   /// `caller_modules`. The gateway (dspy::acall) sets it, and only while something observes calls
   /// (callbacks or usage tracking): otherwise a module call costs nothing extra.
   std::shared_ptr<const ModuleCall> caller{};
+  /// DSPy's `trace`: when set, every predictor call adds an entry to it (see TraceLog).
+  std::shared_ptr<TraceLog> trace{};
 };
 
 /// The settings a scope changes; unset members keep the enclosing value.
@@ -46,6 +49,7 @@ struct SettingsOverride {
   std::optional<AdapterHandle> adapter{};
   std::optional<std::vector<std::shared_ptr<Callback>>> callbacks{};
   std::optional<bool> track_usage{};
+  std::optional<std::shared_ptr<TraceLog>> trace{};
 
   [[nodiscard]] DSPY_DECL Settings applied_to(Settings s) const;
 };
@@ -86,7 +90,9 @@ DSPY_DECL void configure(Settings s);
 
 namespace detail {
 // Whether module calls under `s` are observed: only then does the gateway open a ModuleCall.
-inline bool observes_calls(const Settings& s) noexcept { return !s.callbacks.empty() || s.track_usage; }
+inline bool observes_calls(const Settings& s) noexcept {
+  return !s.callbacks.empty() || s.track_usage || s.trace != nullptr;
+}
 }  // namespace detail
 
 /// While alive, overrides the settings for blocking code on this thread:
@@ -160,13 +166,24 @@ inline ContextExecutor with_settings(const asio::any_io_executor& ex, SettingsPt
   return ContextExecutor(c ? c->inner() : ex, std::move(settings));
 }
 
+namespace detail {
+// co_spawn needs a default-constructible result; Result has none, so the value goes to `out`.
+template <class T>
+asio::awaitable<void> store_result(asio::awaitable<T> task, std::optional<T>* out) {
+  out->emplace(co_await std::move(task));
+}
+}  // namespace detail
+
 /// Runs `task` with overridden settings: `co_await dspy::with_context({.lm = other}, task())`.
 template <class T>
 asio::awaitable<T> with_context(SettingsOverride o, asio::awaitable<T> task) {
   const auto ex = co_await asio::this_coro::executor;
   auto settings = std::make_shared<const Settings>(o.applied_to(*settings_of(ex)));
-  auto pending = asio::co_spawn(with_settings(ex, std::move(settings)), std::move(task), asio::use_awaitable);
-  co_return co_await std::move(pending);
+  std::optional<T> out;
+  auto pending = asio::co_spawn(with_settings(ex, std::move(settings)), detail::store_result(std::move(task), &out),
+                                asio::use_awaitable);
+  co_await std::move(pending);
+  co_return std::move(*out);
 }
 
 }  // namespace dspy

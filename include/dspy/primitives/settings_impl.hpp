@@ -15,6 +15,7 @@ DSPY_DECL Settings SettingsOverride::applied_to(Settings s) const {
   if (adapter) s.adapter = *adapter;
   if (callbacks) s.callbacks = *callbacks;
   if (track_usage) s.track_usage = *track_usage;
+  if (trace) s.trace = *trace;
   return s;
 }
 

@@ -65,17 +65,12 @@ bool demo_shows(const Demo<PSig>& demo, const boost::json::object& example_input
   });
 }
 
-// Removes the demos that show the example from every predictor, and records every predictor
-// call of the run into `trace`.
+// Removes the demos that show the example from every predictor.
 template <class M, Signature Sig>
-void prepare_teacher(M& teacher, const Example<Sig>& example, Trace& trace) {
+void prepare_teacher(M& teacher, const Example<Sig>& example) {
   const boost::json::object inputs = fields_json(example.input);
-  for_each_predictor(teacher, [&](const std::string& path, auto& p) {
-    using P = std::remove_cvref_t<decltype(p)>;
+  for_each_predictor(teacher, [&](const std::string&, auto& p) {
     std::erase_if(p.demos, [&](const auto& d) { return demo_shows(d, inputs); });
-    p.trace_hook = [&trace, path](const typename P::Input& in, const Predicted<typename P::Output>& out) {
-      trace.push_back({path, fields_json(in), fields_json(out.value())});
-    };
   });
 }
 
@@ -93,8 +88,8 @@ struct BootstrapRunner {
     const Example<Sig>& example = (*trainset)[i];
     M run = round ? attempt_copy(*teacher, static_cast<std::int64_t>(round)) : *teacher;
     BootstrapTry out;
-    prepare_teacher(run, example, out.trace);
-    auto pending = dspy::acall(run, example.input);  // not inside co_await: GCC 12 bug 100611
+    prepare_teacher(run, example);
+    auto pending = traced_call(&run, example.input, &out.trace);  // not inside co_await: GCC 12 bug 100611
     auto prediction = co_await std::move(pending);
     if (!prediction) co_return std::move(prediction).error();
     try {

@@ -142,8 +142,8 @@ struct SimbaRunner {
     M run = (*programs)[job.first];
     SimbaRun out;
     out.example = job.second;
-    prepare_teacher(run, example, out.trace);
-    auto pending = dspy::acall(run, example.input);  // not inside co_await: GCC 12 bug 100611
+    prepare_teacher(run, example);
+    auto pending = traced_call(&run, example.input, &out.trace);  // not inside co_await: GCC 12 bug 100611
     auto prediction = co_await std::move(pending);
     if (!prediction) co_return out;
     out.prediction = result_json(*prediction);
