@@ -313,6 +313,7 @@ TEST(Gateway, ModuleCallbacksAndErrorsReachOnModuleEnd) {
   dspy::set_lm(support, empty);
   const auto failed = dspy::call(support, {"x"});
   ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().module(), "self");  // only the root's call was observed (its own callbacks)
   ASSERT_EQ(own->ends.size(), 3u);
   EXPECT_TRUE(own->ends[2].error);
 
@@ -508,6 +509,7 @@ TEST(Otlp, BatchGivesOneTracePerInputAndMarksErrors) {
   ASSERT_EQ(results.size(), 2u);
   ASSERT_TRUE(results[0]);
   ASSERT_FALSE(results[1]);
+  EXPECT_EQ(results[1].error().module(), "self.analyze.classify");  // where it arose, not where it surfaced
   std::size_t lines = 0;
   const auto spans = spans_of(out.str(), &lines);
   EXPECT_EQ(lines, 2u);

@@ -98,13 +98,16 @@ template <class M>
 asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input) {
   using R = forward_result_t<M>;
   const auto ex = co_await asio::this_coro::executor;
+  // The executor's settings are read in place: the unobserved call pays no reference count.
   const ContextExecutor* carried = ex.template target<ContextExecutor>();
-  const SettingsPtr settings = carried ? carried->settings() : current_settings();
-  if (!observes_calls(*settings) && own_callbacks(*m).empty()) {
+  SettingsPtr thread_settings;
+  if (!carried) thread_settings = current_settings();
+  const Settings& settings = carried ? *carried->settings() : *thread_settings;
+  if (!observes_calls(settings) && own_callbacks(*m).empty()) {
     auto pending = m->forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
     co_return co_await std::move(pending);
   }
-  OpenCall call = open_call(*settings, m, node_tag<M>(), std::string(type_name_of<M>), &find_member<M>,
+  OpenCall call = open_call(settings, m, node_tag<M>(), std::string(type_name_of<M>), &find_member<M>,
                             own_callbacks(*m), &json_of<typename M::Input>, &input);
   std::optional<R> out;
   std::exception_ptr escaped;
@@ -122,6 +125,8 @@ asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input
   }
   R& r = *out;
   if constexpr (requires { r.has_value(); r.error(); *r; }) {
+    if constexpr (requires { r.error().set_module(call.frame->path); })
+      if (!r) r.error().set_module(call.frame->path);
     using V = std::remove_cvref_t<decltype(*r)>;
     std::optional<LMUsage> usage = r ? close_call(call, &json_of<V>, &*r, nullptr) : close_call(call, nullptr, nullptr, &r.error());
     if constexpr (CarriesUsage<V>)

@@ -168,9 +168,6 @@ class Predict final : public detail::PredictCore {
   /// DSPy's extra `hint_` input field. Not part of the saved state.
   std::function<std::vector<Message>(const Adapter&, const std::string&, std::span<const Demo<Sig>>, const Input&)>
       format_hook;
-  /// When set, sees the input and prediction of every successful call (DSPy's trace entry); Refine
-  /// reads an attempt's trajectory from it. Not part of the saved state.
-  std::function<void(const Input&, const Predicted<Output>&)> trace_hook;
 
   Predict() : Predict(signature_meta<Sig>().default_instructions) {}
   explicit Predict(std::string instructions)
@@ -186,7 +183,7 @@ class Predict final : public detail::PredictCore {
   result_type operator()(const Input& input, const CallConfig& call = {}) const {
     std::vector<Output> outputs;
     Result<detail::PredictionParts> parts = predict(&input, call, detail::output_slots(outputs));
-    return predicted(std::move(parts), std::move(outputs), input);
+    return predicted(std::move(parts), std::move(outputs));
   }
 
   /// Calls the LM asynchronously. The predictor must outlive the returned awaitable. Settings
@@ -220,17 +217,15 @@ class Predict final : public detail::PredictCore {
     std::vector<Output> outputs;
     auto pending = apredict(&input, std::move(call), std::move(on_chunk), detail::output_slots(outputs));
     Result<detail::PredictionParts> parts = co_await std::move(pending);
-    co_return predicted(std::move(parts), std::move(outputs), input);
+    co_return predicted(std::move(parts), std::move(outputs));
   }
 
-  result_type predicted(Result<detail::PredictionParts>&& parts, std::vector<Output>&& outputs,
-                        const Input& input) const {
+  static result_type predicted(Result<detail::PredictionParts>&& parts, std::vector<Output>&& outputs) {
     if (!parts) return std::move(parts).error();
     detail::PredictionParts& p = *parts;
     result_type result(Predicted<Output>(std::move(outputs), std::move(p.raw), std::move(p.meta), p.latency,
                                          std::move(p.notes), p.adapter));
     if (p.lm_usage) (*result).set_lm_usage(std::move(*p.lm_usage));
-    if (trace_hook) trace_hook(input, *result);
     return result;
   }
 

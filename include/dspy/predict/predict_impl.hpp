@@ -351,6 +351,7 @@ struct PredictCore::Run {
   }
 
   void done(Result<PredictionParts>&& result) {
+    if (frame && !result) result.error().set_module(frame->path);
     if (settings->trace && result)
       settings->trace->add({trace_name(), fields_object(input_values()),
                             fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)})});

@@ -289,11 +289,14 @@ class Refine {
     std::optional<Error> last_error;
     std::map<std::string, std::string> advice;
     for (std::size_t i = 0; i < n_; ++i) {
-      std::vector<TraceEntry> trace;
+      Trace trace;
       M attempt = detail::attempt_copy(module, start + static_cast<std::int64_t>(i));
-      instrument(attempt, advice, trace);
-      auto pending = dspy::acall(attempt, input);  // not inside co_await: GCC 12 bug 100611
+      instrument(attempt, advice);
+      auto pending = detail::traced_call(&attempt, input, &trace);  // not inside co_await: GCC 12 bug 100611
       result_type result = co_await std::move(pending);
+      // DSPy's trace keeps the inputs the adapter saw, `hint_` included.
+      if (!advice.empty())
+        for (auto& entry : trace) entry.inputs["hint_"] = hint_for(advice, entry.module_name);
       std::optional<double> reward;
       if (result) {
         try {
@@ -335,30 +338,23 @@ class Refine {
   BOOST_DESCRIBE_CLASS(Refine, (), (module), (), ())
 
  private:
-  // Hooks on the attempt's predictors: record the trajectory, and show last round's advice.
-  static void instrument(M& attempt, const std::map<std::string, std::string>& advice,
-                         std::vector<TraceEntry>& trace) {
+  // Shows last round's advice to the attempt's predictors (DSPy's `hint_` input field).
+  static void instrument(M& attempt, const std::map<std::string, std::string>& advice) {
+    if (advice.empty()) return;
     for_each_predictor(attempt, [&](const std::string& path, auto& p) {
       using P = std::remove_cvref_t<decltype(p)>;
       using Sig = typename P::signature_type;
-      std::optional<std::string> hint;
-      // DSPy: advice.get(name, "N/A"), once there is any advice at all.
-      if (!advice.empty()) {
-        const auto it = advice.find(path);
-        hint = it == advice.end() ? std::string("N/A") : it->second;
-      }
-      // DSPy's trace keeps the inputs the adapter saw, `hint_` included.
-      p.trace_hook = [&trace, path, hint](const typename P::Input& in, const Predicted<typename P::Output>& out) {
-        boost::json::object inputs = detail::fields_json(in);
-        if (hint) inputs["hint_"] = *hint;
-        trace.push_back({path, std::move(inputs), detail::fields_json(out.value())});
+      p.format_hook = [h = hint_for(advice, path)](const Adapter& ad, const std::string& instructions,
+                                                   std::span<const Demo<Sig>> demos, const typename P::Input& in) {
+        return detail::format_with_hint<Sig>(ad, instructions, demos, in, h);
       };
-      if (hint)
-        p.format_hook = [h = *hint](const Adapter& ad, const std::string& instructions,
-                                    std::span<const Demo<Sig>> demos, const typename P::Input& in) {
-          return detail::format_with_hint<Sig>(ad, instructions, demos, in, h);
-        };
     });
+  }
+
+  // DSPy: advice.get(name, "N/A"), once there is any advice at all.
+  static std::string hint_for(const std::map<std::string, std::string>& advice, const std::string& path) {
+    const auto it = advice.find(path);
+    return it == advice.end() ? std::string("N/A") : it->second;
   }
 
   [[nodiscard]] LMHandle feedback_lm() const {

@@ -73,12 +73,20 @@ class Error {
   [[nodiscard]] const std::string& raw_response() const noexcept { return raw_response_; }
   /// The signature field the error is about; empty when it is about no single field.
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
+  /// The DSPy path of the module call where the error arose ("self.analyze.classify"), set by
+  /// the gateway when calls are observed (callbacks, usage tracking, a trace); empty otherwise.
+  [[nodiscard]] const std::string& module() const noexcept { return module_; }
+  /// Sets module() unless an inner call already did.
+  void set_module(std::string_view path) {
+    if (module_.empty()) module_ = path;
+  }
 
  private:
   Errc code_;
   std::string message_;
   std::string raw_response_;
   std::string field_;
+  std::string module_;
 };
 
 /// Thrown only by Result::value() on an error: the Result API itself never throws.
@@ -114,6 +122,7 @@ class [[nodiscard]] Result {
 
   /// Precondition: !has_value().
   [[nodiscard]] const Error& error() const& noexcept { return *std::get_if<1>(&v_); }
+  [[nodiscard]] Error& error() & noexcept { return *std::get_if<1>(&v_); }
   [[nodiscard]] Error&& error() && noexcept { return std::move(*std::get_if<1>(&v_)); }
 
   /// Reaches through to the value; for a value that itself has `->` (Predicted), through that
@@ -148,6 +157,7 @@ class [[nodiscard]] Result<void> {
     if (!ok_) throw BadResultAccess(error_);
   }
   [[nodiscard]] const Error& error() const& noexcept { return error_; }
+  [[nodiscard]] Error& error() & noexcept { return error_; }
 
  private:
   Error error_{Errc::config, {}};

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -179,11 +180,16 @@ template <class T>
 asio::awaitable<T> with_context(SettingsOverride o, asio::awaitable<T> task) {
   const auto ex = co_await asio::this_coro::executor;
   auto settings = std::make_shared<const Settings>(o.applied_to(*settings_of(ex)));
-  std::optional<T> out;
-  auto pending = asio::co_spawn(with_settings(ex, std::move(settings)), detail::store_result(std::move(task), &out),
-                                asio::use_awaitable);
-  co_await std::move(pending);
-  co_return std::move(*out);
+  if constexpr (std::is_void_v<T>) {
+    auto pending = asio::co_spawn(with_settings(ex, std::move(settings)), std::move(task), asio::use_awaitable);
+    co_await std::move(pending);
+  } else {
+    std::optional<T> out;
+    auto pending = asio::co_spawn(with_settings(ex, std::move(settings)), detail::store_result(std::move(task), &out),
+                                  asio::use_awaitable);
+    co_await std::move(pending);
+    co_return std::move(*out);
+  }
 }
 
 }  // namespace dspy
