@@ -199,6 +199,34 @@ TEST(Gateway, CallbacksSeeTheCallTreeWithDSPyPaths) {
   EXPECT_EQ(rec->ends.back().id, root.id);  // the root ends last
 }
 
+TEST(Gateway, EvaluateRunsEachExampleAsARootCall) {
+  auto rec = std::make_shared<TreeRecorder>();
+  auto scope = dspy::context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{rec}, .track_usage = true});
+  const Support support = make_support(lm_answering_all());
+  struct Ticket {
+    using Input = Support::Input;
+    struct Output {
+      std::string answer;
+    };
+  };
+  const std::vector<dspy::Example<Ticket>> devset(3, {.input = {"t"}, .labels = {.answer = "refund"}});
+  const auto metric = [](const dspy::Example<Ticket>& ex, const Reply& out) { return ex.labels.answer == out.answer; };
+  const auto report = dspy::evaluate(support, devset, metric, {.concurrency = 2, .progress = false});
+  EXPECT_DOUBLE_EQ(report.score, 100.0);
+  std::size_t roots = 0;
+  for (const auto& e : rec->starts)
+    if (e.kind == "module" && e.parent == 0) {
+      ++roots;
+      EXPECT_EQ(e.path, "self");  // the program, not evaluate's runner
+      EXPECT_EQ(e.module, "Support");
+    }
+  EXPECT_EQ(roots, devset.size());
+  for (const auto& e : rec->ends)
+    if (e.path == "self") {
+      EXPECT_EQ(e.usage->at("scripted/lm").total_tokens, 45);
+    }
+}
+
 TEST(Gateway, UsagePerModuleCallIsTheSumOfItsLmCalls) {
   auto rec = std::make_shared<TreeRecorder>();
   auto scope = dspy::context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{rec}, .track_usage = true});

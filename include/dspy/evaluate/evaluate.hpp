@@ -131,6 +131,7 @@ struct ScoredPrediction {
 template <class M, class Sig, class F>
 struct Scorer {
   using Input = std::size_t;
+  static constexpr bool transparent_module = true;  // a runner, not a module of the program
   const M* program;
   const std::vector<Example<Sig>>* devset;
   const F* metric;

@@ -59,6 +59,12 @@ concept CarriesUsage = requires(T& v, LMUsage u) { v.set_lm_usage(std::move(u));
 
 namespace detail {
 
+// The library's own batch runners (evaluate's scorer, the optimizers' runners) are not modules of
+// the user's program: the gateway calls their forward directly, so the program they run is the
+// root of its call tree, at "self".
+template <class M>
+concept Transparent = M::transparent_module;
+
 // One observed module call: its place in the call tree, the settings its forward runs under
 // (with it as their caller), and who is told about it.
 struct OpenCall {
@@ -145,7 +151,8 @@ asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input
 template <AsyncCallable M>
 auto acall(const M& m, typename M::Input input) {
   static_assert(detail::check_module_description<M>());
-  if constexpr (Module<M>) return detail::gateway(&m, std::move(input));
+  if constexpr (detail::Transparent<M>) return m.forward(std::move(input));
+  else if constexpr (Module<M>) return detail::gateway(&m, std::move(input));
   else return m.acall(std::move(input));
 }
 

@@ -78,6 +78,7 @@ void prepare_teacher(M& teacher, const Example<Sig>& example) {
 template <class M, class Sig, class F>
 struct BootstrapRunner {
   using Input = std::size_t;
+  static constexpr bool transparent_module = true;  // a runner, not a module of the program
   const M* teacher;
   const std::vector<Example<Sig>>* trainset;
   const F* metric;

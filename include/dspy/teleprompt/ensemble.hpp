@@ -70,6 +70,7 @@ class EnsembleProgram {
   // Runs one member: the batch runner's module, so members run as concurrent calls.
   struct Dispatch {
     using Input = Member;
+    static constexpr bool transparent_module = true;  // a runner, not a module of the program
     const EnsembleProgram* self;
     auto forward(Member m) const { return dspy::acall(self->programs[m.index], std::move(m.input)); }
   };

@@ -131,6 +131,7 @@ struct SimbaRun {
 template <class M, class Sig, class F>
 struct SimbaRunner {
   using Input = std::size_t;
+  static constexpr bool transparent_module = true;  // a runner, not a module of the program
   const std::vector<M>* programs;
   const std::vector<std::pair<std::size_t, std::size_t>>* jobs;
   const std::vector<Example<Sig>>* trainset;
