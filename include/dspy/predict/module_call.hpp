@@ -99,21 +99,13 @@ std::span<const std::shared_ptr<Callback>> own_callbacks(const M& m) noexcept {
 template <class M>
 using forward_result_t = typename decltype(std::declval<const M&>().forward(std::declval<typename M::Input>()))::value_type;
 
-// The gateway of a module (a type with forward). Static by-value parameters: GCC 12.
+// An observed module call: its ModuleCall open around forward, which runs under settings that
+// name it as the caller.
 template <class M>
-asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input) {
+asio::awaitable<forward_result_t<M>> observed_call(const M* m, typename M::Input input, asio::any_io_executor ex,
+                                                    SettingsPtr settings) {
   using R = forward_result_t<M>;
-  const auto ex = co_await asio::this_coro::executor;
-  // The executor's settings are read in place: the unobserved call pays no reference count.
-  const ContextExecutor* carried = ex.template target<ContextExecutor>();
-  SettingsPtr thread_settings;
-  if (!carried) thread_settings = current_settings();
-  const Settings& settings = carried ? *carried->settings() : *thread_settings;
-  if (!observes_calls(settings) && own_callbacks(*m).empty()) {
-    auto pending = m->forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
-    co_return co_await std::move(pending);
-  }
-  OpenCall call = open_call(settings, m, node_tag<M>(), std::string(type_name_of<M>), &find_member<M>,
+  OpenCall call = open_call(*settings, m, node_tag<M>(), std::string(type_name_of<M>), &find_member<M>,
                             own_callbacks(*m), &json_of<typename M::Input>, &input);
   std::optional<R> out;
   std::exception_ptr escaped;
@@ -143,6 +135,23 @@ asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input
   co_return std::move(r);
 }
 
+// The gateway of a module (a type with forward): nothing but forward unless calls are observed.
+// Static by-value parameters: GCC 12.
+template <class M>
+asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input) {
+  auto ex = co_await asio::this_coro::executor;
+  // The executor's settings are read in place: the unobserved call pays no reference count.
+  const ContextExecutor* carried = ex.template target<ContextExecutor>();
+  SettingsPtr settings = carried ? nullptr : current_settings();
+  if (!observes_calls(carried ? *carried->settings() : *settings) && own_callbacks(*m).empty()) [[likely]] {
+    auto pending = m->forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
+    co_return co_await std::move(pending);
+  }
+  if (carried) settings = carried->settings();
+  auto pending = observed_call(m, std::move(input), std::move(ex), std::move(settings));
+  co_return co_await std::move(pending);
+}
+
 }  // namespace detail
 
 /// `co_await dspy::acall(module, input)`: every module call passes here (call, batch, evaluate, a
@@ -151,9 +160,16 @@ asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input
 template <AsyncCallable M>
 auto acall(const M& m, typename M::Input input) {
   static_assert(detail::check_module_description<M>());
-  if constexpr (detail::Transparent<M>) return m.forward(std::move(input));
-  else if constexpr (Module<M>) return detail::gateway(&m, std::move(input));
-  else return m.acall(std::move(input));
+  if constexpr (detail::Transparent<M>) {
+    return m.forward(std::move(input));
+  } else if constexpr (Module<M>) {
+    // Until something observes calls, a module call is its forward: the gateway costs nothing.
+    if (!detail::calls_ever_observed.load(std::memory_order_relaxed) && detail::own_callbacks(m).empty())
+      return m.forward(std::move(input));
+    return detail::gateway(&m, std::move(input));
+  } else {
+    return m.acall(std::move(input));
+  }
 }
 
 template <AsyncCallable M>
