@@ -93,22 +93,16 @@ boost::asio::awaitable<void> module_calls(const Echo* m, std::int64_t n, bool th
   }
 }
 
-// What the gateway adds to a module call: Arg(0) calls forward directly; the others call through
-// dspy::acall: Arg(1) in a process where nothing has observed calls yet, Arg(2) with nothing
-// observing (no callbacks, usage tracking off) after something did, Arg(3) with usage tracking on
-// (a ModuleCall opened per call). Run as every blocking call and batch runs: on an executor that
-// carries the settings. Registered in this order: Arg(1) must run before anything observes.
+// What the gateway adds to a module call: Arg(0) calls forward directly, Arg(1) through
+// dspy::acall with nothing observing (no callbacks, usage tracking off, no trace), Arg(2) through
+// dspy::acall with usage tracking on (a ModuleCall opened per call). Run as every blocking call
+// and batch runs: on an executor that carries the settings.
 void BM_ModuleCall(benchmark::State& state) {
   const Echo echo;
   constexpr std::int64_t kBatch = 1000;
   bool ok = true;
-  if (state.range(0) >= 2) {  // something in the process has observed calls
-    dspy::Settings observing;
-    observing.track_usage = true;
-    dspy::detail::note_settings(&observing);
-  }
   auto settings = std::make_shared<dspy::Settings>(*dspy::current_settings());
-  settings->track_usage = state.range(0) == 3;
+  settings->track_usage = state.range(0) == 2;
   for (auto _ : state) {
     boost::asio::io_context io;
     boost::asio::co_spawn(dspy::ContextExecutor(io.get_executor(), settings),
@@ -118,7 +112,7 @@ void BM_ModuleCall(benchmark::State& state) {
   if (!ok) state.SkipWithError("call failed");
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
-BENCHMARK(BM_ModuleCall)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
+BENCHMARK(BM_ModuleCall)->Arg(0)->Arg(1)->Arg(2);
 
 }  // namespace
 

@@ -160,16 +160,9 @@ asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input
 template <AsyncCallable M>
 auto acall(const M& m, typename M::Input input) {
   static_assert(detail::check_module_description<M>());
-  if constexpr (detail::Transparent<M>) {
-    return m.forward(std::move(input));
-  } else if constexpr (Module<M>) {
-    // Until something observes calls, a module call is its forward: the gateway costs nothing.
-    if (!detail::calls_ever_observed.load(std::memory_order_relaxed) && detail::own_callbacks(m).empty())
-      return m.forward(std::move(input));
-    return detail::gateway(&m, std::move(input));
-  } else {
-    return m.acall(std::move(input));
-  }
+  if constexpr (detail::Transparent<M>) return m.forward(std::move(input));
+  else if constexpr (Module<M>) return detail::gateway(&m, std::move(input));
+  else return m.acall(std::move(input));
 }
 
 template <AsyncCallable M>

@@ -3,7 +3,6 @@
 // coroutine across co_await and threads (with_context).
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -95,15 +94,6 @@ namespace detail {
 inline bool observes_calls(const Settings& s) noexcept {
   return !s.callbacks.empty() || s.track_usage || s.trace != nullptr;
 }
-
-// Whether any settings in this process have observed calls: until then a module call is its
-// forward alone, without the gateway's coroutine. Set, never cleared, wherever settings reach
-// calls (configure, context, every executor that carries settings); settings are snapshots, so a
-// Settings changed after it was handed over is not seen.
-inline std::atomic<bool> calls_ever_observed{false};
-inline void note_settings(const Settings* s) noexcept {
-  if (s && observes_calls(*s)) calls_ever_observed.store(true, std::memory_order_relaxed);
-}
 }  // namespace detail
 
 /// While alive, overrides the settings for blocking code on this thread:
@@ -113,7 +103,6 @@ class [[nodiscard]] Context {
   explicit Context(const SettingsOverride& o)
       : previous_(detail::thread_settings()),
         mine_(std::make_shared<const Settings>(o.applied_to(*current_settings()))) {
-    detail::note_settings(mine_.get());
     detail::thread_settings() = mine_;
   }
   ~Context() { detail::thread_settings() = previous_; }
@@ -132,9 +121,7 @@ class [[nodiscard]] Context {
 class ContextExecutor {
  public:
   ContextExecutor(asio::any_io_executor inner, SettingsPtr settings)
-      : inner_(std::move(inner)), settings_(std::move(settings)) {
-    detail::note_settings(settings_.get());
-  }
+      : inner_(std::move(inner)), settings_(std::move(settings)) {}
 
   template <class F>
   void execute(F&& f) const {

@@ -21,7 +21,6 @@ DSPY_DECL Settings SettingsOverride::applied_to(Settings s) const {
 
 DSPY_DECL void configure(Settings s) {
   auto snapshot = std::make_shared<const Settings>(std::move(s));
-  detail::note_settings(snapshot.get());
   auto& g = detail::global_settings();
   std::lock_guard lock(g.mutex);
   g.value = std::move(snapshot);
