@@ -6,7 +6,7 @@
 #include <boost/describe/class.hpp>
 
 #include <dspy/predict/predict.hpp>
-#include <dspy/primitives/module.hpp>
+#include <dspy/predict/module_call.hpp>
 
 struct QA {
   struct Input {
