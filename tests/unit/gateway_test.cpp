@@ -16,6 +16,8 @@
 
 #include <unistd.h>
 
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/describe/class.hpp>
 #include <gtest/gtest.h>
 
@@ -381,6 +383,49 @@ TEST(Gateway, CallerModulesIsTheStackFromTheRoot) {
   const auto stack = dspy::call(Outer{}, {"x"});
   ASSERT_TRUE(stack);
   EXPECT_EQ(*stack, (std::vector<std::string>{"Outer self", "Inspect self.inner"}));
+}
+
+// Waits on a timer, so a later handler resumes it, before calling its sub-module.
+struct Pause {
+  Inspect inner;
+  using Input = Classify::Input;
+  asio::awaitable<dspy::Result<std::vector<std::string>>> forward(Input in) const {
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(1));
+    co_await timer.async_wait(asio::use_awaitable);
+    auto pending = dspy::acall(inner, in);
+    co_return co_await std::move(pending);
+  }
+};
+BOOST_DESCRIBE_STRUCT(Pause, (), (inner))
+
+TEST(Gateway, InterleavedCallsEachSeeTheirOwnSettings) {
+  // Observed and unobserved runs take turns on one thread: each module call is judged by the
+  // settings of the run it belongs to, also after its coroutine was suspended and resumed.
+  auto rec = std::make_shared<TreeRecorder>();
+  const Pause program;
+  asio::io_context io;
+  using Stack = dspy::Result<std::vector<std::string>>;
+  std::vector<std::optional<Stack>> observed(3), plain(3);
+  for (int i = 0; i < 3; ++i) {
+    auto told = dspy::with_context({.callbacks = std::vector<std::shared_ptr<dspy::Callback>>{rec}},
+                                   dspy::acall(program, {"x"}));
+    asio::co_spawn(io, dspy::detail::store_result(std::move(told), &observed[i]), asio::detached);
+    asio::co_spawn(io, dspy::detail::store_result(dspy::acall(program, {"y"}), &plain[i]), asio::detached);
+  }
+  io.run();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(observed[i] && *observed[i]);
+    EXPECT_EQ(**observed[i], (std::vector<std::string>{"Pause self", "Inspect self.inner"}));
+    ASSERT_TRUE(plain[i] && *plain[i]);
+    EXPECT_TRUE((*plain[i])->empty());
+  }
+  ASSERT_EQ(rec->starts.size(), 6u);
+  std::set<std::uint64_t> roots;
+  for (const auto& e : rec->starts)
+    if (e.path == "self") roots.insert(e.id);
+  ASSERT_EQ(roots.size(), 3u);
+  for (const auto& e : rec->starts)
+    if (e.path == "self.inner") EXPECT_TRUE(roots.count(e.parent)) << e.id;
 }
 
 asio::awaitable<dspy::Result<Reply>> traced_support(const Support* s, std::shared_ptr<dspy::TraceLog> log) {

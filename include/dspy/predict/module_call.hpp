@@ -135,34 +135,32 @@ asio::awaitable<forward_result_t<M>> observed_call(const M* m, typename M::Input
   co_return std::move(r);
 }
 
-// The gateway of a module (a type with forward): nothing but forward unless calls are observed.
-// Static by-value parameters: GCC 12.
-template <class M>
-asio::awaitable<forward_result_t<M>> gateway(const M* m, typename M::Input input) {
-  auto ex = co_await asio::this_coro::executor;
-  // The executor's settings are read in place: the unobserved call pays no reference count.
-  const ContextExecutor* carried = ex.template target<ContextExecutor>();
-  SettingsPtr settings = carried ? nullptr : current_settings();
-  if (!observes_calls(carried ? *carried->settings() : *settings) && own_callbacks(*m).empty()) [[likely]] {
-    auto pending = m->forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
-    co_return co_await std::move(pending);
-  }
-  if (carried) settings = carried->settings();
-  auto pending = observed_call(m, std::move(input), std::move(ex), std::move(settings));
-  co_return co_await std::move(pending);
-}
-
 }  // namespace detail
 
 /// `co_await dspy::acall(module, input)`: every module call passes here (call, batch, evaluate, a
 /// chain's stage, a module calling its sub-module). A module's `forward` goes through the gateway;
-/// a predictor's acall is its own gateway.
+/// a predictor's acall is its own gateway; the library's batch runners are transparent.
 template <AsyncCallable M>
 auto acall(const M& m, typename M::Input input) {
   static_assert(detail::check_module_description<M>());
   if constexpr (detail::Transparent<M>) return m.forward(std::move(input));
-  else if constexpr (Module<M>) return detail::gateway(&m, std::move(input));
   else return m.acall(std::move(input));
+}
+
+/// The gateway of a module (a type with forward): nothing but forward unless calls are observed.
+/// `acall` is the coroutine itself, so the input moves once into its frame and once into forward.
+template <AsyncCallable M>
+  requires(Module<M> && !detail::Transparent<M>)
+asio::awaitable<detail::forward_result_t<M>> acall(const M& m, typename M::Input input) {
+  static_assert(detail::check_module_description<M>());
+  if (!detail::calls_observed() && detail::own_callbacks(m).empty()) [[likely]] {
+    auto pending = m.forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
+    co_return co_await std::move(pending);
+  }
+  SettingsPtr settings = detail::running_settings() ? *detail::running_settings() : current_settings();
+  auto ex = co_await asio::this_coro::executor;
+  auto pending = detail::observed_call(&m, std::move(input), std::move(ex), std::move(settings));
+  co_return co_await std::move(pending);
 }
 
 template <AsyncCallable M>

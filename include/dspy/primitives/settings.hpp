@@ -116,6 +116,37 @@ class [[nodiscard]] Context {
 
 [[nodiscard]] inline Context context(const SettingsOverride& o) { return Context(o); }
 
+namespace detail {
+// The settings of the ContextExecutor whose handler runs on this thread (null: none). A coroutine
+// runs only inside its executor's handlers, so it finds its settings here without copying its
+// executor (the module gateway's common path).
+inline const SettingsPtr*& running_settings() noexcept {
+  thread_local const SettingsPtr* running = nullptr;
+  return running;
+}
+
+// Whether module calls are observed under the settings this code runs under: its
+// ContextExecutor's, read in place (no reference count), else this thread's.
+inline bool calls_observed() {
+  if (const SettingsPtr* running = running_settings()) return observes_calls(**running);
+  return observes_calls(*current_settings());
+}
+
+// A handler of a ContextExecutor: its settings are the running ones while it runs.
+template <class F>
+struct RunUnder {
+  SettingsPtr settings;
+  F f;
+  void operator()() {
+    struct Restore {
+      const SettingsPtr* outer;
+      ~Restore() { running_settings() = outer; }
+    } restore{std::exchange(running_settings(), &settings)};
+    static_cast<F&&>(f)();
+  }
+};
+}  // namespace detail
+
 /// An executor that carries settings: coroutines spawned on it, and everything they await, see
 /// them, whichever thread resumes them and whatever else runs in between.
 class ContextExecutor {
@@ -125,7 +156,7 @@ class ContextExecutor {
 
   template <class F>
   void execute(F&& f) const {
-    inner_.execute(std::forward<F>(f));
+    inner_.execute(detail::RunUnder<std::decay_t<F>>{settings_, std::forward<F>(f)});
   }
   template <class P>
     requires requires(const asio::any_io_executor& e, const P& p) { asio::query(e, p); }
