@@ -230,6 +230,63 @@ TEST(Refine, EachPredictorGetsItsOwnAdviceOrNA) {
   EXPECT_EQ(requests[3].config.rollout_id, 1);  // the second attempt's rollout id
 }
 
+// A program holding a BestOfN, as an optimizer would trace it.
+struct Pick {
+  using Input = QA::Input;
+  dspy::BestOfN<dspy::Predict<QA>> best;
+  boost::asio::awaitable<dspy::Result<dspy::Predicted<QA::Output>>> forward(Input in) const {
+    auto pending = dspy::acall(best, std::move(in));  // not inside co_await: GCC 12 bug 100611
+    co_return co_await std::move(pending);
+  }
+};
+BOOST_DESCRIBE_STRUCT(Pick, (), (best))
+
+std::vector<std::string> predictor_names(const auto& program) {
+  std::vector<std::string> names;
+  for (const auto& [name, p] : dspy::named_predictors(program)) names.push_back(name);
+  return names;
+}
+
+TEST(BestOfN, OnlyTheBestAttemptJoinsTheRunsTrace) {
+  auto lm = std::make_shared<ScriptedLM>(std::vector<std::string>{reply("a"), reply("ccc"), reply("bb")});
+  const Pick program{dspy::BestOfN(predictor(lm), 3, length_reward, 100.0)};
+  dspy::Trace trace;
+  auto r = dspy::detail::sync_wait(dspy::detail::traced_call(&program, {.question = "q"}, &trace));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->answer, "ccc");
+  EXPECT_EQ(lm->calls(), 3U);
+  ASSERT_EQ(trace.size(), 1U);  // as DSPy: each attempt under a trace of its own, the best one kept
+  EXPECT_EQ(trace[0].module_name, "best.module");
+  EXPECT_EQ(predictor_names(program), std::vector<std::string>{"best.module"});  // what optimizers map it to
+  EXPECT_EQ(trace[0].outputs.at("answer"), "ccc");
+  // Untraced, no attempt is traced at all.
+  auto lm2 = std::make_shared<ScriptedLM>(std::vector<std::string>{reply("a")});
+  EXPECT_TRUE(dspy::call(Pick{dspy::BestOfN(predictor(lm2), 1, length_reward, 1.0)}, {.question = "q"}));
+}
+
+TEST(Refine, OnlyTheBestAttemptJoinsTheRunsTraceWithItsHints) {
+  auto lm = std::make_shared<ScriptedLM>();
+  lm->push(reply("d1")).push(reply("p")).push(feedback_reply(R"({"polish": "Be longer."})"));
+  lm->push(reply("d2")).push(reply("polished"));
+  TwoStep program;
+  dspy::set_lm(program, lm);
+  const dspy::Refine refine(program, 2, length_reward, 5.0);
+  dspy::Trace trace;
+  auto r = dspy::detail::sync_wait(dspy::detail::traced_call(&refine, {.question = "q"}, &trace));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->answer, "polished");
+  // As DSPy: the feedback call runs in the run's trace; then the best attempt's calls (the
+  // second's draft and polish, with the hints they were shown) join it; the first attempt's do not.
+  ASSERT_EQ(trace.size(), 3U);
+  EXPECT_TRUE(trace[0].outputs.contains("advice"));
+  EXPECT_EQ(predictor_names(refine), (std::vector<std::string>{"module.draft", "module.polish"}));
+  EXPECT_EQ(trace[1].module_name, "module.draft");
+  EXPECT_EQ(trace[1].outputs.at("answer"), "d2");
+  EXPECT_EQ(trace[1].inputs.at("hint_"), "N/A");
+  EXPECT_EQ(trace[2].module_name, "module.polish");
+  EXPECT_EQ(trace[2].inputs.at("hint_"), "Be longer.");
+}
+
 TEST(Refine, NoFeedbackAfterTheLastAttemptOrOnSuccess) {
   auto lm = std::make_shared<ScriptedLM>(std::vector<std::string>{reply("abc")});
   auto r = dspy::Refine(predictor(lm), 3, length_reward, 3.0)({.question = "q"});

@@ -18,6 +18,7 @@
 #include "../primitives/module.hpp"
 #include "module_call.hpp"
 #include "../primitives/predictor.hpp"
+#include "../primitives/settings.hpp"
 
 namespace dspy {
 
@@ -110,9 +111,14 @@ class BestOfN {
     std::optional<result_type> best;
     double best_reward = -std::numeric_limits<double>::infinity();
     std::optional<Error> last_error;
+    // As DSPy, each attempt runs under a trace of its own; the best one's joins the run's trace.
+    const SettingsPtr settings = detail::settings_here();
+    Trace best_trace;
     for (std::size_t i = 0; i < n_; ++i) {
       const M attempt = detail::attempt_copy(module, start + static_cast<std::int64_t>(i));
-      auto pending = dspy::acall(attempt, input);  // not inside co_await: GCC 12 bug 100611
+      Trace trace;
+      auto pending = settings->trace ? detail::traced_call(&attempt, input, &trace)  // not inside co_await:
+                                     : dspy::acall(attempt, input);                  // GCC 12 bug 100611
       result_type result = co_await std::move(pending);
       std::optional<double> reward;
       if (result) {
@@ -133,9 +139,11 @@ class BestOfN {
       if (!best || *reward > best_reward) {
         best_reward = *reward;
         best.emplace(std::move(result));
+        best_trace = std::move(trace);
       }
       if (reached) break;
     }
+    detail::extend_trace(*settings, best_trace, "module");
     if (best) co_return std::move(*best);
     co_return std::move(*last_error);
   }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "../primitives/callback.hpp"
 #include "../primitives/error.hpp"
 #include "../primitives/module.hpp"
+#include "../primitives/predictor.hpp"
 #include "../primitives/settings.hpp"
 #include "../signatures/field_types.hpp"
 
@@ -157,9 +159,8 @@ asio::awaitable<detail::forward_result_t<M>> acall(const M& m, typename M::Input
     auto pending = m.forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
     co_return co_await std::move(pending);
   }
-  SettingsPtr settings = detail::running_settings() ? *detail::running_settings() : current_settings();
   auto ex = co_await asio::this_coro::executor;
-  auto pending = detail::observed_call(&m, std::move(input), std::move(ex), std::move(settings));
+  auto pending = detail::observed_call(&m, std::move(input), std::move(ex), detail::settings_here());
   co_return co_await std::move(pending);
 }
 
@@ -175,6 +176,10 @@ asio::awaitable<void> store_call(const M* m, typename M::Input input, std::optio
 }  // namespace detail
 
 namespace detail {
+// DSPy's BestOfN and Refine: the chosen attempt's trace joins the trace of the run they are part
+// of (when there is one), its predictors named as those of `member`, the module the attempt copies.
+DSPY_DECL void extend_trace(const Settings& enclosing, const Trace& attempt, std::string_view member);
+
 /// Runs `program` on `input`, collecting DSPy's trace of the run into `*trace`.
 template <AsyncCallable M>
 asio::awaitable<module_result_t<M>> traced_call(const M* program, typename M::Input input, Trace* trace) {

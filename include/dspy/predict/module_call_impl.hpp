@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "../clients/usage.hpp"
 #include "../primitives/callback.hpp"
 #include "../primitives/error.hpp"
+#include "../primitives/predictor.hpp"
 #include "../primitives/settings.hpp"
 #include "module_call.hpp"
 
@@ -58,6 +60,16 @@ DSPY_DECL std::optional<LMUsage> close_call(OpenCall& call, boost::json::value (
     for (const auto& cb : call.callbacks) cb->on_module_end(info, out, error);
   }
   return usage;
+}
+
+DSPY_DECL void extend_trace(const Settings& enclosing, const Trace& attempt, std::string_view member) {
+  if (!enclosing.trace) return;
+  const std::string base = (enclosing.caller ? enclosing.caller->path : std::string("self")) + "." + std::string(member);
+  for (const TraceEntry& entry : attempt) {
+    TraceEntry joined = entry;
+    joined.module_name = enclosing.trace->name_of(entry.module_name == "self" ? base : base + "." + entry.module_name);
+    enclosing.trace->add(std::move(joined));
+  }
 }
 
 }  // namespace dspy::detail

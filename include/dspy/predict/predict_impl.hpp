@@ -340,20 +340,10 @@ struct PredictCore::Run {
     return true;
   }
 
-  // The trace's name for this predictor: its path inside the traced module.
-  [[nodiscard]] std::string trace_name() const {
-    const std::optional<std::string> root = settings->trace->root();
-    const std::string& path = frame->path;
-    if (!root || path == *root) return "self";
-    if (path.size() > root->size() && path.compare(0, root->size(), *root) == 0 && path[root->size()] == '.')
-      return path.substr(root->size() + 1);
-    return path;
-  }
-
   void done(Result<PredictionParts>&& result) {
     if (frame && !result) result.error().set_module(frame->path);
     if (settings->trace && result)
-      settings->trace->add({trace_name(), fields_object(input_values()),
+      settings->trace->add({settings->trace->name_of(frame->path), fields_object(input_values()),
                             fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)})});
     if (info.id && (!settings->callbacks.empty() || !self.callbacks.empty())) {
       const boost::json::value parsed =

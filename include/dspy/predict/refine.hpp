@@ -288,6 +288,7 @@ class Refine {
     double best_reward = -std::numeric_limits<double>::infinity();
     std::optional<Error> last_error;
     std::map<std::string, std::string> advice;
+    Trace best_trace;
     for (std::size_t i = 0; i < n_; ++i) {
       Trace trace;
       M attempt = detail::attempt_copy(module, start + static_cast<std::int64_t>(i));
@@ -314,6 +315,7 @@ class Refine {
       if (!best || *reward > best_reward) {  // as BestOfN: the first success is always kept
         best_reward = *reward;
         best.emplace(std::move(result));
+        best_trace = trace;
       }
       if (*reward >= threshold_ || i + 1 == n_) break;
       Predict<OfferFeedback> feedback;
@@ -328,6 +330,7 @@ class Refine {
       }
       advice = std::move(advised->advice);
     }
+    detail::extend_trace(*detail::settings_here(), best_trace, "module");
     if (best) co_return std::move(*best);
     co_return std::move(*last_error);
   }

@@ -51,6 +51,14 @@ class TraceLog {
     std::lock_guard lock(mutex_);
     if (!root_) root_ = path;
   }
+  /// The trace's name for the predictor called at `path`: its path inside the traced module.
+  [[nodiscard]] std::string name_of(const std::string& path) const {
+    const std::optional<std::string> r = root();
+    if (!r || path == *r) return "self";
+    if (path.size() > r->size() && path.compare(0, r->size(), *r) == 0 && path[r->size()] == '.')
+      return path.substr(r->size() + 1);
+    return path;
+  }
 
  private:
   mutable std::mutex mutex_;

@@ -132,6 +132,12 @@ inline bool calls_observed() {
   return observes_calls(*current_settings());
 }
 
+// The settings this code runs under: its ContextExecutor's, else this thread's.
+inline SettingsPtr settings_here() {
+  if (const SettingsPtr* running = running_settings()) return *running;
+  return current_settings();
+}
+
 // A handler of a ContextExecutor: its settings are the running ones while it runs.
 template <class F>
 struct RunUnder {
