@@ -502,4 +502,26 @@ TEST(Evaluate, BatchProgressLinesWhenNotATerminal) {
   EXPECT_EQ(text.find('\r'), std::string::npos);
 }
 
+// DSPy's progress line divides by the examples scored so far (failures left out), not the dev set.
+TEST(Evaluate, ProgressLineAveragesOverTheExamplesScoredSoFar) {
+  dspy::Predict<QA> qa;
+  qa.set_lm(std::make_shared<UpperLM>());
+  // In order: right, wrong, right, failed, right, failed, right, right, right, wrong.
+  const auto dev = devset(10);
+  ::testing::internal::CaptureStderr();
+  const auto result = dspy::evaluate(qa, dev, dspy::answer_exact_match, {.concurrency = 1, .progress = true});
+  const std::string text = ::testing::internal::GetCapturedStderr();
+  EXPECT_DOUBLE_EQ(result.total, 6.0);
+  const auto line = [&](const std::string& counts) {
+    const std::size_t at = text.find(counts);
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_TRUE(line("1/10 ").ends_with("  Average Metric: 1.00 / 1 (100.0%)")) << text;
+  EXPECT_TRUE(line("3/10 ").ends_with("  Average Metric: 2.00 / 3 (66.7%)")) << text;
+  EXPECT_TRUE(line("4/10 ").ends_with("  Average Metric: 2.00 / 3 (66.7%)")) << text;
+  EXPECT_TRUE(line("10/10 ").ends_with("  Average Metric: 6.00 / 8 (75.0%)")) << text;
+  // The summary is over the whole dev set, failures scoring failure_score, as DSPy's.
+  EXPECT_NE(text.find("\nAverage Metric: 6.00 / 10 (60.0%)\n"), std::string::npos) << text;
+}
+
 }  // namespace evaluate_test

@@ -137,6 +137,7 @@ struct Scorer {
   const F* metric;
   std::vector<double>* latency;
   double* running_total;
+  std::size_t* scored;  // examples scored so far: the progress line's denominator, as DSPy's
 
   asio::awaitable<Result<ScoredPrediction>> forward(std::size_t i) const {
     const auto start = std::chrono::steady_clock::now();
@@ -155,11 +156,16 @@ struct Scorer {
     out.prediction = prediction_json(*r);
     if constexpr (requires { r.value().usage(); }) out.usage = r.value().usage();
     *running_total += out.score.score;
+    ++*scored;
     co_return out;
   }
 };
 
 DSPY_DECL std::string fixed(double v, int decimals);
+
+// The running score as DSPy's progress bar shows it: over the examples scored so far, which
+// leaves out the ones that failed.
+DSPY_DECL std::string progress_note(double total, std::size_t scored);
 
 DSPY_DECL double round_to(double v, int decimals);
 
@@ -187,7 +193,8 @@ EvaluationResult evaluate(const M& program, const std::vector<Example<Sig>>& dev
                 "return a bool, a number or a dspy::MetricResult.");
   std::vector<double> latency(devset.size(), 0.0);
   double running_total = 0;
-  const detail::Scorer<M, Sig, F> scorer{&program, &devset, &metric, &latency, &running_total};
+  std::size_t scored = 0;
+  const detail::Scorer<M, Sig, F> scorer{&program, &devset, &metric, &latency, &running_total, &scored};
   std::vector<std::size_t> indices(devset.size());
   for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
   BatchOptions batch_options{.concurrency = options.concurrency,
@@ -195,10 +202,7 @@ EvaluationResult evaluate(const M& program, const std::vector<Example<Sig>>& dev
                              .progress = options.progress,
                              .progress_lines = options.progress,
                              .progress_stream = stderr,
-                             .progress_note = [&] {
-                               return "Average Metric: " + detail::fixed(running_total, 2) + " / " +
-                                      std::to_string(devset.size());
-                             },
+                             .progress_note = [&] { return detail::progress_note(running_total, scored); },
                              .on_progress = {},
                              .stop = options.stop};
   auto results = batch(scorer, std::move(indices), std::move(batch_options));

@@ -36,6 +36,12 @@ DSPY_DECL std::string fixed(double v, int decimals) {
   return buf;
 }
 
+DSPY_DECL std::string progress_note(double total, std::size_t scored) {
+  // Nothing scored yet: DSPy shows a bare 0 for the percentage.
+  const std::string percent = scored ? fixed(100.0 * total / static_cast<double>(scored), 1) : "0";
+  return "Average Metric: " + fixed(total, 2) + " / " + std::to_string(scored) + " (" + percent + "%)";
+}
+
 DSPY_DECL double round_to(double v, int decimals) {
   const double scale = std::pow(10.0, decimals);
   return std::round(v * scale) / scale;
