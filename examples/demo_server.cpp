@@ -1,8 +1,10 @@
 // An offline, OpenAI-compatible LM server for examples and CI: answers POST /v1/chat/completions
-// (and Anthropic's POST /v1/messages) on 127.0.0.1 from a file of scripted replies, or as a
-// simulated model that reads each prompt and answers it.
+// (and Anthropic's POST /v1/messages) on 127.0.0.1 from a file of scripted replies, from a file of
+// routes that pick the reply by the request's content, or as a simulated model that reads each
+// prompt and answers it.
 //
 //   demo_server REPLIES.jsonl [PORT]
+//   demo_server --routes ROUTES.jsonl [PORT]
 //   demo_server --simulate [--latency-ms MS] [PORT]
 //
 // A request with "stream": true is answered with server-sent events in the API's shape (OpenAI
@@ -10,7 +12,9 @@
 // set; Anthropic message_start ... message_stop), a few bytes of text per event.
 //
 // REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
-// a "content" string. Replies are served in order and cycle. With --simulate, replies come from
+// a "content" string. Replies are served in order and cycle. With --routes, each request gets the
+// reply of the first route that matches it, as dspy::testing::RoutedLM::load_routes reads the file
+// (README, "Test LMs"); a request no route matches is answered 400 with the reasons. With --simulate, replies come from
 // dspy::testing::simulate_reply (it solves the shipped arithmetic and factoid datasets and is
 // wrong on a fixed share of items), each after about MS milliseconds (0.5 to 1.5 times MS, fixed
 // per prompt). With PORT 0 (the default) the system picks a port; the port is printed alone on
@@ -20,10 +24,11 @@
 //   dspy::LM("openai/demo", {.api_base = "http://127.0.0.1:" + port + "/v1", .api_key = "none"})
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -41,6 +46,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <dspy/detail/io/jsonl.hpp>
+#include <dspy/testing/routed_lm.hpp>
 #include <dspy/testing/simulated_lm.hpp>
 
 namespace {
@@ -50,11 +57,15 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 using asio::ip::tcp;
 
+// Files larger than this are refused: the server holds them in memory.
+constexpr std::uintmax_t kMaxFileBytes = 64U << 20U;
+
 struct Script {
-  std::vector<std::string> replies;  // empty: simulate
+  std::vector<std::string> replies;  // empty: routes or simulate
   std::chrono::milliseconds latency{0};
   std::size_t next = 0;
   std::uint64_t served = 0;
+  std::optional<dspy::testing::RoutedLM> routes{};
 
   // `draw` is the completion's index: the simulated model's samples differ by it.
   std::string take(const std::vector<dspy::Message>& prompt, std::uint64_t draw = 0) {
@@ -63,27 +74,38 @@ struct Script {
     next = (next + 1) % replies.size();
     return r;
   }
+
+  // The request's `n` completions; with routes, the route's reply or why none matched.
+  dspy::Result<std::vector<std::string>> completions(const std::vector<dspy::Message>& prompt, std::int64_t n) {
+    if (routes) {
+      dspy::LMRequest request{.messages = prompt, .config = {.n = static_cast<int>(n)}};
+      auto reply = routes->reply_to(request);
+      if (!reply) return std::move(reply).error();
+      return std::move(reply->completions);
+    }
+    std::vector<std::string> out;
+    for (std::int64_t i = 0; i < n; ++i) out.push_back(take(prompt, static_cast<std::uint64_t>(i)));
+    return out;
+  }
 };
 
-std::vector<std::string> load_replies(const char* path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(std::string("cannot open ") + path);
+std::vector<std::string> load_replies(const std::string& path) {
   std::vector<std::string> out;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    boost::system::error_code ec;
-    json::value v = json::parse(line, ec);
-    const json::string* text = nullptr;
-    if (!ec && v.is_string()) text = &v.get_string();
-    if (!ec && v.is_object())
-      if (const auto* c = v.get_object().if_contains("content"); c && c->is_string()) text = &c->get_string();
-    if (!text)
-      throw std::runtime_error(std::string(path) + ":" + std::to_string(number) +
-                               ": expected a JSON string or an object with a \"content\" string");
-    out.emplace_back(*text);
-  }
-  if (out.empty()) throw std::runtime_error(std::string(path) + " holds no replies");
+  auto read = dspy::detail::for_each_jsonl_row(
+      path,
+      [&](std::size_t line, const json::value& v) -> dspy::Result<void> {
+        const json::string* text = v.if_string();
+        if (v.is_object())
+          if (const auto* c = v.get_object().if_contains("content"); c && c->is_string()) text = &c->get_string();
+        if (!text)
+          return dspy::Error(dspy::Errc::parse_error, dspy::detail::at_line(path, line) +
+                                                          "expected a JSON string or an object with a \"content\" string");
+        out.emplace_back(*text);
+        return {};
+      },
+      kMaxFileBytes);
+  if (!read) throw std::runtime_error(read.error().message());
+  if (out.empty()) throw std::runtime_error(path + " holds no replies");
   return out;
 }
 
@@ -126,8 +148,13 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
   for (const auto& m : messages) chars += m.content.size();
   const std::int64_t prompt = estimate_tokens(chars);
   ++script.served;
+  std::int64_t n = 1;
+  if (const auto* v = body.if_contains("n"); openai && v && v->is_int64() && v->get_int64() > 0)
+    n = std::min<std::int64_t>(v->get_int64(), 128);
+  auto texts = script.completions(messages, n);
+  if (!texts) return {http::status::bad_request, error_body(texts.error().message())};
   if (anthropic) {
-    const std::string text = script.take(messages);
+    const std::string& text = texts->front();
     const std::int64_t completion = estimate_tokens(text.size());
     return {http::status::ok,
             {{"id", "msg_demo_" + std::to_string(script.served)},
@@ -138,12 +165,10 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
              {"stop_reason", "end_turn"},
              {"usage", {{"input_tokens", prompt}, {"output_tokens", completion}}}}};
   }
-  std::int64_t n = 1;
-  if (const auto* v = body.if_contains("n"); v && v->is_int64() && v->get_int64() > 0) n = v->get_int64();
   json::array choices;
   std::int64_t completion = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::string text = script.take(messages, static_cast<std::uint64_t>(i));
+  for (std::size_t i = 0; i < texts->size(); ++i) {
+    const std::string& text = (*texts)[i];
     completion += estimate_tokens(text.size());
     choices.push_back(
         {{"index", i}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}});
@@ -311,6 +336,8 @@ asio::awaitable<void> serve(Script* script, tcp::acceptor* acceptor) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   const bool simulate = !args.empty() && args[0] == "--simulate";
+  const bool routed = !args.empty() && args[0] == "--routes";
+  if (routed) args.erase(args.begin());  // the routes file takes the replies file's place
   std::chrono::milliseconds latency{0};
   if (simulate && args.size() >= 3 && args[1] == "--latency-ms") {
     latency = std::chrono::milliseconds(std::stoi(args[2]));
@@ -318,15 +345,21 @@ int main(int argc, char** argv) {
   }
   if (args.empty() || args.size() > 2) {
     std::cerr << "usage: " << argv[0] << " REPLIES.jsonl [PORT]\n"
+              << "       " << argv[0] << " --routes ROUTES.jsonl [PORT]\n"
               << "       " << argv[0] << " --simulate [--latency-ms MS] [PORT]\n"
               << "Serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) on 127.0.0.1,\n"
-              << "answering with the file's replies in order, cycling, or (--simulate) as a simulated model\n"
-              << "that answers the shipped datasets' prompts. PORT 0 (default) picks a free port;\n"
+              << "answering with the file's replies in order, cycling, (--routes) with the reply of the first\n"
+              << "route matching the request's fields, or (--simulate) as a simulated model that answers the\n"
+              << "shipped datasets' prompts. PORT 0 (default) picks a free port;\n"
               << "the port is printed alone on the first line of stdout.\n";
     return 2;
   }
   try {
-    Script script{simulate ? std::vector<std::string>{} : load_replies(args[0].c_str()), latency};
+    Script script{simulate || routed ? std::vector<std::string>{} : load_replies(args[0]), latency};
+    if (routed) {
+      script.routes.emplace("demo");
+      if (auto loaded = script.routes->load_routes(args[0]); !loaded) throw std::runtime_error(loaded.error().message());
+    }
     const int port = args.size() == 2 ? std::stoi(args[1]) : 0;
     if (port < 0 || port > 65535) throw std::runtime_error("the port must be in 0..65535");
     asio::io_context io;
@@ -335,7 +368,10 @@ int main(int argc, char** argv) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
     std::cout << acceptor.local_endpoint().port() << std::endl;
-    std::cerr << "demo_server: " << (simulate ? std::string("simulated model") : std::to_string(script.replies.size()) + " replies")
+    std::cerr << "demo_server: "
+              << (simulate ? std::string("simulated model")
+                  : routed ? "routes from " + args[0]
+                           : std::to_string(script.replies.size()) + " replies")
               << ", listening on http://127.0.0.1:"
               << acceptor.local_endpoint().port() << "/v1\n";
     asio::co_spawn(io, serve(&script, &acceptor), asio::detached);

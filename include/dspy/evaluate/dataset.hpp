@@ -18,15 +18,12 @@
 #include "../detail/io/csv.hpp"
 #include "../detail/random.hpp"
 #include "../detail/io/file.hpp"
+#include "../detail/io/jsonl.hpp"
 #include "../signatures/example.hpp"
 
 namespace dspy {
 
 namespace detail {
-
-inline std::string at_line(const std::filesystem::path& path, std::size_t line) {
-  return path.string() + ":" + std::to_string(line) + ": ";
-}
 
 // The error `e` about one example, located at `where`.
 inline Error located(const std::string& where, const Error& e) {
@@ -40,31 +37,17 @@ inline Error located(const std::string& where, const Error& e) {
 /// (and column for broken JSON or text that is not UTF-8) and field.
 template <Signature Sig>
 Result<std::vector<Example<Sig>>> load_jsonl(const std::filesystem::path& path) {
-  auto text = detail::read_text_file(path);
-  if (!text) return text.error();
   std::vector<Example<Sig>> out;
-  std::string_view rest = *text;
-  for (std::size_t line = 1; !rest.empty(); ++line) {
-    const std::size_t end = rest.find('\n');
-    std::string_view row = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
-    if (row.find_first_not_of(" \t") == std::string_view::npos) continue;
-    boost::json::stream_parser parser;
-    boost::system::error_code ec;
-    const std::size_t used = parser.write(row.data(), row.size(), ec);
-    if (!ec) parser.finish(ec);
-    if (ec)
-      return Error(Errc::parse_error, path.string() + ":" + std::to_string(line) + ":" + std::to_string(used + 1) +
-                                          ": invalid JSON: " + ec.message());
-    const boost::json::value v = parser.release();
+  auto read = detail::for_each_jsonl_row(path, [&](std::size_t line, const boost::json::value& v) -> Result<void> {
     if (!v.is_object())
       return Error(Errc::parse_error, detail::at_line(path, line) + "expected a JSON object of fields, got " +
                                           detail::json_kind_name(v));
     auto example = example_from_json<Sig>(v.get_object());
     if (!example) return detail::located(detail::at_line(path, line), example.error());
     out.push_back(std::move(*example));
-  }
+    return {};
+  });
+  if (!read) return read.error();
   return out;
 }
 

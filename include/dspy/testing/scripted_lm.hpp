@@ -19,12 +19,48 @@
 
 namespace dspy::testing {
 
+/// A test LM's reply: a completion text (given n times when the request asks for n
+/// completions), a full LMResponse, or an Error.
+using TestReply = std::variant<std::string, LMResponse, Error>;
+
+}  // namespace dspy::testing
+
+namespace dspy::detail {
+
+inline Result<LMResponse> test_response(const testing::TestReply& reply, const LMRequest& request, const std::string& model) {
+  if (const auto* text = std::get_if<std::string>(&reply)) {
+    LMResponse resp;
+    resp.model = model;
+    resp.completions.assign(static_cast<std::size_t>(request.config.n.value_or(1)), *text);
+    return resp;
+  }
+  if (const auto* response = std::get_if<LMResponse>(&reply)) return *response;
+  return std::get<Error>(reply);
+}
+
+// A test LM's answer after `delay`, waited on the caller's executor; `who` names the LM when
+// the wait is cancelled.
+inline asio::awaitable<Result<LMResponse>> answer_after(Result<LMResponse> reply, std::chrono::nanoseconds delay,
+                                                        std::string who) {
+  if (delay.count() > 0) {
+    Timer timer(co_await asio::this_coro::executor, delay);
+    auto waiting = Timer::wait(&timer);
+    const boost::system::error_code ec = co_await std::move(waiting);
+    if (ec == asio::error::operation_aborted) co_return Error(Errc::cancelled, who + ": the call was cancelled");
+  }
+  co_return std::move(reply);
+}
+
+}  // namespace dspy::detail
+
+namespace dspy::testing {
+
 /// Replies in the order queued (a text, a full LMResponse, or an Error), records every request,
 /// and can wait before answering. With `repeat_last`, the last reply is served forever. An
 /// ordinary BaseLM: its calls are in the history, usage and callbacks.
 class ScriptedLM : public BaseLM {
  public:
-  using Reply = std::variant<std::string, LMResponse, Error>;
+  using Reply = TestReply;
 
   explicit ScriptedLM(std::vector<std::string> replies = {}, std::string model = "scripted/lm")
       : model_(std::move(model)) {
@@ -86,13 +122,7 @@ class ScriptedLM : public BaseLM {
 
   asio::awaitable<Result<LMResponse>> aforward(LMRequest request) override {
     std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
-    if (next_reply.second.count() > 0) {
-      detail::Timer timer(co_await asio::this_coro::executor, next_reply.second);
-      auto waiting = detail::Timer::wait(&timer);
-      const boost::system::error_code ec = co_await std::move(waiting);
-      if (ec == asio::error::operation_aborted) co_return Error(Errc::cancelled, "ScriptedLM: the call was cancelled");
-    }
-    co_return std::move(next_reply.first);
+    return detail::answer_after(std::move(next_reply.first), next_reply.second, "ScriptedLM");
   }
 
  private:
@@ -102,21 +132,7 @@ class ScriptedLM : public BaseLM {
     if (record_) requests_.push_back(request);
     if (replies_.empty())
       return {Error(Errc::config, "ScriptedLM has no reply left (call " + std::to_string(calls_) + ")"), delay_};
-    const Reply& front = replies_.front();
-    Result<LMResponse> out = std::visit(
-        [&](const auto& r) -> Result<LMResponse> {
-          using R = std::decay_t<decltype(r)>;
-          if constexpr (std::is_same_v<R, std::string>) {
-            LMResponse resp;
-            resp.model = model_;
-            // n copies of the text when the request asks for n completions.
-            resp.completions.assign(static_cast<std::size_t>(request.config.n.value_or(1)), r);
-            return resp;
-          } else {
-            return r;
-          }
-        },
-        front);
+    Result<LMResponse> out = detail::test_response(replies_.front(), request, model_);
     if (!(repeat_last_ && replies_.size() == 1)) replies_.pop_front();
     return {std::move(out), delay_};
   }
