@@ -170,8 +170,12 @@ TEST_F(RoutedLMTest, TheRoutesFileAnswersInProcessAsOverHttp) {
 
 TEST_F(RoutedLMTest, TypedRepliesAreWrittenInTheRequestsAdapterFormat) {
   auto lm = std::make_shared<RoutedLM>();
-  lm->when<Classify>(&Classify::Input::ticket, ticket(1), Classify::Output{"printer-7", 3})
-      .when<Classify>([](const Classify::Input& in) { return in.ticket.ends_with("!"); }, {"urgent", 0});
+  lm->route<Classify>([](const Classify::Input&) -> std::optional<Classify::Output> { return std::nullopt; })
+      .when<Classify>(&Classify::Input::ticket, ticket(1), Classify::Output{"printer-7", 3})
+      .when<Classify>([](const Classify::Input& in) { return in.ticket.ends_with("!"); }, {"urgent", 0})
+      .route<Classify>([](const Classify::Input& in) -> dspy::Result<Classify::Output> {
+        return dspy::Error(dspy::Errc::server, "no product in " + in.ticket);
+      });
   dspy::Predict<Classify> classify;
   classify.set_lm(lm);
   for (const dspy::AdapterHandle& adapter : {dspy::AdapterHandle(dspy::ChatAdapter{.use_json_adapter_fallback = false}),
@@ -186,6 +190,10 @@ TEST_F(RoutedLMTest, TypedRepliesAreWrittenInTheRequestsAdapterFormat) {
     const auto urgent = classify({"help\nnow!"});  // a value over several lines
     ASSERT_TRUE(urgent) << urgent.error().message();
     EXPECT_EQ(urgent->product, "urgent");
+    const auto failed = classify({"unknown"});  // the first route declines, the last one fails
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code(), dspy::Errc::server);
+    EXPECT_EQ(failed.error().message(), "no product in unknown");
   }
 }
 
