@@ -98,8 +98,9 @@ std::vector<std::string> load_replies(const std::string& path) {
         if (v.is_object())
           if (const auto* c = v.get_object().if_contains("content"); c && c->is_string()) text = &c->get_string();
         if (!text)
-          return dspy::Error(dspy::Errc::parse_error, dspy::detail::at_line(path, line) +
-                                                          "expected a JSON string or an object with a \"content\" string");
+          return dspy::Error(dspy::Errc::parse_error,
+                             dspy::detail::at_line(path, line) +
+                                 "expected a JSON string or an object with a \"content\" string");
         out.emplace_back(*text);
         return {};
       },
@@ -358,7 +359,8 @@ int main(int argc, char** argv) {
     Script script{simulate || routed ? std::vector<std::string>{} : load_replies(args[0]), latency};
     if (routed) {
       script.routes.emplace("demo");
-      if (auto loaded = script.routes->load_routes(args[0]); !loaded) throw std::runtime_error(loaded.error().message());
+      if (auto loaded = script.routes->load_routes(args[0]); !loaded)
+        throw std::runtime_error(loaded.error().message());
     }
     const int port = args.size() == 2 ? std::stoi(args[1]) : 0;
     if (port < 0 || port > 65535) throw std::runtime_error("the port must be in 0..65535");

@@ -67,7 +67,9 @@ struct Triage {
 BOOST_DESCRIBE_STRUCT(Triage, (), (classify, assign, respond))
 
 // What each stage answers for ticket i ("ticket 3: printer 21 is jammed").
-std::string ticket(int i) { return "ticket " + std::to_string(i) + ": printer " + std::to_string(i * 7) + " is jammed"; }
+std::string ticket(int i) {
+  return "ticket " + std::to_string(i) + ": printer " + std::to_string(i * 7) + " is jammed";
+}
 int priority(int i) { return i % 4; }
 int priority(const std::string& ticket) { return priority(std::stoi(ticket.substr(7))); }
 std::string product(const std::string& ticket) {
@@ -132,7 +134,9 @@ constexpr int kTickets = 20;
 
 TEST_F(RoutedLMTest, ThreeStagesAtConcurrency8AnswerEachInputByContent) {
   auto lm = std::make_shared<RoutedLM>();
-  lm->route<Classify>([](const Classify::Input& in) { return Classify::Output{product(in.ticket), priority(in.ticket)}; })
+  lm->route<Classify>([](const Classify::Input& in) {
+       return Classify::Output{product(in.ticket), priority(in.ticket)};
+     })
       .route<Assign>([](const Assign::Input& in) { return Assign::Output{team(in.product, in.priority)}; })
       .route<Respond>([](const Respond::Input& in) { return Respond::Output{reply(in.team, in.ticket)}; })
       .delay(std::chrono::milliseconds(1));  // calls overlap: arrival order is not input order
@@ -160,10 +164,9 @@ TEST_F(RoutedLMTest, TheRoutesFileAnswersInProcessAsOverHttp) {
   const auto unmatched = program.classify({"ticket 99: no route"});
   ASSERT_FALSE(unmatched);
   EXPECT_EQ(unmatched.error().code(), dspy::Errc::bad_request) << unmatched.error().message();
-  EXPECT_NE(unmatched.error().message().find("no route matches a ChatAdapter request of \"ticket -> product, priority\" "
-                                             "with inputs `ticket` = \"ticket 99: no route\""),
-            std::string::npos)
-      << unmatched.error().message();
+  const std::string expected = "no route matches a ChatAdapter request of \"ticket -> product, priority\" "
+                               "with inputs `ticket` = \"ticket 99: no route\"";
+  EXPECT_NE(unmatched.error().message().find(expected), std::string::npos) << unmatched.error().message();
   EXPECT_NE(unmatched.error().message().find("routes.jsonl:2: the request has no input `product`"), std::string::npos)
       << unmatched.error().message();
 }
@@ -223,10 +226,12 @@ TEST_F(RoutedLMTest, RequestPredicatesRegexesAndTheDefault) {
 TEST_F(RoutedLMTest, AMalformedRoutesFileIsATypedErrorNamingTheLine) {
   const auto refused = [&](const std::string& second_line) {
     RoutedLM lm;
-    const std::string path = write("bad.jsonl", R"({"match": {"ticket": "a"}, "reply": "x"})" "\n" + second_line + "\n");
+    const std::string first_line = R"({"match": {"ticket": "a"}, "reply": "x"})";
+    const std::string path = write("bad.jsonl", first_line + "\n" + second_line + "\n");
     auto loaded = lm.load_routes(path);
     EXPECT_FALSE(loaded) << second_line;
-    return loaded ? std::string() : std::string(dspy::to_string(loaded.error().code())) + " " + loaded.error().message();
+    if (loaded) return std::string();
+    return std::string(dspy::to_string(loaded.error().code())) + " " + loaded.error().message();
   };
   EXPECT_NE(refused(R"({"match": {"ticket": 3}, "reply": "x"})").find("parse_error " + (dir_ / "bad.jsonl").string() +
                                                                    ":2: \"match\".ticket must be a string"),

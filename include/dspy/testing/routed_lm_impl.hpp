@@ -109,7 +109,8 @@ inline std::vector<std::string> listed_fields(std::string_view system, std::stri
 }
 
 // "a, b -> c" into its input and output names; false when it is not of that form.
-inline bool split_signature(std::string_view text, std::vector<std::string>& inputs, std::vector<std::string>& outputs) {
+inline bool split_signature(std::string_view text, std::vector<std::string>& inputs,
+                            std::vector<std::string>& outputs) {
   const std::size_t arrow = text.find("->");
   if (arrow == std::string_view::npos) return false;
   const auto names = [](std::string_view list, std::vector<std::string>& out) {
@@ -321,14 +322,15 @@ DSPY_DECL Result<LMResponse> RoutedLM::reply_to(const LMRequest& request) const 
     ((declined += "\n  ") += route.name) += ": " + why;
   }
   if (otherwise_) return detail::test_response(*otherwise_, request, model_);
-  std::string request_text = fields.adapter.empty() ? std::string("a request") : "a " + std::string(fields.adapter) + " request";
+  std::string request_text =
+      fields.adapter.empty() ? std::string("a request") : "a " + std::string(fields.adapter) + " request";
   if (!fields.output_names.empty()) request_text += " of \"" + fields.signature() + "\"";
   if (fields.inputs.empty()) request_text += " without input fields";
   for (std::size_t i = 0; i < fields.inputs.size(); ++i)
     ((request_text += i ? ", `" : " with inputs `") += fields.inputs[i].first) +=
         "` = " + detail::shown_value(fields.inputs[i].second);
-  return Error(Errc::config, "RoutedLM: no route matches " + request_text +
-                                 (routes_.empty() ? std::string("; no routes were added") : "; the routes:" + declined));
+  const std::string routes = routes_.empty() ? std::string("; no routes were added") : "; the routes:" + declined;
+  return Error(Errc::config, "RoutedLM: no route matches " + request_text + routes);
 }
 
 DSPY_DECL Result<LMResponse> RoutedLM::forward(const LMRequest& request) {

@@ -27,7 +27,8 @@ using TestReply = std::variant<std::string, LMResponse, Error>;
 
 namespace dspy::detail {
 
-inline Result<LMResponse> test_response(const testing::TestReply& reply, const LMRequest& request, const std::string& model) {
+inline Result<LMResponse> test_response(const testing::TestReply& reply, const LMRequest& request,
+                                        const std::string& model) {
   if (const auto* text = std::get_if<std::string>(&reply)) {
     LMResponse resp;
     resp.model = model;
