@@ -148,7 +148,7 @@ class RoutedLM : public BaseLM {
     static_assert(std::same_as<R, Out> || std::same_as<R, Result<Out>> || std::same_as<R, std::optional<Out>>,
                   "dspy::testing::RoutedLM::route<Sig>: the function must take a const Sig::Input& and return a "
                   "Sig::Output, a dspy::Result<Sig::Output> or a std::optional<Sig::Output>.");
-    return add(detail::signature_route<Sig>(
+    return add(dspy::detail::signature_route<Sig>(
         "a function of the inputs of a signature with inputs " + input_names<Sig>(),
         [fn = std::move(fn)](const typename Sig::Input& input, std::string& why) -> Answer {
           R out = fn(input);
@@ -169,7 +169,7 @@ class RoutedLM : public BaseLM {
     requires std::predicate<const P&, const typename Sig::Input&>
   RoutedLM& when(P pred, typename Sig::Output output) {
     using Out = typename Sig::Output;
-    return add(detail::signature_route<Sig>(
+    return add(dspy::detail::signature_route<Sig>(
         "a predicate over the inputs of a signature with inputs " + input_names<Sig>(),
         [pred = std::move(pred), output = std::move(output)](const typename Sig::Input& input,
                                                               std::string& why) -> std::optional<Result<Out>> {
@@ -239,7 +239,7 @@ class RoutedLM : public BaseLM {
 
   asio::awaitable<Result<LMResponse>> aforward(LMRequest request) override {
     calls_.fetch_add(1);
-    return detail::answer_after(reply_to(request), std::chrono::nanoseconds(delay_.load()), "RoutedLM");
+    return dspy::detail::answer_after(reply_to(request), std::chrono::nanoseconds(delay_.load()), "RoutedLM");
   }
 
  private:
@@ -250,11 +250,11 @@ class RoutedLM : public BaseLM {
     return s;
   }
 
-  DSPY_DECL RoutedLM& add(detail::Route route);
+  DSPY_DECL RoutedLM& add(dspy::detail::Route route);
 
   mutable std::shared_mutex mutex_;
   std::string model_;
-  std::vector<detail::Route> routes_;
+  std::vector<dspy::detail::Route> routes_;
   std::optional<Reply> otherwise_;
   std::atomic<std::size_t> calls_{0};
   std::atomic<std::chrono::nanoseconds::rep> delay_{0};

@@ -257,26 +257,26 @@ namespace dspy::testing {
 
 DSPY_DECL RequestFields read_request(const std::vector<Message>& messages) {
   RequestFields out;
-  const Message* system = detail::last_message(messages, "system");
-  const Message* user = detail::last_message(messages, "user");
+  const Message* system = dspy::detail::last_message(messages, "system");
+  const Message* user = dspy::detail::last_message(messages, "user");
   if (system) {
     const std::string_view text = system->content;
-    if (text.find(detail::kJsonStructure) != std::string_view::npos) out.adapter = "JSONAdapter";
-    else if (text.find(detail::kChatCompleted) != std::string_view::npos) out.adapter = "ChatAdapter";
-    else if (text.find(detail::kStructureIntro) != std::string_view::npos) out.adapter = "XMLAdapter";
-    out.input_names = detail::listed_fields(text, "Your input fields are:\n");
-    out.output_names = detail::listed_fields(text, "Your output fields are:\n");
+    if (text.find(dspy::detail::kJsonStructure) != std::string_view::npos) out.adapter = "JSONAdapter";
+    else if (text.find(dspy::detail::kChatCompleted) != std::string_view::npos) out.adapter = "ChatAdapter";
+    else if (text.find(dspy::detail::kStructureIntro) != std::string_view::npos) out.adapter = "XMLAdapter";
+    out.input_names = dspy::detail::listed_fields(text, "Your input fields are:\n");
+    out.output_names = dspy::detail::listed_fields(text, "Your output fields are:\n");
   }
   if (!user) return out;
   std::string_view text = user->content;
-  if (const std::size_t cut = text.rfind(detail::kRequirementsStart); cut != std::string_view::npos)
+  if (const std::size_t cut = text.rfind(dspy::detail::kRequirementsStart); cut != std::string_view::npos)
     text = text.substr(0, cut);
-  if (out.adapter == "XMLAdapter") detail::read_xml_blocks(text, out.inputs);
-  else detail::read_chat_sections(text, out.inputs);
+  if (out.adapter == "XMLAdapter") dspy::detail::read_xml_blocks(text, out.inputs);
+  else dspy::detail::read_chat_sections(text, out.inputs);
   return out;
 }
 
-DSPY_DECL RoutedLM& RoutedLM::add(detail::Route route) {
+DSPY_DECL RoutedLM& RoutedLM::add(dspy::detail::Route route) {
   std::unique_lock lock(mutex_);
   routes_.push_back(std::move(route));
   return *this;
@@ -286,7 +286,7 @@ DSPY_DECL RoutedLM& RoutedLM::when_user_message(const std::string& regex, Reply 
   return add({"the regex /" + regex + "/ over the last user message",
               [re = std::regex(regex, std::regex::ECMAScript), reply = std::move(reply)](
                   const LMRequest& request, const RequestFields&, std::string& why) -> std::optional<Reply> {
-                const Message* user = detail::last_message(request.messages, "user");
+                const Message* user = dspy::detail::last_message(request.messages, "user");
                 if (user && std::regex_search(user->content, re)) return reply;
                 why = "no match";
                 return std::nullopt;
@@ -295,11 +295,11 @@ DSPY_DECL RoutedLM& RoutedLM::when_user_message(const std::string& regex, Reply 
 
 DSPY_DECL Result<void> RoutedLM::load_routes(const std::filesystem::path& path) {
   constexpr std::uintmax_t kMaxBytes = 64U << 20U;
-  std::vector<detail::Route> loaded;
-  auto read = detail::for_each_jsonl_row(
+  std::vector<dspy::detail::Route> loaded;
+  auto read = dspy::detail::for_each_jsonl_row(
       path,
       [&](std::size_t line, const boost::json::value& rule) -> Result<void> {
-        auto route = detail::route_from_json(rule, path.string() + ":" + std::to_string(line));
+        auto route = dspy::detail::route_from_json(rule, path.string() + ":" + std::to_string(line));
         if (!route) return route.error();
         loaded.push_back(std::move(*route));
         return {};
@@ -318,17 +318,17 @@ DSPY_DECL Result<LMResponse> RoutedLM::reply_to(const LMRequest& request) const 
   std::string declined;
   for (const auto& route : routes_) {
     std::string why;
-    if (auto reply = route.answer(request, fields, why)) return detail::test_response(*reply, request, model_);
+    if (auto reply = route.answer(request, fields, why)) return dspy::detail::test_response(*reply, request, model_);
     ((declined += "\n  ") += route.name) += ": " + why;
   }
-  if (otherwise_) return detail::test_response(*otherwise_, request, model_);
+  if (otherwise_) return dspy::detail::test_response(*otherwise_, request, model_);
   std::string request_text =
       fields.adapter.empty() ? std::string("a request") : "a " + std::string(fields.adapter) + " request";
   if (!fields.output_names.empty()) request_text += " of \"" + fields.signature() + "\"";
   if (fields.inputs.empty()) request_text += " without input fields";
   for (std::size_t i = 0; i < fields.inputs.size(); ++i)
     ((request_text += i ? ", `" : " with inputs `") += fields.inputs[i].first) +=
-        "` = " + detail::shown_value(fields.inputs[i].second);
+        "` = " + dspy::detail::shown_value(fields.inputs[i].second);
   const std::string routes = routes_.empty() ? std::string("; no routes were added") : "; the routes:" + declined;
   return Error(Errc::config, "RoutedLM: no route matches " + request_text + routes);
 }

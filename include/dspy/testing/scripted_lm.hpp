@@ -123,7 +123,7 @@ class ScriptedLM : public BaseLM {
 
   asio::awaitable<Result<LMResponse>> aforward(LMRequest request) override {
     std::pair<Result<LMResponse>, std::chrono::nanoseconds> next_reply = next(request);
-    return detail::answer_after(std::move(next_reply.first), next_reply.second, "ScriptedLM");
+    return dspy::detail::answer_after(std::move(next_reply.first), next_reply.second, "ScriptedLM");
   }
 
  private:
@@ -133,7 +133,7 @@ class ScriptedLM : public BaseLM {
     if (record_) requests_.push_back(request);
     if (replies_.empty())
       return {Error(Errc::config, "ScriptedLM has no reply left (call " + std::to_string(calls_) + ")"), delay_};
-    Result<LMResponse> out = detail::test_response(replies_.front(), request, model_);
+    Result<LMResponse> out = dspy::detail::test_response(replies_.front(), request, model_);
     if (!(repeat_last_ && replies_.size() == 1)) replies_.pop_front();
     return {std::move(out), delay_};
   }
