@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <regex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
