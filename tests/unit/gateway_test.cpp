@@ -343,7 +343,7 @@ TEST(Gateway, ModuleCallbacksAndErrorsReachOnModuleEnd) {
   dspy::set_lm(support, empty);
   const auto failed = dspy::call(support, {"x"});
   ASSERT_FALSE(failed);
-  EXPECT_EQ(failed.error().module(), "self");  // only the root's call was observed (its own callbacks)
+  EXPECT_EQ(failed.error().module(), "self.analyze.classify");  // observed at the root only (its own callbacks)
   ASSERT_EQ(own->ends.size(), 3u);
   EXPECT_TRUE(own->ends[2].error);
 
@@ -377,6 +377,32 @@ struct Outer {
   }
 };
 BOOST_DESCRIBE_STRUCT(Outer, (), (inner))
+
+TEST(Gateway, AnUnobservedErrorNamesTheModuleWhereItArose) {
+  // Nothing observes: the error still names the predictor's path from the root, in a call, in a
+  // batch (as failed_inputs reports it), and for a predictor called alone.
+  auto lm = std::make_shared<ScriptedLM>();
+  lm->push(reply()).push(reply()).push(dspy::Error(dspy::Errc::server, "upstream 503"));  // classify, summarize, answer
+  const Support support = make_support(lm);
+  const auto once = dspy::call(support, {"t"});
+  ASSERT_FALSE(once);
+  EXPECT_EQ(once.error().module(), "self.answer");
+
+  auto lm2 = std::make_shared<ScriptedLM>();
+  lm2->push(reply()).push(reply()).push(reply()).push(dspy::Error(dspy::Errc::server, "upstream 503"));
+  const Support support2 = make_support(lm2);
+  const auto results = dspy::batch(support2, std::vector<Support::Input>(2, {"t"}), {.concurrency = 1, .progress = false});
+  const auto failed = dspy::failed_inputs(results);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].index, 1u);
+  EXPECT_EQ(failed[0].error->module(), "self.analyze.classify");
+
+  dspy::Predict<Classify> alone;
+  alone.set_lm(std::make_shared<ScriptedLM>());  // no reply
+  const auto bare = alone({"x"});
+  ASSERT_FALSE(bare);
+  EXPECT_EQ(bare.error().module(), "self");
+}
 
 TEST(Gateway, CallerModulesIsTheStackFromTheRoot) {
   auto scope = dspy::context({.track_usage = true});  // observed: the stack is kept
@@ -424,8 +450,11 @@ TEST(Gateway, InterleavedCallsEachSeeTheirOwnSettings) {
   for (const auto& e : rec->starts)
     if (e.path == "self") roots.insert(e.id);
   ASSERT_EQ(roots.size(), 3u);
-  for (const auto& e : rec->starts)
-    if (e.path == "self.inner") EXPECT_TRUE(roots.count(e.parent)) << e.id;
+  for (const auto& e : rec->starts) {
+    if (e.path == "self.inner") {
+      EXPECT_TRUE(roots.count(e.parent)) << e.id;
+    }
+  }
 }
 
 asio::awaitable<dspy::Result<Reply>> traced_support(const Support* s, std::shared_ptr<dspy::TraceLog> log) {

@@ -98,6 +98,14 @@ std::span<const std::shared_ptr<Callback>> own_callbacks(const M& m) noexcept {
   else return {};
 }
 
+// An unobserved error's origin, named from the module call `m` at `path` when `m` holds it.
+template <class M>
+void name_origin(const M& m, Error& error, std::string_view path) {
+  if (!error.origin()) return;
+  const std::string member = find_member<M>(&m, error.origin(), node_tag<PredictorBase>());
+  if (!member.empty()) error.set_origin(error.origin(), std::string(path) + "." + member);
+}
+
 template <class M>
 using forward_result_t = typename decltype(std::declval<const M&>().forward(std::declval<typename M::Input>()))::value_type;
 
@@ -126,7 +134,10 @@ asio::awaitable<forward_result_t<M>> observed_call(const M* m, typename M::Input
   R& r = *out;
   if constexpr (requires { r.has_value(); r.error(); *r; }) {
     if constexpr (requires { r.error().set_module(call.frame->path); })
-      if (!r) r.error().set_module(call.frame->path);
+      if (!r) {
+        name_origin(*m, r.error(), call.frame->path);
+        r.error().set_module(call.frame->path);
+      }
     using V = std::remove_cvref_t<decltype(*r)>;
     std::optional<LMUsage> usage = r ? close_call(call, &json_of<V>, &*r, nullptr) : close_call(call, nullptr, nullptr, &r.error());
     if constexpr (CarriesUsage<V>)
@@ -157,7 +168,10 @@ asio::awaitable<detail::forward_result_t<M>> acall(const M& m, typename M::Input
   static_assert(detail::check_module_description<M>());
   if (!detail::calls_observed() && detail::own_callbacks(m).empty()) [[likely]] {
     auto pending = m.forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
-    co_return co_await std::move(pending);
+    auto r = co_await std::move(pending);
+    if constexpr (requires { r.error().origin(); })
+      if (!r) [[unlikely]] detail::name_origin(m, r.error(), "self");
+    co_return std::move(r);
   }
   auto ex = co_await asio::this_coro::executor;
   auto pending = detail::observed_call(&m, std::move(input), std::move(ex), detail::settings_here());

@@ -341,7 +341,10 @@ struct PredictCore::Run {
   }
 
   void done(Result<PredictionParts>&& result) {
-    if (frame && !result) result.error().set_module(frame->path);
+    if (!result) {
+      if (frame) result.error().set_module(frame->path);
+      else result.error().set_origin(static_cast<const PredictorBase*>(&self), "self");
+    }
     if (settings->trace && result)
       settings->trace->add({settings->trace->name_of(frame->path), fields_object(input_values()),
                             fields_object({self.view_->outputs, outputs.at(outputs.vector, 0)})});

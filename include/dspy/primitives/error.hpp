@@ -73,13 +73,21 @@ class Error {
   [[nodiscard]] const std::string& raw_response() const noexcept { return raw_response_; }
   /// The signature field the error is about; empty when it is about no single field.
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
-  /// The DSPy path of the module call where the error arose ("self.analyze.classify"), set by
-  /// the gateway when calls are observed (callbacks, usage tracking, a trace); empty otherwise.
+  /// The DSPy path of the module call where the error arose ("self.analyze.classify"); empty
+  /// when it arose outside any module or predictor call.
   [[nodiscard]] const std::string& module() const noexcept { return module_; }
-  /// Sets module() unless an inner call already did.
+  /// Sets module() unless an inner call already did (an observed call knows its full path).
   void set_module(std::string_view path) {
     if (module_.empty()) module_ = path;
   }
+  /// Where an unobserved call's error arose: the predictor (its address, only ever compared) and
+  /// its path as far as known. Each module call it passes on the way out that holds the predictor
+  /// names it again from its own place, so the outermost one's path stays.
+  void set_origin(const void* predictor, std::string_view path) {
+    origin_ = predictor;
+    module_ = path;
+  }
+  [[nodiscard]] const void* origin() const noexcept { return origin_; }
 
  private:
   Errc code_;
@@ -87,6 +95,7 @@ class Error {
   std::string raw_response_;
   std::string field_;
   std::string module_;
+  const void* origin_ = nullptr;
 };
 
 /// Thrown only by Result::value() on an error: the Result API itself never throws.
