@@ -29,6 +29,7 @@
 
 #include "clients/base_lm.hpp"
 #include "clients/cache.hpp"
+#include "clients/embedder.hpp"
 #include "clients/history.hpp"
 #include "clients/lm.hpp"
 #include "clients/usage.hpp"
