@@ -49,6 +49,7 @@
 #include "primitives/settings_impl.hpp"
 #include "primitives/state_impl.hpp"
 #include "primitives/text_impl.hpp"
+#include "testing/hash_embedding_impl.hpp"
 
 template class dspy::detail::BasicCurlService<boost::asio::any_io_executor>;
 template class dspy::BasicLM<boost::asio::any_io_executor>;

@@ -9,6 +9,8 @@
 #include <boost/json.hpp>
 #include <dspy/clients/embedder.hpp>
 #include <dspy/clients/usage.hpp>
+#include <dspy/testing/demo_server.hpp>
+#include <dspy/testing/hash_embedding.hpp>
 #include <gtest/gtest.h>
 
 #include "../support/http_test_server.hpp"
@@ -259,6 +261,46 @@ TEST(EmbeddingMatrix, NormalizeAndShapeChecks) {
   EXPECT_EQ(m->values(), (std::vector<float>{0.6F, 0.8F, 0, 0}));
   EXPECT_FALSE(dspy::EmbeddingMatrix::from_values(3, {1, 2, 3, 4}));
   EXPECT_FALSE(dspy::EmbeddingMatrix::from_values(0, {1}));
+}
+
+float dot(std::span<const float> a, std::span<const float> b) {
+  float s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+TEST(HashEmbedding, SharedWordsAreCloseAndVectorsHaveUnitLength) {
+  const auto paris = dspy::testing::hash_embedding("Paris is the capital of France.", 128);
+  const auto question = dspy::testing::hash_embedding("What is the capital city of France?", 128);
+  const auto other = dspy::testing::hash_embedding("Photosynthesis turns light into sugar in plants.", 128);
+  ASSERT_EQ(paris.size(), 128u);
+  EXPECT_NEAR(dot(paris, paris), 1.0F, 1e-5F);
+  EXPECT_GT(dot(paris, question), dot(paris, other) + 0.2F);
+  EXPECT_EQ(paris, dspy::testing::hash_embedding("paris IS the capital of france", 128));  // case and punctuation
+  // Stems meet through letter trigrams.
+  EXPECT_GT(dot(dspy::testing::hash_embedding("capitals", 128), dspy::testing::hash_embedding("capital", 128)), 0.3F);
+  const auto nothing = dspy::testing::hash_embedding("the of and", 128);
+  EXPECT_EQ(dot(nothing, nothing), 0.0F);
+}
+
+TEST(Embedder, TheDemoServerServesTheHashEmbedding) {
+  auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate"});
+  ASSERT_TRUE(server) << server.error().message();
+  dspy::Embedder embed("openai/demo-embedding",
+                       {.batch_size = 2, .caching = false, .dimensions = 64, .api_base = server->api_base(), .api_key = "none"});
+  const std::vector<std::string> texts = {"Canberra is the capital of Australia.", "Mount Everest", "zebra"};
+  auto m = embed(texts);
+  ASSERT_TRUE(m) << m.error().message();
+  ASSERT_EQ(m->rows(), 3u);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto expected = dspy::testing::hash_embedding(texts[i], 64);
+    EXPECT_TRUE(std::equal(expected.begin(), expected.end(), m->row(i).begin(), m->row(i).end())) << i;
+  }
+  dspy::Embedder too_wide("openai/demo-embedding",
+                          {.caching = false, .dimensions = 5000, .api_base = server->api_base(), .api_key = "none"});
+  auto e = too_wide({"x"});
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code(), dspy::Errc::bad_request);
 }
 
 }  // namespace embedder_test
