@@ -31,6 +31,7 @@
 #include "detail/http/backoff_impl.hpp"
 #include "detail/http/curl_multi.hpp"
 #include "detail/http/exchange_impl.hpp"
+#include "detail/io/binary_impl.hpp"
 #include "detail/io/csv_impl.hpp"
 #include "detail/io/file_impl.hpp"
 #include "detail/sha256_impl.hpp"
@@ -49,6 +50,7 @@
 #include "primitives/settings_impl.hpp"
 #include "primitives/state_impl.hpp"
 #include "primitives/text_impl.hpp"
+#include "retrievers/embeddings_impl.hpp"
 #include "testing/hash_embedding_impl.hpp"
 
 template class dspy::detail::BasicCurlService<boost::asio::any_io_executor>;
