@@ -43,25 +43,12 @@
 #include "../detail/io/binary.hpp"
 #include "../detail/io/file.hpp"
 #include "../detail/sha256.hpp"
+#include "../detail/vector.hpp"
 #include "embeddings.hpp"
 
 namespace dspy {
 
 namespace detail {
-
-/// a . b over `n` floats. Sixteen running sums the compiler keeps in vector registers: one sum
-/// would have to add in order (floating-point addition is not associative), and so not vectorize.
-inline float dot(const float* a, const float* b, std::size_t n) noexcept {
-  constexpr std::size_t lanes = 16;
-  float sums[lanes] = {};
-  std::size_t i = 0;
-  for (; i + lanes <= n; i += lanes)
-    for (std::size_t j = 0; j < lanes; ++j) sums[j] += a[i + j] * b[i + j];
-  float total = 0;
-  for (; i < n; ++i) total += a[i] * b[i];
-  for (const float s : sums) total += s;
-  return total;
-}
 
 /// hnswlib's distance for the graph: 1 - a . b (its inner-product space's), with detail::dot.
 class DotSpace final : public hnswlib::SpaceInterface<float> {
