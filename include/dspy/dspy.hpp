@@ -38,6 +38,7 @@
 #include "predict/best_of_n.hpp"
 #include "predict/chain.hpp"
 #include "predict/chain_of_thought.hpp"
+#include "predict/knn.hpp"
 #include "predict/module_call.hpp"
 #include "predict/multi_chain_comparison.hpp"
 #include "predict/parallel.hpp"

@@ -73,23 +73,6 @@ struct HnswIndex {
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
 };
 
-// Best first: the higher score, then the earlier passage.
-struct Scored {
-  float score;
-  std::size_t index;
-  friend bool operator<(const Scored& a, const Scored& b) noexcept {
-    return a.score > b.score || (a.score == b.score && a.index < b.index);
-  }
-};
-
-// The `k` best of `candidates`, best first.
-inline std::vector<Scored> best(std::vector<Scored> candidates, std::size_t k) {
-  k = std::min(k, candidates.size());
-  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(k), candidates.end());
-  candidates.resize(k);
-  return candidates;
-}
-
 DSPY_DECL bool all_finite(const std::vector<float>& values) noexcept {
   return std::all_of(values.begin(), values.end(), [](float x) { return std::isfinite(x); });
 }
