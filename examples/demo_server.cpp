@@ -11,7 +11,7 @@
 // set; Anthropic message_start ... message_stop), a few bytes of text per event.
 //
 // /v1/embeddings takes OpenAI's body: "input" (a string or an array of up to 2048 strings) and
-// optionally "dimensions" (1 to 4096; default 256). It works in both modes and takes no reply
+// optionally "dimensions" (1 to 4096; default 1024). It works in both modes and takes no reply
 // from the file.
 //
 // REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
@@ -138,7 +138,7 @@ std::pair<http::status, json::value> embeddings(Script& script, const json::obje
   if (texts.empty()) return {http::status::bad_request, error_body("\"input\" must be a string or a non-empty array of strings")};
   if (texts.size() > max_inputs)
     return {http::status::bad_request, error_body("at most " + std::to_string(max_inputs) + " inputs per request")};
-  std::int64_t dimensions = 256;
+  std::int64_t dimensions = 1024;  // fewer hash collisions than 256 or 512 on the shipped corpus
   if (const auto* d = body.if_contains("dimensions")) {
     if (!d->is_int64() || d->get_int64() < 1 || d->get_int64() > max_dimensions)
       return {http::status::bad_request, error_body("\"dimensions\" must be an integer from 1 to 4096")};
@@ -388,7 +388,7 @@ int main(int argc, char** argv) {
               << "Serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) on 127.0.0.1,\n"
               << "answering with the file's replies in order, cycling, or (--simulate) as a simulated model\n"
               << "that answers the shipped datasets' prompts; and POST /v1/embeddings in both modes, with a\n"
-              << "deterministic hashing-trick embedding (\"dimensions\" 1 to 4096, default 256) under which\n"
+              << "deterministic hashing-trick embedding (\"dimensions\" 1 to 4096, default 1024) under which\n"
               << "texts that share words are close. PORT 0 (default) picks a free port;\n"
               << "the port is printed alone on the first line of stdout.\n";
     return 2;

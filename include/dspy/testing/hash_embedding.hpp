@@ -16,11 +16,12 @@
 namespace dspy::testing {
 
 /// The embedding of `text` in `dimensions` floats (0 < dimensions), of unit length unless the
-/// text has no words (then all zeros). The same on every platform.
-[[nodiscard]] DSPY_DECL std::vector<float> hash_embedding(std::string_view text, std::size_t dimensions = 256);
+/// text has no words (then all zeros). The same on every platform. Below about 1024 dimensions,
+/// hash collisions start to reorder near neighbours of short texts.
+[[nodiscard]] DSPY_DECL std::vector<float> hash_embedding(std::string_view text, std::size_t dimensions = 1024);
 
 /// hash_embedding as an Embedder's function: `dspy::Embedder(dspy::testing::hash_embedder(384))`.
-[[nodiscard]] inline EmbeddingFunction hash_embedder(std::size_t dimensions = 256) {
+[[nodiscard]] inline EmbeddingFunction hash_embedder(std::size_t dimensions = 1024) {
   return [dimensions](const std::vector<std::string>& texts) {
     std::vector<std::vector<float>> out;
     out.reserve(texts.size());
