@@ -428,6 +428,7 @@ DSPY_DECL Result<void> Embeddings::save(const std::filesystem::path& directory) 
   const std::string npy = detail::npy_bytes(s.vectors);
   if (auto w = detail::write_file_atomic(directory / "corpus_embeddings.npy", npy); !w) return w;
   boost::json::value hnsw = nullptr;
+  if (!s.index) std::filesystem::remove(directory / "hnsw_index.bin", ec);  // a graph of an earlier save
   if (s.index) {
     auto sha = detail::save_hnsw(*s.index, directory / "hnsw_index.bin");
     if (!sha) return std::move(sha).error();
