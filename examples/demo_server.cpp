@@ -10,9 +10,10 @@
 // chat.completion.chunk events up to [DONE], with usage when stream_options.include_usage is
 // set; Anthropic message_start ... message_stop), a few bytes of text per event.
 //
-// /v1/embeddings takes OpenAI's body: "input" (a string or an array of up to 2048 strings) and
-// optionally "dimensions" (1 to 4096; default 1024). It works in both modes and takes no reply
-// from the file.
+// /v1/embeddings takes OpenAI's body: "input" (a string or an array of up to 2048 strings),
+// optionally "dimensions" (1 to 4096; default 1024) and "encoding_format" ("float", the default,
+// or "base64": little-endian float32 bytes). It works in both modes and takes no reply from the
+// file.
 //
 // REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
 // a "content" string. Replies are served in order and cycle. With --simulate, replies come from
@@ -47,6 +48,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <dspy/detail/io/binary.hpp>
 #include <dspy/testing/hash_embedding.hpp>
 #include <dspy/testing/simulated_lm.hpp>
 
@@ -147,13 +149,25 @@ std::pair<http::status, json::value> embeddings(Script& script, const json::obje
   const std::string model = body.contains("model") && body.at("model").is_string()
                                 ? std::string(body.at("model").get_string())
                                 : std::string("demo-embedding");
+  bool base64 = false;
+  if (const auto* f = body.if_contains("encoding_format")) {
+    if (!f->is_string() || (f->get_string() != "float" && f->get_string() != "base64"))
+      return {http::status::bad_request, error_body("\"encoding_format\" must be \"float\" or \"base64\"")};
+    base64 = f->get_string() == "base64";
+  }
   json::array data;
   std::size_t chars = 0;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     chars += texts[i].size();
-    json::array vector;
-    for (const float x : dspy::testing::hash_embedding(texts[i], static_cast<std::size_t>(dimensions)))
-      vector.push_back(shortest(x));
+    const auto values = dspy::testing::hash_embedding(texts[i], static_cast<std::size_t>(dimensions));
+    json::value vector;
+    if (base64) {
+      vector = json::string(dspy::detail::base64_encode(dspy::detail::le_bytes_from_floats(values)));
+    } else {
+      json::array numbers;
+      for (const float x : values) numbers.push_back(shortest(x));
+      vector = std::move(numbers);
+    }
     data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(vector)}});
   }
   ++script.served;
@@ -388,8 +402,8 @@ int main(int argc, char** argv) {
               << "Serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) on 127.0.0.1,\n"
               << "answering with the file's replies in order, cycling, or (--simulate) as a simulated model\n"
               << "that answers the shipped datasets' prompts; and POST /v1/embeddings in both modes, with a\n"
-              << "deterministic hashing-trick embedding (\"dimensions\" 1 to 4096, default 1024) under which\n"
-              << "texts that share words are close. PORT 0 (default) picks a free port;\n"
+              << "deterministic hashing-trick embedding (\"dimensions\" 1 to 4096, default 1024; \"encoding_format\"\n"
+              << "float or base64) under which texts that share words are close. PORT 0 (default) picks a free port;\n"
               << "the port is printed alone on the first line of stdout.\n";
     return 2;
   }

@@ -1,7 +1,10 @@
-// Exact search against approximate indexes on clustered random vectors: build time, resident
-// memory, recall@10 against exact search, and queries per second, one thread throughout.
+// Retrieval's costs, one thread throughout.
 //
-//   retrieval_index_bench [--n N] [--d D] [--queries Q] [--methods exact,hnswlib,faiss-ivfpq,faiss-hnsw]
+//   retrieval_bench index [--n N] [--d D] [--queries Q] [--methods exact,hnswlib,faiss-ivfpq,faiss-hnsw]
+//   retrieval_bench embedder
+//
+// `index`: exact search against approximate indexes on clustered random vectors: build time,
+// resident memory, recall@10 against exact search, and queries per second.
 //
 // exact and hnswlib are dspy::retrievers::Embeddings (below and past brute_force_threshold; the
 // hnswlib path takes 10 * k candidates and scores them exactly, as the retriever does). The faiss
@@ -9,6 +12,12 @@
 // 32-byte codes, nprobe 16 and the same exact re-ranking of 10 * k candidates; and faiss's HNSW
 // at the same M and efConstruction as hnswlib. The vectors are unit length; ground truth is the
 // exact top 10.
+//
+// `embedder`: dspy::Embedder over loopback HTTP against the shipped demo server's /v1/embeddings
+// (started here; one server thread): texts per second by batch size and vector length, and the
+// client's CPU per text. What it times is the round trip: the request, the server's hashing
+// embedding and JSON, and the client's parse and checks; the cache is off.
+#include <sys/resource.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -27,6 +36,7 @@
 #include <vector>
 
 #include <dspy/retrievers/embeddings.hpp>
+#include <dspy/testing/demo_server.hpp>
 
 #if defined(DSPY_BENCH_FAISS)
 #include <faiss/IndexFlat.h>
@@ -180,21 +190,78 @@ Row run_faiss(const std::string& method, const std::vector<float>& corpus, std::
 }
 #endif
 
+// This process's user + system CPU time, in seconds.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+int embedder_throughput() {
+  auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate"});
+  if (!server) {
+    std::cerr << server.error().message() << "\n";
+    return 1;
+  }
+  // 512 texts of about 20 words, as passages of a small corpus.
+  static const char* words[] = {"capital", "river", "library", "founded", "population", "mountain", "national",
+                                "animal",  "longest", "city",   "million", "kilometres", "empire",  "island"};
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < 512; ++i) {
+    std::string t = "Passage " + std::to_string(i) + ":";
+    for (std::size_t w = 0; w < 20; ++w) t += std::string(" ") + words[(i * 7 + w * 3) % 14];
+    texts.push_back(std::move(t));
+  }
+  std::cout << "| dimensions | encoding | batch size | texts/s | client CPU per text (us) |\n|---|---|---|---|---|\n";
+  for (const auto& [dims, encoding] : {std::pair{256, "float"}, {1024, "float"}, {1024, "base64"}})
+    for (const std::size_t batch : {1, 8, 32, 128, 512}) {
+      dspy::Embedder embed("openai/demo-embedding", {.batch_size = batch,
+                                                     .caching = false,
+                                                     .dimensions = dims,
+                                                     .extra_body = {{"encoding_format", encoding}},
+                                                     .api_base = server->api_base(),
+                                                     .api_key = "none"});
+      if (auto warm = embed(texts); !warm) {
+        std::cerr << warm.error().message() << "\n";
+        return 1;
+      }
+      std::size_t done = 0;
+      const double cpu = cpu_seconds();
+      const auto start = Clock::now();
+      while (seconds_since(start) < 2.0) {
+        if (!embed(texts)) return 1;
+        done += texts.size();
+      }
+      const double wall = seconds_since(start);
+      std::printf("| %d | %s | %zu | %.0f | %.1f |\n", dims, encoding, batch, static_cast<double>(done) / wall,
+                  (cpu_seconds() - cpu) * 1e6 / static_cast<double>(done));
+      std::fflush(stdout);
+    }
+  return 0;
+}
+
+[[noreturn]] void usage(const char* argv0) {
+  std::cerr << "usage: " << argv0 << " index [--n N] [--d D] [--queries Q] [--methods exact,hnswlib,...]\n"
+            << "       " << argv0 << " embedder\n";
+  std::exit(2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc < 2) usage(argv[0]);
+  if (std::string(argv[1]) == "embedder") return embedder_throughput();
+  if (std::string(argv[1]) != "index") usage(argv[0]);
   std::size_t n = 100'000, d = 384, nq = 1000;
   std::string methods = "exact,hnswlib,faiss-ivfpq,faiss-hnsw";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 2; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     if (arg == "--n") n = std::stoul(argv[i + 1]);
     else if (arg == "--d") d = std::stoul(argv[i + 1]);
     else if (arg == "--queries") nq = std::stoul(argv[i + 1]);
     else if (arg == "--methods") methods = argv[i + 1];
-    else {
-      std::cerr << "usage: " << argv[0] << " [--n N] [--d D] [--queries Q] [--methods exact,hnswlib,...]\n";
-      return 2;
-    }
+    else usage(argv[0]);
   }
 #if defined(DSPY_BENCH_FAISS)
   omp_set_num_threads(1);
