@@ -296,6 +296,15 @@ TEST(Embedder, TheDemoServerServesTheHashEmbedding) {
     const auto expected = dspy::testing::hash_embedding(texts[i], 64);
     EXPECT_TRUE(std::equal(expected.begin(), expected.end(), m->row(i).begin(), m->row(i).end())) << i;
   }
+  // The same vectors as little-endian float32 in base64, bit for bit.
+  dspy::Embedder packed("openai/demo-embedding", {.caching = false,
+                                                  .dimensions = 64,
+                                                  .extra_body = {{"encoding_format", "base64"}},
+                                                  .api_base = server->api_base(),
+                                                  .api_key = "none"});
+  auto p = packed(texts);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(*p, *m);
   dspy::Embedder too_wide("openai/demo-embedding",
                           {.caching = false, .dimensions = 5000, .api_base = server->api_base(), .api_key = "none"});
   auto e = too_wide({"x"});
