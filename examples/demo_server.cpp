@@ -1,7 +1,8 @@
 // An offline, OpenAI-compatible LM server for examples and CI: answers POST /v1/chat/completions
 // (and Anthropic's POST /v1/messages) on 127.0.0.1 from a file of scripted replies, from a file of
 // routes that pick the reply by the request's content, or as a simulated model that reads each
-// prompt and answers it.
+// prompt and answers it; and POST /v1/embeddings with dspy::testing::hash_embedding (a
+// hashing-trick embedding: texts sharing words are close).
 //
 //   demo_server REPLIES.jsonl [PORT]
 //   demo_server --routes ROUTES.jsonl [PORT]
@@ -10,6 +11,11 @@
 // A request with "stream": true is answered with server-sent events in the API's shape (OpenAI
 // chat.completion.chunk events up to [DONE], with usage when stream_options.include_usage is
 // set; Anthropic message_start ... message_stop), a few bytes of text per event.
+//
+// /v1/embeddings takes OpenAI's body: "input" (a string or an array of up to 2048 strings),
+// optionally "dimensions" (1 to 4096; default 1024) and "encoding_format" ("float", the default,
+// or "base64": little-endian float32 bytes). It works in both modes and takes no reply from the
+// file.
 //
 // REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
 // a "content" string. Replies are served in order and cycle. With --routes, each request gets the
@@ -23,6 +29,7 @@
 //   port=$(./demo_server replies.jsonl | head -1) ...
 //   dspy::LM("openai/demo", {.api_base = "http://127.0.0.1:" + port + "/v1", .api_key = "none"})
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -46,7 +53,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <dspy/detail/io/binary.hpp>
 #include <dspy/detail/io/jsonl.hpp>
+#include <dspy/testing/hash_embedding.hpp>
 #include <dspy/testing/routed_lm.hpp>
 #include <dspy/testing/simulated_lm.hpp>
 
@@ -129,13 +138,84 @@ using dspy::testing::estimate_tokens;
 
 json::value error_body(std::string_view message) { return {{"error", {{"message", message}, {"type", "invalid_request_error"}}}}; }
 
+// The double whose shortest decimal is the float's: "0.49371904" rather than the float's exact
+// value, 0.4937190413475036..., so that replies are about half as long.
+double shortest(float x) {
+  char text[32];
+  const auto written = std::to_chars(text, text + sizeof text, x);
+  double out = x;
+  std::from_chars(text, written.ptr, out);
+  return out;
+}
+
+// An OpenAI embeddings reply: each input text's hash_embedding.
+std::pair<http::status, json::value> embeddings(Script& script, const json::object& body) {
+  constexpr std::size_t max_inputs = 2048;
+  constexpr std::int64_t max_dimensions = 4096;
+  std::vector<std::string> texts;
+  const auto* input = body.if_contains("input");
+  if (input && input->is_string()) texts.emplace_back(input->get_string());
+  if (input && input->is_array())
+    for (const auto& t : input->get_array()) {
+      if (!t.is_string()) return {http::status::bad_request, error_body("\"input\" must hold strings only")};
+      texts.emplace_back(t.get_string());
+    }
+  if (texts.empty()) return {http::status::bad_request, error_body("\"input\" must be a string or a non-empty array of strings")};
+  if (texts.size() > max_inputs)
+    return {http::status::bad_request, error_body("at most " + std::to_string(max_inputs) + " inputs per request")};
+  std::int64_t dimensions = 1024;  // fewer hash collisions than 256 or 512 on the shipped corpus
+  if (const auto* d = body.if_contains("dimensions")) {
+    if (!d->is_int64() || d->get_int64() < 1 || d->get_int64() > max_dimensions)
+      return {http::status::bad_request, error_body("\"dimensions\" must be an integer from 1 to 4096")};
+    dimensions = d->get_int64();
+  }
+  const std::string model = body.contains("model") && body.at("model").is_string()
+                                ? std::string(body.at("model").get_string())
+                                : std::string("demo-embedding");
+  bool base64 = false;
+  if (const auto* f = body.if_contains("encoding_format")) {
+    if (!f->is_string() || (f->get_string() != "float" && f->get_string() != "base64"))
+      return {http::status::bad_request, error_body("\"encoding_format\" must be \"float\" or \"base64\"")};
+    base64 = f->get_string() == "base64";
+  }
+  json::array data;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    chars += texts[i].size();
+    const auto values = dspy::testing::hash_embedding(texts[i], static_cast<std::size_t>(dimensions));
+    json::value vector;
+    if (base64) {
+      vector = json::string(dspy::detail::base64_encode(dspy::detail::le_bytes_from_floats(values)));
+    } else {
+      json::array numbers;
+      for (const float x : values) numbers.push_back(shortest(x));
+      vector = std::move(numbers);
+    }
+    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(vector)}});
+  }
+  ++script.served;
+  const std::int64_t tokens = estimate_tokens(chars);
+  return {http::status::ok,
+          {{"object", "list"},
+           {"data", std::move(data)},
+           {"model", model},
+           {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}};
+}
+
 // The status and body answering one request.
 std::pair<http::status, json::value> answer(Script& script, const http::request<http::string_body>& req) {
+  if (req.target() == "/v1/embeddings" || req.target() == "/embeddings") {
+    if (req.method() != http::verb::post) return {http::status::method_not_allowed, error_body("use POST")};
+    boost::system::error_code ec;
+    json::value parsed = json::parse(req.body(), ec);
+    if (ec || !parsed.is_object()) return {http::status::bad_request, error_body("the body is not a JSON object")};
+    return embeddings(script, parsed.get_object());
+  }
   const bool openai = req.target() == "/v1/chat/completions" || req.target() == "/chat/completions";
   const bool anthropic = req.target() == "/v1/messages";
   if (!openai && !anthropic)
     return {http::status::not_found, error_body("no route for " + std::string(req.target()) +
-                                                "; this server answers POST /v1/chat/completions and /v1/messages")};
+                                                "; this server answers POST /v1/chat/completions, /v1/messages and /v1/embeddings")};
   if (req.method() != http::verb::post) return {http::status::method_not_allowed, error_body("use POST")};
   boost::system::error_code ec;
   json::value parsed = json::parse(req.body(), ec);
@@ -351,7 +431,9 @@ int main(int argc, char** argv) {
               << "Serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) on 127.0.0.1,\n"
               << "answering with the file's replies in order, cycling, (--routes) with the reply of the first\n"
               << "route matching the request's fields, or (--simulate) as a simulated model that answers the\n"
-              << "shipped datasets' prompts. PORT 0 (default) picks a free port;\n"
+              << "shipped datasets' prompts; and POST /v1/embeddings in every mode, with a deterministic\n"
+              << "hashing-trick embedding (\"dimensions\" 1 to 4096, default 1024; \"encoding_format\" float or\n"
+              << "base64) under which texts that share words are close. PORT 0 (default) picks a free port;\n"
               << "the port is printed alone on the first line of stdout.\n";
     return 2;
   }

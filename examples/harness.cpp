@@ -4,10 +4,13 @@
 //
 //   harness [--task arithmetic|factoid] [--program predict|cot|rag] [--data FILE.jsonl]
 //           [--limit N] [--concurrency N] [--out DIR] [--api-base URL] [--latency-ms MS]
+//           [--retriever embeddings|keyword]
 //
 // The LM: with DSPY_LM set (e.g. DSPY_LM=openai/gpt-4o-mini and OPENAI_API_KEY), that model;
 // with --api-base, an OpenAI-compatible server there; otherwise the harness starts the shipped
 // demo server (`demo_server --simulate`, a real HTTP server on loopback) and stops it at the end.
+// RAG retrieves by embeddings (DSPY_EMBEDDER if set, else the demo server's /v1/embeddings) or,
+// with --retriever keyword, by keyword overlap.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -63,6 +66,7 @@ struct Options {
   std::string out = "harness-out";
   std::string api_base;
   int latency_ms = 20;
+  std::string retriever = "embeddings";
 };
 
 [[noreturn]] void usage(const char* argv0, const std::string& problem) {
@@ -70,8 +74,11 @@ struct Options {
   std::cerr << "usage: " << argv0
             << " [--task arithmetic|factoid] [--program predict|cot|rag] [--data FILE.jsonl]\n"
                "       [--limit N] [--concurrency N] [--out DIR] [--api-base URL] [--latency-ms MS]\n"
+               "       [--retriever embeddings|keyword]\n"
                "LM: DSPY_LM (e.g. openai/gpt-4o-mini) if set; else --api-base (OpenAI-compatible); else a\n"
-               "demo_server --simulate started by the harness (--latency-ms is its mean latency).\n";
+               "demo_server --simulate started by the harness (--latency-ms is its mean latency).\n"
+               "RAG's embedder: DSPY_EMBEDDER (e.g. openai/text-embedding-3-small) if set; else the demo\n"
+               "server's /v1/embeddings.\n";
   std::exit(2);
 }
 
@@ -91,6 +98,7 @@ Options parse(int argc, char** argv) {
       else if (arg == "--out") o.out = value;
       else if (arg == "--api-base") o.api_base = value;
       else if (arg == "--latency-ms") o.latency_ms = std::stoi(value);
+      else if (arg == "--retriever") o.retriever = value;
       else usage(argv[0], "unknown option " + arg);
     } catch (const std::exception&) {
       usage(argv[0], arg + " needs a number, got " + value);
@@ -99,6 +107,7 @@ Options parse(int argc, char** argv) {
   if (o.task != "arithmetic" && o.task != "factoid") usage(argv[0], "unknown task " + o.task);
   if (o.program != "predict" && o.program != "cot" && o.program != "rag") usage(argv[0], "unknown program " + o.program);
   if (o.program == "rag" && o.task != "factoid") usage(argv[0], "rag needs the factoid task (it retrieves passages)");
+  if (o.retriever != "embeddings" && o.retriever != "keyword") usage(argv[0], "unknown retriever " + o.retriever);
   if (o.data.empty()) o.data = std::string(DSPY_EXAMPLES_DATA) + "/" + o.task + ".jsonl";
   return o;
 }
@@ -272,7 +281,9 @@ int run(const Options& o, Program& program, const std::vector<dspy::Example<Sig>
                                      {.concurrency = o.concurrency, .progress = true, .display_table = 5});
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  Report r{.task = o.task, .program = o.program, .model = lm->model(), .endpoint = endpoint, .data = o.data};
+  // RAG's label names its retriever, so that both runs' reports sit side by side.
+  const std::string label = o.program == "rag" ? "rag-" + o.retriever : o.program;
+  Report r{.task = o.task, .program = label, .model = lm->model(), .endpoint = endpoint, .data = o.data};
   r.examples = dev.size();
   r.concurrency = o.concurrency;
   r.accuracy = result.score;
@@ -295,7 +306,7 @@ int run(const Options& o, Program& program, const std::vector<dspy::Example<Sig>
   r.throughput = wall > 0 ? static_cast<double>(dev.size()) / wall : 0;
 
   std::filesystem::create_directories(o.out);
-  const std::string stem = (std::filesystem::path(o.out) / (o.task + "-" + o.program)).string();
+  const std::string stem = (std::filesystem::path(o.out) / (o.task + "-" + label)).string();
   std::ofstream(stem + ".json") << dspy::detail::py_json(report_json(r), false, 2) << "\n";
   std::ofstream(stem + ".svg") << svg_chart(r, result);
   auto saved_csv = result.save_csv(stem + "-rows.csv");
@@ -356,14 +367,24 @@ int main(int argc, char** argv) {
     if (o.program == "rag") {
       const auto dev = load<OpenFactoid>(o);
       RAG rag;
-      rag.retriever.k = 2;
+      rag.retriever.keywords.k = 2;
       // The corpus: every distinct passage of the dataset file (all of it, not just --limit).
       Options whole = o;
       whole.limit = 0;
       const auto all = load<Factoid>(whole);
       std::set<std::string> seen;
       for (const auto& e : all)
-        if (seen.insert(e.input.passage).second) rag.retriever.passages.push_back(e.input.passage);
+        if (seen.insert(e.input.passage).second) rag.retriever.keywords.passages.push_back(e.input.passage);
+      std::optional<ExampleEmbedder> embedder;
+      if (o.retriever == "embeddings") {
+        embedder.emplace(example_embedder(server ? &*server : nullptr));
+        auto index = dspy::retrievers::Embeddings::build(rag.retriever.keywords.passages, embedder->embedder, {.k = 2});
+        if (!index) {
+          std::cerr << "harness: cannot index the corpus: " << index.error().message() << "\n";
+          return 1;
+        }
+        rag.retriever.embeddings = std::move(index).value();
+      }
       return run(o, rag, dev, lm, endpoint);
     }
     const auto dev = load<Factoid>(o);

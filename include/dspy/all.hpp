@@ -3,5 +3,6 @@
 
 #include "dspy.hpp"
 #include "evaluate.hpp"
+#include "retrievers/embeddings.hpp"  // with hnswlib, which the core umbrella does without
 #include "teleprompt.hpp"
 #include "testing.hpp"

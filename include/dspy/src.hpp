@@ -21,6 +21,7 @@
 #include "adapters/xml_adapter_impl.hpp"
 #include "clients/base_lm_impl.hpp"
 #include "clients/cache_impl.hpp"
+#include "clients/embedder_impl.hpp"
 #include "clients/history_impl.hpp"
 #include "clients/lm_transport.hpp"
 #include "clients/usage_impl.hpp"
@@ -29,6 +30,8 @@
 #include "detail/exception_impl.hpp"
 #include "detail/http/backoff_impl.hpp"
 #include "detail/http/curl_multi.hpp"
+#include "detail/http/exchange_impl.hpp"
+#include "detail/io/binary_impl.hpp"
 #include "detail/io/csv_impl.hpp"
 #include "detail/io/file_impl.hpp"
 #include "detail/sha256_impl.hpp"
@@ -47,6 +50,8 @@
 #include "primitives/settings_impl.hpp"
 #include "primitives/state_impl.hpp"
 #include "primitives/text_impl.hpp"
+#include "retrievers/embeddings_impl.hpp"
+#include "testing/hash_embedding_impl.hpp"
 #include "testing/routed_lm_impl.hpp"
 
 template class dspy::detail::BasicCurlService<boost::asio::any_io_executor>;

@@ -7,6 +7,7 @@
 #include "teleprompt/copro.hpp"
 #include "teleprompt/ensemble.hpp"
 #include "teleprompt/gepa.hpp"
+#include "teleprompt/knn_fewshot.hpp"
 #include "teleprompt/labeled_few_shot.hpp"
 #include "propose/grounded_proposer.hpp"
 #include "teleprompt/mipro.hpp"

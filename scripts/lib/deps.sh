@@ -11,6 +11,7 @@ DSPY_APT_PACKAGES=(
   libssl-dev
   libgtest-dev
   libbenchmark-dev
+  libhnswlib-dev
 )
 
 # Installs whichever of DSPY_APT_PACKAGES are not installed yet.

@@ -106,29 +106,19 @@ class BasicLM : public BaseLM {
   /// "ollama_chat/llama3.2", "hosted_vllm/...", "openrouter/...", "groq/...", "together_ai/...",
   /// "deepseek/...", "mistral/...". Unknown prefixes are OpenAI-compatible given an `api_base`.
   explicit BasicLM(std::string model, LMConfig config = {}) : model_(std::move(model)), config_(std::move(config)) {
-    auto [provider, model_id] = detail::split_model(model_);
-    model_id_ = std::move(model_id);
-    api_ = provider ? provider->api : detail::WireApi::openai_chat;
-    std::string base = config_.api_base;
-    if (base.empty() && provider) base = detail::first_env(provider->base_env);
-    const bool hosted = base.empty() && provider && !provider->default_base.empty();
-    if (hosted) base = std::string(provider->default_base);
-    key_ = config_.api_key ? *config_.api_key : (provider ? detail::first_env(provider->key_env) : std::string());
+    detail::Endpoint endpoint = detail::resolve_endpoint(model_, config_.api_base, config_.api_key, "LMConfig");
+    model_id_ = std::move(endpoint.model_id);
+    api_ = endpoint.api;
+    key_ = std::move(endpoint.key);
     if (config_.timeout <= std::chrono::milliseconds::zero()) {
       // curl reads 0 as "no timeout": a silent server would hold the call forever.
       problem_ = "LMConfig::timeout must be positive (got " + std::to_string(config_.timeout.count()) + " ms)";
     } else if (!(config_.rate_limit.requests_per_minute >= 0) || !(config_.rate_limit.tokens_per_minute >= 0)) {
       problem_ = "LMConfig::rate_limit must be 0 (no limit) or a positive rate";
-    } else if (base.empty()) {
-      problem_ = provider ? "no API base URL: set LMConfig::api_base or " + std::string(provider->base_env[0])
-                          : "unknown provider prefix: set LMConfig::api_base for an OpenAI-compatible server";
-    } else if (hosted && key_.empty()) {
-      problem_ = "no API key: set LMConfig::api_key or " + std::string(provider->key_env[0]);
-    } else if (!detail::iequals(std::string_view(base).substr(0, 7), "http://") &&
-               !detail::iequals(std::string_view(base).substr(0, 8), "https://")) {
-      problem_ = "the API base URL must be http:// or https:// (got " + detail::redact(base, key_) + ")";
+    } else if (!endpoint.problem.empty()) {
+      problem_ = std::move(endpoint.problem);
     } else {
-      url_ = detail::endpoint_url(api_, std::move(base));
+      url_ = detail::endpoint_url(api_, std::move(endpoint.base));
     }
     if (problem_.empty() && (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0))
       limiter_ = std::make_shared<detail::RateLimiter>(config_.rate_limit.requests_per_minute,
@@ -139,18 +129,15 @@ class BasicLM : public BaseLM {
                   .stop = config_.stop,
                   .extra = config_.extra_body});
     set_cache(config_.cache, config_.cache_store);
-    headers_ = {"Content-Type: application/json"};
-    if (api_ == detail::WireApi::anthropic_messages) {
-      headers_.push_back("x-api-key: " + key_);
-      headers_.emplace_back("anthropic-version: 2023-06-01");
-    } else if (!key_.empty()) {
-      headers_.push_back("Authorization: Bearer " + key_);
-    }
-    for (const auto& header : config_.headers) {
-      std::erase_if(headers_, [&](const std::string& h) { return same_header(h, header.first); });
-      headers_.push_back(header.first + ": " + header.second);
-    }
-    if (!config_.verify_tls) warn_tls_unverified();
+    headers_ = detail::with_headers(
+        api_ == detail::WireApi::anthropic_messages
+            ? std::vector<std::string>{"Content-Type: application/json", "x-api-key: " + key_,
+                                       "anthropic-version: 2023-06-01"}
+            : detail::bearer_headers(key_),
+        config_.headers);
+    if (!config_.verify_tls)
+      detail::warn_tls_unverified(model_ + " at " + (url_.empty() ? config_.api_base : url_), key_,
+                                  "LMConfig::verify_tls");
   }
 
   [[nodiscard]] std::string model() const override { return model_; }
@@ -191,14 +178,6 @@ class BasicLM : public BaseLM {
   // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
   static asio::awaitable<Result<LMResponse>> fetch(const BasicLM* self, LMRequest request, TextSink on_text);
 
-  static bool same_header(std::string_view line, std::string_view name) {
-    if (line.size() <= name.size() || line[name.size()] != ':') return false;
-    for (std::size_t i = 0; i < name.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i])))
-        return false;
-    return true;
-  }
-
   // BaseLM's front keeps the key out of the error.
   Error fail(Errc code, const std::string& what, std::string raw = {}) const {
     return Error(code, model_ + ": " + what, std::move(raw));
@@ -213,19 +192,6 @@ class BasicLM : public BaseLM {
 
   // One request with its retries. With `on_text`, the body is a stream read as it arrives.
   asio::awaitable<Result<LMResponse>> exchange(detail::HttpRequest http, TextSink on_text) const;
-
-  // Turning verification off must be visible: once per process for each model and endpoint.
-  void warn_tls_unverified() const {
-    static std::mutex mutex;
-    static std::set<std::string> warned;
-    const std::string where = model_ + " at " + (url_.empty() ? config_.api_base : url_);
-    {
-      std::lock_guard lock(mutex);
-      if (!warned.insert(where).second) return;
-    }
-    std::fprintf(stderr, "dspy: warning: TLS peer verification is OFF for %s (LMConfig::verify_tls = false): "
-                 "anyone on the path can read and change its calls\n", detail::redact(where, key_).c_str());
-  }
 
   std::string model_;
   LMConfig config_;

@@ -5,10 +5,22 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace dspy::detail {
+
+/// FNV-1a, then splitmix64's finalizer: a well-spread hash of a text, the same on every platform.
+constexpr std::uint64_t text_hash(std::string_view text, std::uint64_t seed = 0) noexcept {
+  std::uint64_t h = 14695981039346656037ULL ^ seed;
+  for (const char c : text) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
 
 /// A uniform integer in [0, bound) from a 64-bit engine, by rejection (the standard
 /// distributions' algorithms are unspecified, so their results differ between libraries).

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "../clients/base_lm.hpp"
+#include "../detail/random.hpp"
 #include "../primitives/message.hpp"
 
 namespace dspy::testing {
@@ -43,15 +44,7 @@ struct ChatPrompt {
 };
 
 /// FNV-1a, then splitmix64's finalizer: a well-spread hash of a text, the same on every platform.
-inline std::uint64_t item_hash(std::string_view text, std::uint64_t seed = 0) {
-  std::uint64_t h = 14695981039346656037ULL ^ seed;
-  for (const char c : text) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
-}
+inline std::uint64_t item_hash(std::string_view text, std::uint64_t seed = 0) { return detail::text_hash(text, seed); }
 
 /// item_hash as a number in [0, 1).
 inline double unit_hash(std::string_view text, std::uint64_t seed = 0) {

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +19,8 @@
 
 #include "../../primitives/error.hpp"
 #include "../../primitives/message.hpp"
+#include "../text/redact.hpp"
+#include "../text/tolerant.hpp"
 #include "sse.hpp"
 
 namespace dspy::detail {
@@ -67,6 +72,84 @@ inline std::string first_env(const std::string_view (&names)[2]) {
     if (const char* v = std::getenv(std::string(name).c_str()); v && *v) return v;
   }
   return {};
+}
+
+inline bool iequals_prefix(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+/// Where and as whom a client of `model` calls: its provider (null: unknown prefix), wire API and
+/// model id, the base URL and key (the settings', else the provider's environment variables and
+/// default endpoint), or why no call can be made. `settings` names the settings struct for the
+/// messages ("LMConfig").
+struct Endpoint {
+  const Provider* provider = nullptr;
+  WireApi api = WireApi::openai_chat;
+  std::string model_id;
+  std::string base;
+  std::string key;
+  std::string problem;  ///< empty: calls can be made
+};
+
+inline Endpoint resolve_endpoint(std::string_view model, std::string api_base, const std::optional<std::string>& api_key,
+                                 std::string_view settings) {
+  Endpoint out;
+  auto [provider, model_id] = split_model(model);
+  out.provider = provider;
+  out.model_id = std::move(model_id);
+  out.api = provider ? provider->api : WireApi::openai_chat;
+  out.base = std::move(api_base);
+  if (out.base.empty() && provider) out.base = first_env(provider->base_env);
+  const bool hosted = out.base.empty() && provider && !provider->default_base.empty();
+  if (hosted) out.base = std::string(provider->default_base);
+  out.key = api_key ? *api_key : (provider ? first_env(provider->key_env) : std::string());
+  const std::string where(settings);
+  if (out.base.empty()) {
+    out.problem = provider ? "no API base URL: set " + where + "::api_base or " + std::string(provider->base_env[0])
+                           : "unknown provider prefix: set " + where + "::api_base for an OpenAI-compatible server";
+  } else if (hosted && out.key.empty()) {
+    out.problem = "no API key: set " + where + "::api_key or " + std::string(provider->key_env[0]);
+  } else if (!iequals_prefix(out.base, "http://") && !iequals_prefix(out.base, "https://")) {
+    out.problem = "the API base URL must be http:// or https:// (got " + redact(out.base, out.key) + ")";
+  }
+  return out;
+}
+
+/// Whether the header line `line` ("Name: value") is the header `name`, in any letter case.
+inline bool header_named(std::string_view line, std::string_view name) {
+  return line.size() > name.size() && line[name.size()] == ':' && iequals_prefix(line, name);
+}
+
+/// `defaults` ("Name: value" lines) with `extra` added, each replacing a default of the same name.
+inline std::vector<std::string> with_headers(std::vector<std::string> defaults,
+                                             const std::vector<std::pair<std::string, std::string>>& extra) {
+  for (const auto& header : extra) {
+    std::erase_if(defaults, [&](const std::string& h) { return header_named(h, header.first); });
+    defaults.push_back(header.first + ": " + header.second);
+  }
+  return defaults;
+}
+
+/// The request headers of an OpenAI-compatible call: JSON, and the key as a bearer token (if any).
+inline std::vector<std::string> bearer_headers(const std::string& key) {
+  std::vector<std::string> out{"Content-Type: application/json"};
+  if (!key.empty()) out.push_back("Authorization: Bearer " + key);
+  return out;
+}
+
+/// Turning TLS verification off must be visible: once per process for each client and endpoint
+/// (`where`, with `key` redacted from it). `option` names the setting ("LMConfig::verify_tls").
+inline void warn_tls_unverified(const std::string& where, std::string_view key, std::string_view option) {
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  {
+    std::lock_guard lock(mutex);
+    if (!warned.insert(where).second) return;
+  }
+  std::fprintf(stderr,
+               "dspy: warning: TLS peer verification is OFF for %s (%.*s = false): anyone on the path can read and "
+               "change its calls\n",
+               redact(where, key).c_str(), static_cast<int>(option.size()), option.data());
 }
 
 /// The endpoint for a base URL, accepting a base given with or without the API path.

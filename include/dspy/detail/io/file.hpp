@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -21,6 +22,11 @@ namespace dspy::detail {
 inline constexpr mode_t kPrivateFileMode = 0600;
 
 DSPY_DECL Result<std::string> read_file(const std::filesystem::path& path);
+
+/// The bytes of the regular file at `path` (a symlink is followed), read into one string of its
+/// size; an Errc::io error when it is missing, unreadable, not a regular file (a FIFO, a device
+/// such as /dev/zero) or larger than `max_bytes`, or when it changes size while read.
+DSPY_DECL Result<std::string> read_regular_file(const std::filesystem::path& path, std::uintmax_t max_bytes);
 
 /// read_file for text: a file that is not UTF-8 is a parse error naming the line and column (in
 /// bytes) of its first ill-formed byte, rather than text that JSON cannot hold.

@@ -34,6 +34,33 @@ DSPY_DECL Result<std::string> read_file(const std::filesystem::path& path) {
   return std::move(text).str();
 }
 
+DSPY_DECL Result<std::string> read_regular_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  const auto fail = [&](const std::string& why) { return Error(Errc::io, "cannot read " + path.string() + ": " + why); };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return fail(std::generic_category().message(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail(std::generic_category().message(errno));
+  if (!S_ISREG(st.st_mode)) return fail("not a regular file");
+  const auto size = static_cast<std::uintmax_t>(st.st_size);
+  if (size > max_bytes) return fail(std::to_string(size) + " bytes, over the limit of " + std::to_string(max_bytes));
+  std::string out(static_cast<std::size_t>(size), '\0');
+  std::size_t used = 0;
+  while (used < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(std::generic_category().message(errno));
+    if (n == 0) return fail("the file was cut short while read");
+    used += static_cast<std::size_t>(n);
+  }
+  char extra = 0;
+  if (::read(fd, &extra, 1) > 0) return fail("the file grew while read");
+  return out;
+}
+
 DSPY_DECL Result<std::string> read_text_file(const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) return text;
