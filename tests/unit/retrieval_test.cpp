@@ -289,6 +289,11 @@ TEST_F(SavedRetriever, DamagedFilesAreTypedErrorsNamingTheFile) {
   with_checksums(other_vector, index);
   expect(dspy::Errc::parse_error, "hnsw_index.bin", "differs from passage 399");
 
+  fs::remove(dir_ / "config.json");
+  fs::create_directory(dir_ / "config.json");
+  const dspy::Error not_a_file = load_error();
+  EXPECT_EQ(not_a_file.code(), dspy::Errc::io);
+  EXPECT_NE(not_a_file.message().find("not a regular file"), std::string::npos) << not_a_file.message();
   EXPECT_EQ(Embeddings::load(dir_ / "missing", hashing()).error().code(), dspy::Errc::io);
 }
 
