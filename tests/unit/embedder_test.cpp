@@ -1,7 +1,9 @@
 // dspy::Embedder over real HTTP on loopback: the request, batching and order, the reply's
 // checks, retries and errors, the cache and usage; and the function form.
 #include <cstdint>
+#include <algorithm>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -1,11 +1,14 @@
 // dspy::retrievers::Embeddings: exact search against a brute-force reference, the HNSW index's
 // recall against exact search, queries through an embedder, save/load and damaged files.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <string>
