@@ -3,6 +3,8 @@
 
 #include "dspy.hpp"
 #include "evaluate.hpp"
+#include "clients/embedder.hpp"  // retrieval: not every program embeds, so not in the core umbrella
+#include "predict/knn.hpp"
 #include "retrievers/embeddings.hpp"  // with hnswlib, which the core umbrella does without
 #include "teleprompt.hpp"
 #include "testing.hpp"

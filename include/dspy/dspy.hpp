@@ -29,7 +29,6 @@
 
 #include "clients/base_lm.hpp"
 #include "clients/cache.hpp"
-#include "clients/embedder.hpp"
 #include "clients/history.hpp"
 #include "clients/lm.hpp"
 #include "clients/usage.hpp"
@@ -38,7 +37,6 @@
 #include "predict/best_of_n.hpp"
 #include "predict/chain.hpp"
 #include "predict/chain_of_thought.hpp"
-#include "predict/knn.hpp"
 #include "predict/module_call.hpp"
 #include "predict/multi_chain_comparison.hpp"
 #include "predict/parallel.hpp"
