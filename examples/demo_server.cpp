@@ -226,7 +226,7 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
                                 : std::string("demo");
   const std::vector<dspy::Message> messages = prompt_of(body);
   std::size_t chars = 0;
-  for (const auto& m : messages) chars += m.content.size();
+  for (const auto& m : messages) chars += m.content.text().size();
   const std::int64_t prompt = estimate_tokens(chars);
   ++script.served;
   std::int64_t n = 1;

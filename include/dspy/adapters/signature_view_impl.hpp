@@ -56,3 +56,25 @@ DSPY_DECL void enforce_required(boost::json::value& v) {
 }
 
 }  // namespace dspy::detail
+
+namespace dspy {
+
+DSPY_DECL FieldValues::FieldValues(std::span<const FieldCodec> fields, const boost::json::object& values,
+                                   bool absent_is_none)
+    : fields_(fields), json_(&values) {
+  if (absent_is_none) return;
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    if (!values.contains(fields[i].name())) missing_ |= std::uint64_t{1} << i;
+}
+
+DSPY_DECL const boost::json::value& FieldValues::json_value(std::size_t i) const {
+  static const boost::json::value none;
+  const auto* v = json_->if_contains(fields_[i].name());
+  return v ? *v : none;
+}
+
+// As DSPy's format_field_value on an untyped value: strings raw, Python's True/None/floats,
+// containers as JSON.
+DSPY_DECL void FieldValues::render_json(std::size_t i, std::string& out) const { render_value(out, json_value(i)); }
+
+}  // namespace dspy

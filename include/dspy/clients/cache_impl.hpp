@@ -34,7 +34,7 @@ DSPY_DECL std::string canonical_request(std::string_view model, const LMRequest&
   obj["model"] = model;
   boost::json::array messages;
   for (const auto& m : request.messages)
-    messages.push_back(boost::json::object{{"role", m.role}, {"content", m.content}});
+    messages.push_back(boost::json::object{{"role", m.role}, {"content", m.content.to_json()}});
   obj["messages"] = std::move(messages);
   const CallConfig& c = request.config;
   if (c.temperature) obj["temperature"] = *c.temperature;

@@ -86,9 +86,9 @@ inline Error invalid_utf8_error(const FieldValues& input, const DemoList& demos,
   }
   // Not from a field: a format hook's own text.
   for (std::size_t k = 0; k < messages.size(); ++k)
-    if (const std::size_t at = find_invalid_utf8(messages[k].content); at != std::string_view::npos)
+    if (const std::size_t at = find_invalid_utf8(messages[k].content.text()); at != std::string_view::npos)
       return Error(Errc::bad_request, "message " + std::to_string(k) + " (" + messages[k].role + ") holds " +
-                                          describe_invalid_utf8(messages[k].content, at) +
+                                          describe_invalid_utf8(messages[k].content.text(), at) +
                                           "; JSON carries only UTF-8, so the request was not sent");
   return Error(Errc::bad_request, "the request holds text that is not UTF-8; it was not sent");
 }
@@ -98,7 +98,7 @@ inline Error invalid_utf8_error(const FieldValues& input, const DemoList& demos,
 // instructions', the same for every call.
 inline bool request_is_utf8(const LMRequest& request) noexcept {
   for (const Message& m : request.messages)
-    if (m.role != "system" && find_invalid_utf8(m.content) != std::string_view::npos) return false;
+    if (m.role != "system" && find_invalid_utf8(m.content.text()) != std::string_view::npos) return false;
   return true;
 }
 

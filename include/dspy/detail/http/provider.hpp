@@ -192,6 +192,81 @@ inline boost::json::array string_array(const std::vector<std::string>& v) {
   return out;
 }
 
+// A `data:<media type>;base64,<payload>` URI split in two; nullopt for anything else.
+struct DataUri {
+  std::string_view media_type;
+  std::string_view data;
+};
+inline std::optional<DataUri> split_data_uri(std::string_view uri) {
+  if (!uri.starts_with("data:")) return std::nullopt;
+  const std::size_t comma = uri.find(',');
+  const std::size_t semi = uri.find(';');
+  if (comma == std::string_view::npos || semi == std::string_view::npos || semi > comma ||
+      uri.substr(semi, comma - semi) != ";base64")
+    return std::nullopt;
+  return DataUri{uri.substr(5, semi - 5), uri.substr(comma + 1)};
+}
+
+inline const boost::json::object* sub_object(const ContentPart& part, std::string_view key) {
+  const auto* v = part.if_contains(key);
+  return v ? v->if_object() : nullptr;
+}
+inline std::string_view sub_string(const boost::json::object* o, std::string_view key) {
+  const auto* v = o ? o->if_contains(key) : nullptr;
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// Why a request's content cannot go to this API (Anthropic reads no audio, and files only by
+// data URI or file id), or nullopt.
+inline std::optional<std::string> unsupported_content(WireApi api, const LMRequest& request) {
+  if (api != WireApi::anthropic_messages) return std::nullopt;
+  for (std::size_t k = 0; k < request.messages.size(); ++k)
+    for (const ContentPart& part : request.messages[k].content.parts()) {
+      const std::string_view type = sub_string(&part, "type");
+      const auto where = [&] { return " (message " + std::to_string(k) + ", " + request.messages[k].role + ")"; };
+      if (type == "input_audio") return "the Anthropic Messages API takes no audio input" + where();
+      if (type == "image_url" && sub_string(sub_object(part, "image_url"), "url").starts_with("data:") &&
+          !split_data_uri(sub_string(sub_object(part, "image_url"), "url")))
+        return "an image's data URI is not base64 (`data:<type>;base64,<data>`)" + where();
+      if (type == "file") {
+        const auto* file = sub_object(part, "file");
+        if (sub_string(file, "file_id").empty() && !split_data_uri(sub_string(file, "file_data")))
+          return "a file needs a base64 data URI or a file id for the Anthropic Messages API" + where();
+      }
+    }
+  return std::nullopt;
+}
+
+// A content part as an Anthropic content block: images by URL or base64 source, files as
+// documents; text and documents (DSPy writes them in Anthropic's shape) pass as they are.
+inline boost::json::object anthropic_block(const ContentPart& part) {
+  const std::string_view type = sub_string(&part, "type");
+  if (type == "image_url") {
+    const std::string_view url = sub_string(sub_object(part, "image_url"), "url");
+    if (const auto uri = split_data_uri(url))
+      return {{"type", "image"}, {"source", {{"type", "base64"}, {"media_type", uri->media_type}, {"data", uri->data}}}};
+    return {{"type", "image"}, {"source", {{"type", "url"}, {"url", url}}}};
+  }
+  if (type == "file") {
+    const auto* file = sub_object(part, "file");
+    boost::json::object block{{"type", "document"}};
+    if (const auto uri = split_data_uri(sub_string(file, "file_data")))
+      block["source"] = {{"type", "base64"}, {"media_type", uri->media_type}, {"data", uri->data}};
+    else
+      block["source"] = {{"type", "file"}, {"file_id", sub_string(file, "file_id")}};
+    if (const auto name = sub_string(file, "filename"); !name.empty()) block["title"] = name;
+    return block;
+  }
+  return part;
+}
+
+inline boost::json::value anthropic_content(const Content& content) {
+  if (content.is_text()) return boost::json::string(content.text());
+  boost::json::array blocks;
+  for (const ContentPart& part : content.parts()) blocks.push_back(anthropic_block(part));
+  return blocks;
+}
+
 /// The request body; `config` already merged (LM defaults < call). `rollout_id` is never sent.
 /// With `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
 inline boost::json::object request_body(WireApi api, const std::string& model_id, const LMRequest& request,
@@ -200,7 +275,7 @@ inline boost::json::object request_body(WireApi api, const std::string& model_id
   body["model"] = model_id;
   boost::json::array messages;
   if (api == WireApi::openai_chat) {
-    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content.to_json()}});
     body["messages"] = std::move(messages);
     if (config.temperature) body["temperature"] = *config.temperature;
     if (config.max_tokens)
@@ -214,9 +289,9 @@ inline boost::json::object request_body(WireApi api, const std::string& model_id
     for (const auto& m : request.messages) {
       if (m.role == "system") {
         if (!system.empty()) system += "\n\n";
-        system += m.content;
+        system += m.content.text();
       } else {
-        messages.push_back({{"role", m.role}, {"content", m.content}});
+        messages.push_back({{"role", m.role}, {"content", anthropic_content(m.content)}});
       }
     }
     if (!system.empty()) body["system"] = std::move(system);
