@@ -128,8 +128,15 @@ std::vector<dspy::Message> prompt_of(const json::object& body) {
       if (const auto* o = msg.if_object()) {
         const auto* role = o->if_contains("role");
         const auto* content = o->if_contains("content");
-        if (role && role->is_string() && content && content->is_string())
+        if (!role || !role->is_string() || !content) continue;
+        if (content->is_string()) {
           out.push_back({std::string(role->get_string()), std::string(content->get_string())});
+        } else if (content->is_array()) {  // content parts or blocks: images, files, documents and text
+          std::vector<dspy::ContentPart> parts;
+          for (const auto& p : content->get_array())
+            if (p.is_object()) parts.push_back(p.get_object());
+          out.push_back({std::string(role->get_string()), dspy::Content(std::move(parts))});
+        }
       }
   return out;
 }

@@ -1,0 +1,191 @@
+// Images, files and documents over real HTTP on loopback: the exact bodies both APIs receive
+// (OpenAI content parts; Anthropic image and document blocks), and typed errors for what an API
+// cannot take.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <dspy/all.hpp>
+#include <gtest/gtest.h>
+
+#include "../support/http_test_server.hpp"
+
+namespace multimodal_wire_test {
+
+using dspy::test::TestServer;
+
+struct Inspect {
+  static constexpr std::string_view instructions = "Answer from the attachments.";
+  struct Input {
+    std::vector<dspy::Image> images;
+    dspy::File report;
+    dspy::Document note;
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+  };
+};
+
+Inspect::Input attachments() {
+  return {.images = {dspy::Image{"https://example.com/a.png"}, dspy::Image::from_bytes("\x89PNG", "image/png")},
+          .report = dspy::File::from_bytes("%PDF-1", "r.pdf", "application/pdf"),
+          .note = {.data = "Revenue grew 12%.", .title = "Q3"},
+          .question = "What grew?"};
+}
+
+constexpr std::string_view kSystem =
+    R"({"role":"system","content":"Your input fields are:\n1. `images` (list[Image]): \n2. `report` (File): \n)"
+    R"(3. `note` (Document): \n    Type description of Document: A document containing text content that can be )"
+    R"(referenced and cited. Include the full text content and optionally a title for proper referencing.\n)"
+    R"(4. `question` (str):\nYour output fields are:\n1. `answer` (str):\nAll interactions will be structured in )"
+    R"(the following way, with the appropriate values filled in.\n\n[[ ## images ## ]]\n{images}\n\n[[ ## report ## )"
+    R"(]]\n{report}\n\n[[ ## note ## ]]\n{note}\n\n[[ ## question ## ]]\n{question}\n\n[[ ## answer ## ]]\n{answer}\n\n)"
+    R"([[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Answer from the attachments."})";
+
+TEST(MultimodalWire, OpenAIGetsContentPartsInDspysOrder) {
+  TestServer server;
+  server.push({.body = dspy::test::openai_reply({"[[ ## answer ## ]]\nRevenue\n\n[[ ## completed ## ]]"})});
+  auto lm = std::make_shared<dspy::LM>("openai/gpt-4o-mini",
+                                       dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-multimodal-1", .cache = false});
+  dspy::Predict<Inspect> predict;
+  predict.set_lm(lm);
+  const auto r = predict(attachments());
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->answer, "Revenue");
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body,
+            std::string(R"({"model":"gpt-4o-mini","messages":[)") + std::string(kSystem) +
+                R"(,{"role":"user","content":[{"type":"text","text":"[[ ## images ## ]]\n[\""},)"
+                R"({"type":"image_url","image_url":{"url":"https://example.com/a.png"}},{"type":"text","text":"\", \""},)"
+                R"({"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw=="}},)"
+                R"({"type":"text","text":"\"]\n\n[[ ## report ## ]]\n"},)"
+                R"({"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0x","filename":"r.pdf"}},)"
+                R"({"type":"text","text":"\n\n[[ ## note ## ]]\n"},)"
+                R"({"type":"document","source":{"type":"text","media_type":"text/plain","data":"Revenue grew 12%."},)"
+                R"("citations":{"enabled":true},"title":"Q3"},)"
+                R"({"type":"text","text":"\n\n[[ ## question ## ]]\nWhat grew?\n\nRespond with the corresponding output )"
+                R"(fields, starting with the field `[[ ## answer ## ]]`, and then ending with the marker for )"
+                R"(`[[ ## completed ## ]]`."}]}]})");
+}
+
+TEST(MultimodalWire, AnthropicGetsImageAndDocumentBlocks) {
+  TestServer server;
+  server.push({.body = dspy::test::anthropic_reply("[[ ## answer ## ]]\nRevenue\n\n[[ ## completed ## ]]")});
+  auto lm = std::make_shared<dspy::LM>("anthropic/claude-sonnet-4-5",
+                                       dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-multimodal-1", .cache = false});
+  dspy::Predict<Inspect> predict;
+  predict.set_lm(lm);
+  const auto r = predict(attachments());
+  ASSERT_TRUE(r) << r.error().message();
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 1u);
+  const auto body = boost::json::parse(got[0].body).as_object();
+  EXPECT_TRUE(body.at("system").as_string().starts_with("Your input fields are:"));
+  ASSERT_EQ(body.at("messages").as_array().size(), 1u);
+  EXPECT_EQ(boost::json::serialize(body.at("messages").at(0).at("content")),
+            R"([{"type":"text","text":"[[ ## images ## ]]\n[\""},)"
+            R"({"type":"image","source":{"type":"url","url":"https://example.com/a.png"}},{"type":"text","text":"\", \""},)"
+            R"({"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw=="}},)"
+            R"({"type":"text","text":"\"]\n\n[[ ## report ## ]]\n"},)"
+            R"({"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0x"},"title":"r.pdf"},)"
+            R"({"type":"text","text":"\n\n[[ ## note ## ]]\n"},)"
+            R"({"type":"document","source":{"type":"text","media_type":"text/plain","data":"Revenue grew 12%."},)"
+            R"("citations":{"enabled":true},"title":"Q3"},)"
+            R"({"type":"text","text":"\n\n[[ ## question ## ]]\nWhat grew?\n\nRespond with the corresponding output )"
+            R"(fields, starting with the field `[[ ## answer ## ]]`, and then ending with the marker for )"
+            R"(`[[ ## completed ## ]]`."}])");
+}
+
+struct Listen {
+  struct Input {
+    dspy::Audio clip;
+  };
+  struct Output {
+    std::string transcript;
+  };
+};
+
+TEST(MultimodalWire, AudioToAnthropicIsATypedErrorAndNothingIsSent) {
+  TestServer server;
+  auto lm = std::make_shared<dspy::LM>("anthropic/claude-sonnet-4-5",
+                                       dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-multimodal-1", .cache = false});
+  dspy::Predict<Listen> predict;
+  predict.set_lm(lm);
+  const auto r = predict({.clip = dspy::Audio::from_bytes("RIFF", "mpeg")});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), dspy::Errc::bad_request);
+  EXPECT_NE(r.error().message().find("takes no audio input (message 1, user)"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST(MultimodalWire, AudioFormatsAreNamedAsOpenAINamesThem) {
+  const auto parts = dspy::Audio::from_bytes("RIFF", "mpeg").format();
+  EXPECT_EQ(boost::json::serialize(parts), R"([{"type":"input_audio","input_audio":{"data":"UklGRg==","format":"mp3"}}])");
+  EXPECT_EQ((dspy::Audio{"x", "x-wav"}.wire_format()), "wav");
+}
+
+TEST(MediaFiles, LoadFromAPathWithTheMimeTypeOfItsExtension) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dspy_media_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "pixel.PNG", std::ios::binary) << "\x89PNG";
+  std::ofstream(dir / "notes.unknown") << "?";
+  const auto image = dspy::Image::from_path(dir / "pixel.PNG");
+  ASSERT_TRUE(image) << image.error().message();
+  EXPECT_EQ(image->url, "data:image/png;base64,iVBORw==");
+  const auto file = dspy::File::from_path(dir / "pixel.PNG");
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->filename, "pixel.PNG");
+
+  const auto missing = dspy::Image::from_path(dir / "none.png");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), dspy::Errc::io);
+  EXPECT_NE(missing.error().message().find("none.png"), std::string::npos);
+  const auto unknown = dspy::File::from_path(dir / "notes.unknown");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("unknown file extension"), std::string::npos);
+  const auto not_audio = dspy::Audio::from_path(dir / "pixel.PNG");
+  ASSERT_FALSE(not_audio);
+  EXPECT_NE(not_audio.error().message().find("not an audio file (image/png)"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(MediaFiles, ImageUrlsAreCheckedWhenAsked) {
+  EXPECT_TRUE(dspy::Image::from_url("https://example.com/x.png"));
+  EXPECT_TRUE(dspy::Image::from_url("data:image/png;base64,AAAA"));
+  EXPECT_TRUE(dspy::Image::from_url("gs://bucket/x.png"));
+  EXPECT_FALSE(dspy::Image::from_url("ftp://example.com/x.png"));
+  EXPECT_FALSE(dspy::Image::from_url("https:///nohost"));
+  EXPECT_FALSE(dspy::Image::from_url("/tmp/x.png"));
+}
+
+TEST(MediaFiles, DataUrisAreRebuiltAsTheWireHasThem) {
+  const auto part = dspy::Image{"data:image/png;charset=x;base64,AAAA"}.format();
+  EXPECT_EQ(part.at(0).at("image_url").at("url").as_string(), "data:image/png;base64,AAAA");
+}
+
+// DSPy saves a media value as its marked content parts; that form loads back.
+TEST(MediaFiles, SavedFormsRoundTrip) {
+  const dspy::Image image{"https://example.com/a.png"};
+  dspy::Image back;
+  ASSERT_FALSE(dspy::from_json(dspy::to_json(image), back));
+  EXPECT_EQ(back, image);
+  const dspy::Document doc{.data = "d", .title = "t"};
+  dspy::Document doc_back;
+  ASSERT_FALSE(dspy::from_json(dspy::to_json(doc), doc_back));
+  EXPECT_EQ(doc_back, doc);
+  const auto file = dspy::File::from_file_id("file-1", "a.pdf");
+  dspy::File file_back;
+  ASSERT_FALSE(dspy::from_json(dspy::to_json(file), file_back));
+  EXPECT_EQ(file_back, file);
+  const auto audio = dspy::Audio::from_bytes("abc", "wav");
+  dspy::Audio audio_back;
+  ASSERT_FALSE(dspy::from_json(dspy::to_json(audio), audio_back));
+  EXPECT_EQ(audio_back, audio);
+}
+
+}  // namespace multimodal_wire_test
