@@ -129,7 +129,11 @@ void check_state(const json::object& v) {
 // An LM that replies as a trace vector's calls did and keeps what it was sent.
 class TraceLM : public dspy::BaseLM {
  public:
-  TraceLM(std::string model, json::array calls) : model_(std::move(model)), calls_(std::move(calls)) {}
+  TraceLM(const json::object& lm, json::array calls) : model_(lm.at("model").as_string()), calls_(std::move(calls)) {
+    set_capabilities({.function_calling = lm.at("supports_function_calling").as_bool(),
+                      .reasoning = lm.at("supports_reasoning").as_bool(),
+                      .response_schema = lm.at("supports_response_schema").as_bool()});
+  }
   [[nodiscard]] std::string model() const override { return model_; }
   std::vector<dspy::LMRequest> requests;
 
@@ -142,6 +146,8 @@ class TraceLM : public dspy::BaseLM {
     dspy::LMResponse r;
     const auto* content = reply.if_contains("content");
     r.completions.push_back(content && content->is_string() ? std::string(content->get_string()) : std::string());
+    if (const auto* reasoning = reply.if_contains("reasoning_content"))
+      r.reasoning.emplace_back(reasoning->as_string());
     r.model = model_;
     co_return r;
   }
@@ -155,7 +161,7 @@ class TraceLM : public dspy::BaseLM {
 template <class Sig>
 void check_trace(const json::object& v) {
   const auto& calls = v.at("calls").as_array();
-  auto lm = std::make_shared<TraceLM>(std::string(v.at("lm").at("model").as_string()), calls);
+  auto lm = std::make_shared<TraceLM>(v.at("lm").as_object(), calls);
   typename Sig::Input input{};
   ASSERT_FALSE(dspy::from_json(v.at("inputs"), input).has_value());
   dspy::Predict<Sig> predict;
@@ -167,6 +173,14 @@ void check_trace(const json::object& v) {
     const auto& want = calls[c].at("messages").as_array();
     const auto& sent = lm->requests[c].messages;
     ASSERT_EQ(sent.size(), want.size()) << "call " << c;
+    // The keyword arguments DSPy passed beside the messages that are request-body fields here.
+    for (const auto& kw : calls[c].at("lm_kwargs").as_object())
+      if (kw.key() == "reasoning_effort") {
+        EXPECT_EQ(lm->requests[c].config.extra.at(kw.key()), kw.value()) << kw.key();
+      }
+    if (!calls[c].at("lm_kwargs").as_object().contains("reasoning_effort")) {
+      EXPECT_FALSE(lm->requests[c].config.extra.contains("reasoning_effort")) << "call " << c;
+    }
     for (std::size_t i = 0; i < want.size(); ++i) {
       EXPECT_EQ(sent[i].role, want[i].at("role").as_string()) << "call " << c << " message " << i;
       EXPECT_EQ(wire(sent[i].content), json::serialize(want[i].at("content"))) << "call " << c << " message " << i;

@@ -18,6 +18,7 @@
 #include "../detail/text/xml.hpp"
 #include "../signatures/demo.hpp"
 #include "../signatures/signature.hpp"
+#include "types/reasoning.hpp"
 
 namespace dspy {
 
@@ -58,6 +59,11 @@ struct SignatureView {
   bool has_parts = false;
   /// The input that is the conversation history (the first dspy::History), or inputs.size().
   std::size_t history = 0;
+  /// The output a reasoning model fills natively (the first dspy::Reasoning), or outputs.size().
+  std::size_t reasoning = 0;
+  /// This signature without that output, as the prompt shows it when the LM reasons natively
+  /// (DSPy's signature.delete); null when there is none.
+  const SignatureView& (*without_reasoning)() = nullptr;
 
   [[nodiscard]] std::size_t output_index(std::string_view name) const noexcept {
     return static_cast<std::size_t>(std::find(output_names.begin(), output_names.end(), name) - output_names.begin());
@@ -324,6 +330,27 @@ std::vector<FieldCodec> field_codecs(const std::vector<FieldMeta>& metas) {
 
 }  // namespace detail
 
+template <Signature Sig>
+const SignatureView& signature_view();
+
+namespace detail {
+// A view without one output: its meta and codecs less that field (the codecs still address the
+// whole Output struct, so the field keeps its default value).
+DSPY_DECL SignatureView view_without_output(const SignatureView& full, std::size_t output, SignatureMeta& meta,
+                                            std::vector<std::string_view>& names);
+
+template <Signature Sig>
+const SignatureView& without_reasoning() {
+  static SignatureMeta meta;
+  static std::vector<std::string_view> names;
+  static const SignatureView view = [] {
+    const SignatureView& full = signature_view<Sig>();
+    return view_without_output(full, full.reasoning, meta, names);
+  }();
+  return view;
+}
+}  // namespace detail
+
 /// The view of a signature; one instance per signature, built on first use.
 template <Signature Sig>
 const SignatureView& signature_view() {
@@ -338,6 +365,13 @@ const SignatureView& signature_view() {
     v.output_names = field_names<Out>;
     v.response_format = &detail::json_response_format<Out>;
     v.history = field_count<In>;
+    v.reasoning = field_count<Out>;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      const bool is_reasoning[] = {false, std::is_same_v<field_type<I, Out>, Reasoning>...};
+      for (std::size_t i = field_count<Out>; i-- > 0;)
+        if (is_reasoning[i + 1]) v.reasoning = i;
+    }(std::make_index_sequence<field_count<Out>>{});
+    if (v.reasoning < field_count<Out>) v.without_reasoning = &detail::without_reasoning<Sig>;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       v.has_parts = (detail::holds_parts<field_type<I, In>>() || ...);
       const bool is_history[] = {false, requires { field_type<I, In>::is_history; }...};

@@ -59,6 +59,24 @@ DSPY_DECL void enforce_required(boost::json::value& v) {
 
 namespace dspy {
 
+namespace detail {
+DSPY_DECL SignatureView view_without_output(const SignatureView& full, std::size_t output, SignatureMeta& meta,
+                                            std::vector<std::string_view>& names) {
+  meta = *full.meta;
+  meta.outputs.erase(meta.outputs.begin() + static_cast<std::ptrdiff_t>(output));
+  SignatureView v = full;
+  v.meta = &meta;
+  v.outputs.erase(v.outputs.begin() + static_cast<std::ptrdiff_t>(output));
+  for (std::size_t i = 0; i < v.outputs.size(); ++i) v.outputs[i].meta = &meta.outputs[i];
+  names.assign(full.output_names.begin(), full.output_names.end());
+  names.erase(names.begin() + static_cast<std::ptrdiff_t>(output));
+  v.output_names = names;
+  v.reasoning = v.outputs.size();
+  v.without_reasoning = nullptr;
+  return v;
+}
+}  // namespace detail
+
 DSPY_DECL FieldValues::FieldValues(std::span<const FieldCodec> fields, const boost::json::object& values,
                                    bool absent_is_none)
     : fields_(fields), json_(&values) {

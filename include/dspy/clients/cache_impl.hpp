@@ -87,7 +87,11 @@ DSPY_DECL std::optional<LMResponse> Cache::get(const CacheKey& key) {
 }
 
 DSPY_DECL bool Cache::put(const CacheKey& key, const LMResponse& response) {
-  LMResponse stored{.completions = response.completions, .usage = {}, .model = response.model, .cache_hit = false};
+  LMResponse stored{.completions = response.completions,
+                    .reasoning = response.reasoning,
+                    .usage = {},
+                    .model = response.model,
+                    .cache_hit = false};
   bool ok = true;
   if (options_.enable_disk) ok = write_entry(key, detail::encode_cache_entry(key.hex(), stored));
   if (options_.enable_memory) {

@@ -94,6 +94,8 @@ struct LMConfig {
   std::shared_ptr<Cache> cache_store{};  ///< null: dspy::default_cache() at call time
   std::size_t max_response_bytes = 64U << 20;  ///< a longer reply fails with Errc::bad_response, not retried
   std::shared_ptr<const LMHooks> hooks{};
+  /// What the model does natively; unset: known for the model's family (detail::known_capabilities).
+  std::optional<LMCapabilities> capabilities{};
 };
 
 /// dspy::LM. A template on the executor, as Asio's I/O objects are: a file that never constructs
@@ -108,6 +110,7 @@ class BasicLM : public BaseLM {
   explicit BasicLM(std::string model, LMConfig config = {}) : model_(std::move(model)), config_(std::move(config)) {
     detail::Endpoint endpoint = detail::resolve_endpoint(model_, config_.api_base, config_.api_key, "LMConfig");
     model_id_ = std::move(endpoint.model_id);
+    set_capabilities(config_.capabilities.value_or(detail::known_capabilities(model_)));
     api_ = endpoint.api;
     key_ = std::move(endpoint.key);
     if (config_.timeout <= std::chrono::milliseconds::zero()) {

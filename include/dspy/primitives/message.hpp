@@ -147,8 +147,21 @@ struct LMRequest {
   boost::json::value response_format{};
 };
 
+/// What a model does natively (DSPy's `lm.supports_function_calling`, `supports_reasoning`,
+/// `supports_response_schema`). Adapters and types use them to pick native features: a
+/// dspy::Reasoning output, for one, leaves the prompt and takes the reply's own reasoning.
+struct LMCapabilities {
+  bool function_calling = false;
+  bool reasoning = false;
+  bool response_schema = false;
+  friend bool operator==(const LMCapabilities&, const LMCapabilities&) = default;
+};
+
 struct LMResponse {
   std::vector<std::string> completions{};  ///< one per choice (n)
+  /// Per choice, the model's own reasoning (OpenAI-compatible `reasoning_content`, Anthropic
+  /// thinking blocks); empty when the reply has none.
+  std::vector<std::string> reasoning{};
   Usage usage{};
   std::string model{};
   bool cache_hit = false;

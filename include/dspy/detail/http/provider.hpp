@@ -192,6 +192,29 @@ inline boost::json::array string_array(const std::vector<std::string>& v) {
   return out;
 }
 
+// What a model family does natively, as LiteLLM's model table reports it for the common ones;
+// anything else reports nothing (LMConfig::capabilities says otherwise).
+inline LMCapabilities known_capabilities(std::string_view model) {
+  std::string m(model);
+  std::transform(m.begin(), m.end(), m.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  const auto has = [&](std::string_view s) { return m.find(s) != std::string::npos; };
+  const std::string_view name = std::string_view(m).substr(m.rfind('/') == std::string::npos ? 0 : m.rfind('/') + 1);
+  LMCapabilities c;
+  if (has("claude")) {
+    c.function_calling = c.response_schema = true;
+    c.reasoning = has("claude-3-7") || has("sonnet-4") || has("opus-4") || has("haiku-4");
+  } else if (name.starts_with("gpt-4") || name.starts_with("gpt-5") || openai_reasoning_model(name)) {
+    c.function_calling = c.response_schema = true;
+    c.reasoning = openai_reasoning_model(name);
+  } else if (has("deepseek-reasoner") || has("deepseek-r1") || has("qwq")) {
+    c.reasoning = true;
+  } else if (has("gemini-2.5")) {
+    c = {true, true, true};
+  }
+  return c;
+}
+
 // A `data:<media type>;base64,<payload>` URI split in two; nullopt for anything else.
 struct DataUri {
   std::string_view media_type;
@@ -359,16 +382,29 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     const auto* choices = o->if_contains("choices");
     if (!choices || !choices->is_array() || choices->get_array().empty())
       return Error(Errc::bad_response, "the reply has no choices");
-    std::vector<std::pair<std::int64_t, std::string>> indexed;
+    struct Choice {
+      std::int64_t index;
+      std::string text;
+      std::string reasoning;  // reasoning models' `reasoning_content` (DeepSeek, vLLM, LiteLLM)
+    };
+    std::vector<Choice> indexed;
+    bool reasoned = false;
     for (const auto& c : choices->get_array()) {
       const auto* co = c.if_object();
       const auto* msg = co ? co->if_contains("message") : nullptr;
       if (!msg || !msg->is_object()) return Error(Errc::bad_response, "a choice has no message");
       const auto* content = msg->get_object().if_contains("content");
-      indexed.emplace_back(int_field(*co, "index"), content ? text_of(*content) : std::string());
+      const auto* reasoning = msg->get_object().if_contains("reasoning_content");
+      const bool has_reasoning = reasoning && reasoning->is_string();
+      reasoned = reasoned || has_reasoning;
+      indexed.push_back({int_field(*co, "index"), content ? text_of(*content) : std::string(),
+                         has_reasoning ? std::string(reasoning->get_string()) : std::string()});
     }
-    std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [i, text] : indexed) out.completions.push_back(std::move(text));
+    std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    for (auto& c : indexed) {
+      out.completions.push_back(std::move(c.text));
+      if (reasoned) out.reasoning.push_back(std::move(c.reasoning));
+    }
     if (u) {
       out.usage.prompt_tokens = int_field(*u, "prompt_tokens");
       out.usage.completion_tokens = int_field(*u, "completion_tokens");
@@ -378,6 +414,15 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     const auto* content = o->if_contains("content");
     if (!content || !content->is_array()) return Error(Errc::bad_response, "the reply has no content");
     out.completions.push_back(text_of(*content));
+    // Extended thinking: the `thinking` blocks are the reply's reasoning.
+    std::string thinking;
+    bool thought = false;
+    for (const auto& block : content->get_array())
+      if (const auto* b = block.if_object(); b && b->contains("thinking") && b->at("thinking").is_string()) {
+        thinking += b->at("thinking").get_string();
+        thought = true;
+      }
+    if (thought) out.reasoning.push_back(std::move(thinking));
     if (u) {
       out.usage.prompt_tokens = anthropic_prompt_tokens(*u);
       out.usage.completion_tokens = int_field(*u, "output_tokens");
