@@ -188,4 +188,70 @@ TEST(MediaFiles, SavedFormsRoundTrip) {
   EXPECT_EQ(audio_back, audio);
 }
 
+struct Socks {
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    dspy::Reasoning reasoning;
+    int answer;
+  };
+};
+
+// A reasoning model over HTTP: the Reasoning field leaves the prompt, reasoning_effort is sent,
+// and the value is the reply's own reasoning (OpenAI-compatible reasoning_content).
+TEST(NativeReasoning, OpenAICompatibleReasoningContentFillsTheField) {
+  TestServer server;
+  server.push({.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":"[[ ## answer ## ]]\n14",)"
+                       R"("reasoning_content":"7 pairs, 2 each."}}],"usage":{"prompt_tokens":9,"completion_tokens":4}})"});
+  auto lm = std::make_shared<dspy::LM>("openai/o3-mini", dspy::LMConfig{.api_base = server.base_url(),
+                                                                         .api_key = "sk-test-reasoning-1",
+                                                                         .cache = false});
+  EXPECT_TRUE(lm->capabilities().reasoning);
+  dspy::Predict<Socks> predict;
+  predict.set_lm(lm);
+  const auto r = predict({"How many socks in seven pairs?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "7 pairs, 2 each.");
+  EXPECT_EQ(r->answer, 14);
+  const auto body = boost::json::parse(server.requests().at(0).body).as_object();
+  EXPECT_EQ(body.at("reasoning_effort"), "low");
+  // The field list and structure lose it; the default instructions, fixed with the signature, keep its name.
+  EXPECT_EQ(body.at("messages").at(0).at("content").as_string().find("[[ ## reasoning ## ]]"), std::string::npos);
+  EXPECT_NE(body.at("messages").at(0).at("content").as_string().find("Your output fields are:\n1. `answer` (int)"),
+            std::string::npos);
+}
+
+// An explicit null effort keeps the field in the prompt, as a text section.
+TEST(NativeReasoning, ANullEffortKeepsTheFieldAsText) {
+  TestServer server;
+  server.push({.body = dspy::test::anthropic_reply("[[ ## reasoning ## ]]\nTwo each.\n\n[[ ## answer ## ]]\n14")});
+  auto lm = std::make_shared<dspy::LM>("anthropic/claude-sonnet-4-5", dspy::LMConfig{.api_base = server.base_url(),
+                                                                                    .api_key = "sk-test-reasoning-2",
+                                                                                    .cache = false});
+  dspy::Predict<Socks> predict;
+  predict.set_lm(lm);
+  predict.config.extra["reasoning_effort"] = nullptr;
+  const auto r = predict({"How many socks in seven pairs?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "Two each.");
+  const auto body = boost::json::parse(server.requests().at(0).body).as_object();
+  EXPECT_NE(body.at("system").as_string().find("`reasoning` (str)"), std::string::npos);
+}
+
+// Anthropic's extended thinking: the thinking blocks are the reasoning.
+TEST(NativeReasoning, AnthropicThinkingBlocksFillTheField) {
+  TestServer server;
+  server.push({.body = R"({"content":[{"type":"thinking","thinking":"Pairs of two.","signature":"s"},)"
+                       R"({"type":"text","text":"[[ ## answer ## ]]\n14"}],"usage":{"input_tokens":5,"output_tokens":3}})"});
+  dspy::LMConfig config{.api_base = server.base_url(), .api_key = "sk-test-reasoning-3", .cache = false};
+  config.capabilities = dspy::LMCapabilities{.reasoning = true};
+  auto lm = std::make_shared<dspy::LM>("anthropic/claude-custom", config);
+  dspy::Predict<Socks> predict;
+  predict.set_lm(lm);
+  const auto r = predict({"How many socks in seven pairs?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "Pairs of two.");
+}
+
 }  // namespace multimodal_wire_test
