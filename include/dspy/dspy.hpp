@@ -27,6 +27,7 @@
 #include "adapters/adapter.hpp"
 #include "adapters/streaming.hpp"
 #include "adapters/types/audio.hpp"
+#include "adapters/types/citations.hpp"
 #include "adapters/types/code.hpp"
 #include "adapters/types/document.hpp"
 #include "adapters/types/file.hpp"

@@ -238,6 +238,18 @@ struct ReasonedAnswer {
   };
 };
 
+struct CiteDocuments {
+  static constexpr std::string_view instructions = "Answer questions using provided documents with citations.";
+  struct Input {
+    std::vector<dspy::Document> documents;
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+    dspy::Citations citations;
+  };
+};
+
 struct WriteCode {
   static constexpr std::string_view instructions = "Write a Python function that solves the task.";
   struct Input {

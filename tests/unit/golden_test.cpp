@@ -148,6 +148,13 @@ class TraceLM : public dspy::BaseLM {
     r.completions.push_back(content && content->is_string() ? std::string(content->get_string()) : std::string());
     if (const auto* reasoning = reply.if_contains("reasoning_content"))
       r.reasoning.emplace_back(reasoning->as_string());
+    // LiteLLM's place for Anthropic's citations: a list per text block, flattened.
+    if (const auto* fields = reply.if_contains("provider_specific_fields")) {
+      json::array flat;
+      for (const auto& block : fields->at("citations").as_array())
+        for (const auto& c : block.as_array()) flat.push_back(c);
+      r.citations.push_back(std::move(flat));
+    }
     r.model = model_;
     co_return r;
   }
@@ -213,7 +220,8 @@ const std::vector<Runner>& runners() {
                                        runner<EnumSentiment>(), runner<LiteralSentiment>(), runner<ExtractPerson>(),
                                        runner<Translate>(), runner<Caption>(), runner<ImageQA>(),
                                        runner<CompareImages>(), runner<Transcribe>(), runner<SummarizeFile>(),
-                                       runner<ChatQA>(), runner<ReasonedAnswer>(), runner<WriteCode>()};
+                                       runner<ChatQA>(), runner<ReasonedAnswer>(), runner<WriteCode>(),
+                                       runner<CiteDocuments>()};
   return all;
 }
 

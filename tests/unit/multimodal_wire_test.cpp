@@ -254,4 +254,40 @@ TEST(NativeReasoning, AnthropicThinkingBlocksFillTheField) {
   EXPECT_EQ(r->reasoning.content, "Pairs of two.");
 }
 
+struct Cite {
+  struct Input {
+    std::vector<dspy::Document> documents;
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+    dspy::Citations citations;
+  };
+};
+
+// Anthropic cites natively: the Citations field leaves the prompt and is read from the text
+// blocks' citations.
+TEST(NativeCitations, AnthropicTextBlockCitationsFillTheField) {
+  TestServer server;
+  server.push({.body = R"({"content":[{"type":"text","text":"[[ ## answer ## ]]\n100 °C","citations":[)"
+                       R"({"type":"char_location","cited_text":"Water boils at 100 °C.","document_index":0,)"
+                       R"("document_title":"Physics","start_char_index":0,"end_char_index":22}]}],)"
+                       R"("usage":{"input_tokens":5,"output_tokens":3}})"});
+  auto lm = std::make_shared<dspy::LM>("anthropic/claude-sonnet-4-5", dspy::LMConfig{.api_base = server.base_url(),
+                                                                                    .api_key = "sk-test-citations-1",
+                                                                                    .cache = false});
+  dspy::Predict<Cite> predict;
+  predict.set_lm(lm);
+  predict.config.extra["reasoning_effort"] = nullptr;
+  const auto r = predict({.documents = {{.data = "Water boils at 100 °C.", .title = "Physics"}}, .question = "Boiling?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->answer, "100 °C");
+  ASSERT_EQ(r->citations.citations.size(), 1u);
+  EXPECT_EQ(r->citations.citations[0].cited_text, "Water boils at 100 °C.");
+  EXPECT_EQ(r->citations.citations[0].document_title, "Physics");
+  EXPECT_EQ(r->citations.citations[0].end_char_index, 22);
+  const auto body = boost::json::parse(server.requests().at(0).body).as_object();
+  EXPECT_EQ(body.at("system").as_string().find("[[ ## citations ## ]]"), std::string::npos);
+}
+
 }  // namespace multimodal_wire_test

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +20,7 @@
 #include "../detail/text/xml.hpp"
 #include "../signatures/demo.hpp"
 #include "../signatures/signature.hpp"
+#include "types/citations.hpp"
 #include "types/reasoning.hpp"
 
 namespace dspy {
@@ -59,11 +62,13 @@ struct SignatureView {
   bool has_parts = false;
   /// The input that is the conversation history (the first dspy::History), or inputs.size().
   std::size_t history = 0;
-  /// The output a reasoning model fills natively (the first dspy::Reasoning), or outputs.size().
+  /// Outputs an LM may fill natively, or outputs.size(): the first dspy::Reasoning (a reasoning
+  /// model's own reasoning) and the first dspy::Citations (Anthropic's citations).
   std::size_t reasoning = 0;
-  /// This signature without that output, as the prompt shows it when the LM reasons natively
-  /// (DSPy's signature.delete); null when there is none.
-  const SignatureView& (*without_reasoning)() = nullptr;
+  std::size_t citations = 0;
+  /// This signature without the outputs of a mask (bit j: output j), as the prompt shows it when
+  /// the LM fills them natively (DSPy's signature.delete); null when there are none to leave out.
+  const SignatureView& (*without)(std::uint64_t outputs) = nullptr;
 
   [[nodiscard]] std::size_t output_index(std::string_view name) const noexcept {
     return static_cast<std::size_t>(std::find(output_names.begin(), output_names.end(), name) - output_names.begin());
@@ -334,20 +339,25 @@ template <Signature Sig>
 const SignatureView& signature_view();
 
 namespace detail {
-// A view without one output: its meta and codecs less that field (the codecs still address the
-// whole Output struct, so the field keeps its default value).
-DSPY_DECL SignatureView view_without_output(const SignatureView& full, std::size_t output, SignatureMeta& meta,
-                                            std::vector<std::string_view>& names);
+// A view without some outputs: its meta and codecs less those fields (the codecs still address
+// the whole Output struct, so the fields keep their default values until filled natively).
+struct ReducedView {
+  SignatureMeta meta;
+  std::vector<std::string_view> names;
+  SignatureView view;
+};
+DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs);
+
+// The reduced views of one signature, made on first use (at most one per mask, kept for good).
+DSPY_DECL const SignatureView& cached_reduced_view(const SignatureView& full, std::uint64_t outputs,
+                                                   std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>>& cache,
+                                                   std::mutex& mutex);
 
 template <Signature Sig>
-const SignatureView& without_reasoning() {
-  static SignatureMeta meta;
-  static std::vector<std::string_view> names;
-  static const SignatureView view = [] {
-    const SignatureView& full = signature_view<Sig>();
-    return view_without_output(full, full.reasoning, meta, names);
-  }();
-  return view;
+const SignatureView& view_without(std::uint64_t outputs) {
+  static std::mutex mutex;
+  static std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>> cache;
+  return cached_reduced_view(signature_view<Sig>(), outputs, cache, mutex);
 }
 }  // namespace detail
 
@@ -365,13 +375,16 @@ const SignatureView& signature_view() {
     v.output_names = field_names<Out>;
     v.response_format = &detail::json_response_format<Out>;
     v.history = field_count<In>;
-    v.reasoning = field_count<Out>;
+    v.reasoning = v.citations = field_count<Out>;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       const bool is_reasoning[] = {false, std::is_same_v<field_type<I, Out>, Reasoning>...};
-      for (std::size_t i = field_count<Out>; i-- > 0;)
+      const bool is_citations[] = {false, std::is_same_v<field_type<I, Out>, Citations>...};
+      for (std::size_t i = field_count<Out>; i-- > 0;) {
         if (is_reasoning[i + 1]) v.reasoning = i;
+        if (is_citations[i + 1]) v.citations = i;
+      }
     }(std::make_index_sequence<field_count<Out>>{});
-    if (v.reasoning < field_count<Out>) v.without_reasoning = &detail::without_reasoning<Sig>;
+    if (v.reasoning < field_count<Out> || v.citations < field_count<Out>) v.without = &detail::view_without<Sig>;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       v.has_parts = (detail::holds_parts<field_type<I, In>>() || ...);
       const bool is_history[] = {false, requires { field_type<I, In>::is_history; }...};

@@ -60,20 +60,34 @@ DSPY_DECL void enforce_required(boost::json::value& v) {
 namespace dspy {
 
 namespace detail {
-DSPY_DECL SignatureView view_without_output(const SignatureView& full, std::size_t output, SignatureMeta& meta,
-                                            std::vector<std::string_view>& names) {
-  meta = *full.meta;
-  meta.outputs.erase(meta.outputs.begin() + static_cast<std::ptrdiff_t>(output));
-  SignatureView v = full;
-  v.meta = &meta;
-  v.outputs.erase(v.outputs.begin() + static_cast<std::ptrdiff_t>(output));
-  for (std::size_t i = 0; i < v.outputs.size(); ++i) v.outputs[i].meta = &meta.outputs[i];
-  names.assign(full.output_names.begin(), full.output_names.end());
-  names.erase(names.begin() + static_cast<std::ptrdiff_t>(output));
-  v.output_names = names;
-  v.reasoning = v.outputs.size();
-  v.without_reasoning = nullptr;
-  return v;
+DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs) {
+  auto r = std::make_unique<ReducedView>();
+  r->meta.inputs = full.meta->inputs;
+  r->meta.default_instructions = full.meta->default_instructions;  // fixed with the signature, as in DSPy
+  r->view = full;
+  r->view.outputs.clear();
+  for (std::size_t j = 0; j < full.outputs.size(); ++j) {
+    if (outputs >> j & 1U) continue;
+    r->meta.outputs.push_back(full.meta->outputs[j]);
+    r->view.outputs.push_back(full.outputs[j]);
+    r->names.push_back(full.output_names[j]);
+  }
+  r->view.meta = &r->meta;
+  for (std::size_t i = 0; i < r->view.outputs.size(); ++i) r->view.outputs[i].meta = &r->meta.outputs[i];
+  r->view.output_names = r->names;
+  r->view.reasoning = r->view.citations = r->view.outputs.size();
+  r->view.without = nullptr;
+  return r;
+}
+
+DSPY_DECL const SignatureView& cached_reduced_view(
+    const SignatureView& full, std::uint64_t outputs,
+    std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>>& cache, std::mutex& mutex) {
+  std::lock_guard lock(mutex);
+  for (const auto& [mask, view] : cache)
+    if (mask == outputs) return view->view;
+  cache.emplace_back(outputs, reduce_view(full, outputs));
+  return cache.back().second->view;
 }
 }  // namespace detail
 

@@ -89,6 +89,7 @@ DSPY_DECL std::optional<LMResponse> Cache::get(const CacheKey& key) {
 DSPY_DECL bool Cache::put(const CacheKey& key, const LMResponse& response) {
   LMResponse stored{.completions = response.completions,
                     .reasoning = response.reasoning,
+                    .citations = response.citations,
                     .usage = {},
                     .model = response.model,
                     .cache_hit = false};

@@ -172,7 +172,7 @@ DSPY_DECL Result<void> PredictCore::load_state(const boost::json::value& state) 
 inline const boost::json::value* native_reasoning_effort(const SignatureView& view, const BaseLM* lm,
                                                          const CallConfig& merged) {
   static const boost::json::value low = "low";
-  if (!view.without_reasoning || !lm || !lm->capabilities().reasoning) return nullptr;
+  if (view.reasoning == view.outputs.size() || !lm || !lm->capabilities().reasoning) return nullptr;
   const boost::json::value* effort = merged.extra.if_contains("reasoning_effort");
   if (!effort) effort = lm->defaults().extra.if_contains("reasoning_effort");
   if (effort && effort->is_null()) return nullptr;
@@ -185,9 +185,16 @@ DSPY_DECL const SignatureView& PredictCore::make_request(const AdapterHandle& ad
                                                          const CallConfig& call, LMRequest& request) const {
   request.config = config.merged_with(call);
   const SignatureView* view = view_;
-  if (const boost::json::value* effort = native_reasoning_effort(*view_, lm, request.config)) {
-    request.config.extra["reasoning_effort"] = *effort;
-    view = &view_->without_reasoning();
+  if (view_->without) {  // outputs the LM fills natively leave the prompt
+    std::uint64_t native = 0;
+    if (const boost::json::value* effort = native_reasoning_effort(*view_, lm, request.config)) {
+      request.config.extra["reasoning_effort"] = *effort;
+      native |= std::uint64_t{1} << view_->reasoning;
+    }
+    // DSPy's Citations.adapt_to_native_lm_feature: Anthropic models cite natively.
+    if (view_->citations < view_->outputs.size() && lm && lm->model().starts_with("anthropic/"))
+      native |= std::uint64_t{1} << view_->citations;
+    if (native) view = &view_->without(native);
   }
   if (!format_with_hook(*ad, input, request.messages)) {
     const auto parts = prompts_.get(ad, *view, instructions_);
@@ -334,12 +341,7 @@ struct PredictCore::Run {
       void* output = outputs.at(outputs.vector, i);
       if (tell) notify([&](Callback& c) { c.on_adapter_parse_start(info, ad.name(), text); });
       std::optional<Error> error = ad.parse(*view, text, output, &kept);
-      // Native reasoning: the reply's own, not a section of its text (none: left empty).
-      if (!error && view != self.view_ && i < r.reasoning.size()) {
-        const FieldCodec& field = self.view_->outputs[self.view_->reasoning];
-        if (auto e = field.from_json(boost::json::string(r.reasoning[i]), output, ParseContext{&kept, field.name()}))
-          error = Error(Errc::type_mismatch, std::move(*e));
-      }
+      if (!error && view != self.view_) error = take_native(r, i, output, kept);
       if (tell) {
         const boost::json::value parsed =
             error ? boost::json::value(nullptr) : boost::json::value(fields_object({self.view_->outputs, output}));
@@ -354,6 +356,27 @@ struct PredictCore::Run {
       if (!r.cache_hit) (*lm_usage)[r.model] = r.usage;
     }
     return PredictionParts{std::move(raw), std::move(r), latency, std::move(kept), ad.name(), std::move(lm_usage)};
+  }
+
+  // The outputs left out of the prompt, from the reply's own reasoning and citations (none in the
+  // reply: left empty, as DSPy leaves them None).
+  std::optional<Error> take_native(const LMResponse& r, std::size_t i, void* output, std::vector<ParseNote>& kept) {
+    const SignatureView& full = *self.view_;
+    const auto fill = [&](std::size_t j, const boost::json::value& v) -> std::optional<Error> {
+      const FieldCodec& field = full.outputs[j];
+      if (auto e = field.from_json(v, output, ParseContext{&kept, field.name()}))
+        return Error(Errc::type_mismatch, "the reply's native " + std::string(field.name()) + ": " + *e);
+      return std::nullopt;
+    };
+    // A native output is one of the signature's that the request's view left out.
+    const auto native = [&](std::size_t j) {
+      return j < full.outputs.size() && view->output_index(full.output_names[j]) == view->outputs.size();
+    };
+    if (native(full.reasoning) && i < r.reasoning.size())
+      if (auto e = fill(full.reasoning, boost::json::string(r.reasoning[i]))) return e;
+    if (native(full.citations) && i < r.citations.size())
+      if (auto e = fill(full.citations, r.citations[i])) return e;
+    return std::nullopt;
   }
 
   // DSPy retries a reply the adapter could not parse once with its fallback (the ChatAdapter's

@@ -162,6 +162,8 @@ struct LMResponse {
   /// Per choice, the model's own reasoning (OpenAI-compatible `reasoning_content`, Anthropic
   /// thinking blocks); empty when the reply has none.
   std::vector<std::string> reasoning{};
+  /// Per choice, the citations of the reply's text (Anthropic's Citations API); empty when none.
+  std::vector<boost::json::array> citations{};
   Usage usage{};
   std::string model{};
   bool cache_hit = false;

@@ -56,7 +56,8 @@ concept JsonAny = std::is_same_v<T, boost::json::value>;
 /// a text. Optional members: `type_description` (DSPy's `description()`, a line in the field
 /// list), `static std::optional<std::string> parse(std::string_view, T&)` (the type may then be an
 /// output), `static std::optional<std::string> from_json(const boost::json::value&, T&)` (saved
-/// state, JSON replies) and `static boost::json::object json_schema()`.
+/// state, JSON replies), `to_json()` (its saved form, when not its text) and
+/// `static boost::json::object json_schema()`.
 template <class T>
 concept CustomType = std::is_class_v<T> && requires(const T& v) {
   { T::type_name } -> std::convertible_to<std::string_view>;
@@ -441,7 +442,10 @@ boost::json::value to_json(const T& v) {
   else if constexpr (JsonObject<T> || JsonAny<T>) return v;
   else if constexpr (LiteralType<T>) return boost::json::string(v.value());
   else if constexpr (Enum<T>) return boost::json::string(enum_name(v));
-  else if constexpr (CustomType<T>) return boost::json::string(custom_type_text(v));  // DSPy's model_dump
+  else if constexpr (CustomType<T>) {  // DSPy's model_dump: the type's own, else its text in a prompt
+    if constexpr (requires { boost::json::value(v.to_json()); }) return boost::json::value(v.to_json());
+    else return boost::json::string(custom_type_text(v));
+  }
   else if constexpr (Optional<T>) return v ? to_json(*v) : boost::json::value(nullptr);
   else if constexpr (Vector<T>) {
     boost::json::array a;

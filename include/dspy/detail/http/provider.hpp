@@ -414,15 +414,23 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     const auto* content = o->if_contains("content");
     if (!content || !content->is_array()) return Error(Errc::bad_response, "the reply has no content");
     out.completions.push_back(text_of(*content));
-    // Extended thinking: the `thinking` blocks are the reply's reasoning.
+    // Extended thinking: the `thinking` blocks are the reply's reasoning. Text blocks may carry
+    // citations of the request's documents (the Citations API), kept in order.
     std::string thinking;
     bool thought = false;
-    for (const auto& block : content->get_array())
-      if (const auto* b = block.if_object(); b && b->contains("thinking") && b->at("thinking").is_string()) {
-        thinking += b->at("thinking").get_string();
+    boost::json::array citations;
+    for (const auto& block : content->get_array()) {
+      const auto* b = block.if_object();
+      if (!b) continue;
+      if (const auto* t = b->if_contains("thinking"); t && t->is_string()) {
+        thinking += t->get_string();
         thought = true;
       }
+      if (const auto* c = b->if_contains("citations"); c && c->is_array())
+        for (const auto& one : c->get_array()) citations.push_back(one);
+    }
     if (thought) out.reasoning.push_back(std::move(thinking));
+    if (!citations.empty()) out.citations.push_back(std::move(citations));
     if (u) {
       out.usage.prompt_tokens = anthropic_prompt_tokens(*u);
       out.usage.completion_tokens = int_field(*u, "output_tokens");
