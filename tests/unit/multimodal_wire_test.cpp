@@ -290,4 +290,86 @@ TEST(NativeCitations, AnthropicTextBlockCitationsFillTheField) {
   EXPECT_EQ(body.at("system").as_string().find("[[ ## citations ## ]]"), std::string::npos);
 }
 
+// OpenAI's Responses API (DSPy's model_type="responses"): messages as input items (images as
+// input_image), the effort as `reasoning` with a summary, which comes back as the reasoning.
+TEST(ResponsesApi, RequestAndReplyMapAsDspyMapsThem) {
+  TestServer server;
+  server.push({.body = R"({"id":"resp_1","output":[{"type":"reasoning","summary":[{"type":"summary_text",)"
+                       R"("text":"Two socks a pair."}]},{"type":"message","role":"assistant","content":[)"
+                       R"({"type":"output_text","text":"[[ ## answer ## ]]\n14"}]}],)"
+                       R"("usage":{"input_tokens":30,"output_tokens":8,"total_tokens":38}})"});
+  auto lm = std::make_shared<dspy::LM>("openai/gpt-5-mini", dspy::LMConfig{.api_base = server.base_url(),
+                                                                          .api_key = "sk-test-responses-1",
+                                                                          .max_tokens = 2000,
+                                                                          .cache = false,
+                                                                          .model_type = "responses"});
+  struct Look {
+    struct Input {
+      dspy::Image photo;
+      std::string question;
+    };
+    struct Output {
+      dspy::Reasoning reasoning;
+      int answer;
+    };
+  };
+  dspy::Predict<Look> predict;
+  predict.set_lm(lm);
+  const auto r = predict({.photo = {"https://example.com/socks.png"}, .question = "How many socks?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->answer, 14);
+  EXPECT_EQ(r->reasoning.content, "Two socks a pair.");
+  EXPECT_EQ(r.value().usage(), (dspy::Usage{30, 8, 38}));
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].target, "/v1/responses");
+  const auto body = boost::json::parse(got[0].body).as_object();
+  EXPECT_EQ(body.at("model"), "gpt-5-mini");
+  EXPECT_EQ(body.at("max_output_tokens"), 2000);
+  EXPECT_EQ(boost::json::serialize(body.at("reasoning")), R"({"effort":"low","summary":"auto"})");
+  EXPECT_FALSE(body.contains("reasoning_effort"));
+  const auto& input = body.at("input").as_array();
+  ASSERT_EQ(input.size(), 2u);
+  EXPECT_EQ(input[0].at("role"), "system");
+  EXPECT_EQ(input[0].at("content").at(0).at("type"), "input_text");
+  EXPECT_EQ(boost::json::serialize(input[1].at("content")),
+            R"([{"type":"input_text","text":"[[ ## photo ## ]]\n"},)"
+            R"({"type":"input_image","image_url":"https://example.com/socks.png"},)"
+            R"({"type":"input_text","text":"\n\n[[ ## question ## ]]\nHow many socks?\n\nRespond with the )"
+            R"(corresponding output fields, starting with the field `[[ ## answer ## ]]` (must be formatted as a valid )"
+            R"(Python int), and then ending with the marker for `[[ ## completed ## ]]`."}])");
+}
+
+TEST(ResponsesApi, StreamsOutputTextDeltas) {
+  TestServer server;
+  server.push({.body = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Par\"}\n\n"
+                       "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"is\"}\n\n"
+                       "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":"
+                       "{\"input_tokens\":3,\"output_tokens\":2,\"total_tokens\":5}}}\n\n",
+               .headers = {{"Content-Type", "text/event-stream"}}});
+  dspy::LM lm("openai/gpt-4o", {.api_base = server.base_url(), .api_key = "sk-test-responses-2", .cache = false,
+                                .model_type = "responses"});
+  std::string seen;
+  dspy::LMRequest request;
+  request.messages = {{"user", "Capital of France?"}};
+  boost::asio::io_context io;
+  const auto out = dspy::detail::sync_wait(io, lm.astream(request, [&](std::string_view piece) { seen += piece; }));
+  ASSERT_TRUE(out) << out.error().message();
+  EXPECT_EQ(seen, "Paris");
+  EXPECT_EQ(out->completions.front(), "Paris");
+  EXPECT_EQ(out->usage, (dspy::Usage{3, 2, 5}));
+  EXPECT_TRUE(boost::json::parse(server.requests().at(0).body).at("stream").as_bool());
+}
+
+TEST(ResponsesApi, OnlyForOpenAICompatibleModels) {
+  dspy::LM lm("anthropic/claude-sonnet-4-5", {.api_key = "sk-test-responses-3", .model_type = "responses"});
+  const auto r = lm.call(dspy::LMRequest{.messages = {{"user", "Hi"}}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), dspy::Errc::config);
+  EXPECT_NE(r.error().message().find("Responses API"), std::string::npos);
+  dspy::LM typo("openai/gpt-4o", {.api_key = "sk-test-responses-4", .model_type = "text"});
+  EXPECT_NE(typo.call(dspy::LMRequest{.messages = {{"user", "Hi"}}}).error().message().find("must be \"chat\""),
+            std::string::npos);
+}
+
 }  // namespace multimodal_wire_test

@@ -70,6 +70,8 @@ class BaseLM {
 
   /// The model name (e.g. "openai/gpt-4o-mini").
   [[nodiscard]] virtual std::string model() const = 0;
+  /// DSPy's model_type: "chat", or "responses" for OpenAI's Responses API.
+  [[nodiscard]] virtual std::string_view model_type() const noexcept { return "chat"; }
 
   /// What the model does natively; dspy::LM knows the common model families, other LMs say
   /// nothing unless told.

@@ -176,7 +176,7 @@ inline const boost::json::value* native_reasoning_effort(const SignatureView& vi
   const boost::json::value* effort = merged.extra.if_contains("reasoning_effort");
   if (!effort) effort = lm->defaults().extra.if_contains("reasoning_effort");
   if (effort && effort->is_null()) return nullptr;
-  if (lm->model().find("gpt-5") != std::string::npos) return nullptr;
+  if (lm->model_type() == "chat" && lm->model().find("gpt-5") != std::string::npos) return nullptr;
   return effort ? effort : &low;
 }
 

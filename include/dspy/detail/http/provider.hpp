@@ -25,7 +25,7 @@
 
 namespace dspy::detail {
 
-enum class WireApi : std::uint8_t { openai_chat, anthropic_messages };
+enum class WireApi : std::uint8_t { openai_chat, anthropic_messages, openai_responses };
 
 /// A provider prefix of a DSPy/LiteLLM model string ("groq/llama-3.1-8b-instant").
 struct Provider {
@@ -156,6 +156,7 @@ inline void warn_tls_unverified(const std::string& where, std::string_view key, 
 inline std::string endpoint_url(WireApi api, std::string base) {
   while (!base.empty() && base.back() == '/') base.pop_back();
   if (api == WireApi::openai_chat) return base.ends_with("/chat/completions") ? base : base + "/chat/completions";
+  if (api == WireApi::openai_responses) return base.ends_with("/responses") ? base : base + "/responses";
   if (base.ends_with("/v1/messages")) return base;
   return base.ends_with("/v1") ? base + "/messages" : base + "/v1/messages";
 }
@@ -290,10 +291,62 @@ inline boost::json::value anthropic_content(const Content& content) {
   return blocks;
 }
 
+// A content part as a Responses API input block (DSPy's content_block_to_responses): text typed
+// by direction (a replayed assistant turn is output), images by URL, files flattened.
+inline boost::json::object responses_block(const ContentPart& part, std::string_view role) {
+  const std::string_view type = sub_string(&part, "type");
+  const char* text_type = role == "assistant" ? "output_text" : "input_text";
+  if (type == "text") return {{"type", text_type}, {"text", sub_string(&part, "text")}};
+  if (type == "image_url") return {{"type", "input_image"}, {"image_url", sub_string(sub_object(part, "image_url"), "url")}};
+  if (type == "file") {
+    boost::json::object block{{"type", "input_file"}};
+    for (const char* key : {"file_data", "filename", "file_id"})
+      if (const auto v = sub_string(sub_object(part, "file"), key); !v.empty()) block[key] = v;
+    return block;
+  }
+  return part;
+}
+
+// The Responses API body (DSPy's model_type="responses"): messages become `input` items, the
+// effort becomes `reasoning` (with an automatic summary, which comes back as the reasoning), a
+// response_format becomes `text.format`.
+inline boost::json::object responses_body(const std::string& model_id, const LMRequest& request,
+                                          const CallConfig& config, bool stream) {
+  boost::json::object body;
+  body["model"] = model_id;
+  boost::json::array input;
+  for (const auto& m : request.messages) {
+    boost::json::array content;
+    if (m.content.is_text()) content.push_back(responses_block({{"type", "text"}, {"text", m.content.text()}}, m.role));
+    for (const ContentPart& part : m.content.parts()) content.push_back(responses_block(part, m.role));
+    input.push_back({{"role", m.role}, {"content", std::move(content)}});
+  }
+  body["input"] = std::move(input);
+  for (const auto& kv : config.extra)
+    if (kv.key() != "reasoning_effort") body[kv.key()] = kv.value();
+  if (config.temperature) body["temperature"] = *config.temperature;
+  if (config.max_tokens) body["max_output_tokens"] = *config.max_tokens;
+  if (config.n) body["n"] = *config.n;
+  if (config.stop) body["stop"] = string_array(*config.stop);
+  if (const auto* effort = config.extra.if_contains("reasoning_effort"); effort && !body.contains("reasoning"))
+    body["reasoning"] = {{"effort", *effort}, {"summary", "auto"}};
+  if (const auto* format = request.response_format.if_object()) {
+    boost::json::object f = *format;  // chat's {"type", "json_schema": {...}} is flat here
+    if (const auto* inner = format->if_contains("json_schema"); inner && inner->is_object()) {
+      f.erase("json_schema");
+      for (const auto& kv : inner->get_object()) f[kv.key()] = kv.value();
+    }
+    body["text"] = {{"format", std::move(f)}};
+  }
+  if (stream) body["stream"] = true;
+  return body;
+}
+
 /// The request body; `config` already merged (LM defaults < call). `rollout_id` is never sent.
 /// With `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
 inline boost::json::object request_body(WireApi api, const std::string& model_id, const LMRequest& request,
                                         const CallConfig& config, bool stream = false) {
+  if (api == WireApi::openai_responses) return responses_body(model_id, request, config, stream);
   boost::json::object body;
   body["model"] = model_id;
   boost::json::array messages;
@@ -378,7 +431,33 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
   LMResponse out;
   const auto* usage = o->if_contains("usage");
   const auto* u = usage ? usage->if_object() : nullptr;
-  if (api == WireApi::openai_chat) {
+  if (api == WireApi::openai_responses) {
+    // Output items: messages' output_text is the text, reasoning items' summary the reasoning.
+    const auto* output = o->if_contains("output");
+    if (!output || !output->is_array()) return Error(Errc::bad_response, "the reply has no output");
+    std::string text, reasoning;
+    bool reasoned = false;
+    for (const auto& item : output->get_array()) {
+      const auto* it = item.if_object();
+      if (!it) continue;
+      const std::string_view type = sub_string(it, "type");
+      const auto* blocks = it->if_contains(type == "reasoning" ? "summary" : "content");
+      if (!blocks || !blocks->is_array()) continue;
+      for (const auto& b : blocks->get_array()) {
+        const auto* bo = b.if_object();
+        if (!bo) continue;
+        if (type == "message" && sub_string(bo, "type") == "output_text") text += sub_string(bo, "text");
+        if (type == "reasoning") reasoning += sub_string(bo, "text"), reasoned = true;
+      }
+    }
+    out.completions.push_back(std::move(text));
+    if (reasoned) out.reasoning.push_back(std::move(reasoning));
+    if (u) {
+      out.usage.prompt_tokens = int_field(*u, "input_tokens");
+      out.usage.completion_tokens = int_field(*u, "output_tokens");
+      out.usage.total_tokens = int_field(*u, "total_tokens");
+    }
+  } else if (api == WireApi::openai_chat) {
     const auto* choices = o->if_contains("choices");
     if (!choices || !choices->is_array() || choices->get_array().empty())
       return Error(Errc::bad_response, "the reply has no choices");
@@ -529,8 +608,9 @@ class StreamDecoder {
       return r;
     }
     if (!done_)
-      return Error(Errc::bad_response, api_ == WireApi::openai_chat ? "the stream ended before [DONE]"
-                                                                     : "the stream ended before message_stop");
+      return Error(Errc::bad_response, api_ == WireApi::openai_chat        ? "the stream ended before [DONE]"
+                                       : api_ == WireApi::openai_responses ? "the stream ended before response.completed"
+                                                                           : "the stream ended before message_stop");
     LMResponse out;
     out.completions = std::move(texts_);
     if (out.completions.empty()) out.completions.emplace_back();
@@ -564,6 +644,7 @@ class StreamDecoder {
       return fail(stream_error_errc(type, e.data), "error event in the stream: " + provider_message(e.data), e.data);
     }
     if (api_ == WireApi::openai_chat) return openai_chunk(*o);
+    if (api_ == WireApi::openai_responses) return responses_event(*o);
     return anthropic_event(*o);
   }
 
@@ -581,6 +662,24 @@ class StreamDecoder {
       usage_.prompt_tokens = int_field(u->get_object(), "prompt_tokens");
       usage_.completion_tokens = int_field(u->get_object(), "completion_tokens");
       usage_.total_tokens = int_field(u->get_object(), "total_tokens");
+    }
+    return true;
+  }
+
+  bool responses_event(const boost::json::object& o) {
+    const std::string_view t = sub_string(&o, "type");
+    if (t == "response.output_text.delta") {
+      text(0, sub_string(&o, "delta"));
+    } else if (t == "response.completed") {
+      done_ = true;
+      if (const auto* r = o.if_contains("response"); r && r->is_object())
+        if (const auto* u = r->get_object().if_contains("usage"); u && u->is_object()) {
+          usage_.prompt_tokens = int_field(u->get_object(), "input_tokens");
+          usage_.completion_tokens = int_field(u->get_object(), "output_tokens");
+          usage_.total_tokens = int_field(u->get_object(), "total_tokens");
+        }
+    } else if (t == "response.failed" || t == "response.incomplete") {
+      return fail(Errc::server, "the response stream ended with " + std::string(t), provider_message(std::string()));
     }
     return true;
   }
