@@ -128,8 +128,15 @@ std::vector<dspy::Message> prompt_of(const json::object& body) {
       if (const auto* o = msg.if_object()) {
         const auto* role = o->if_contains("role");
         const auto* content = o->if_contains("content");
-        if (role && role->is_string() && content && content->is_string())
+        if (!role || !role->is_string() || !content) continue;
+        if (content->is_string()) {
           out.push_back({std::string(role->get_string()), std::string(content->get_string())});
+        } else if (content->is_array()) {  // content parts or blocks: images, files, documents and text
+          std::vector<dspy::ContentPart> parts;
+          for (const auto& p : content->get_array())
+            if (p.is_object()) parts.push_back(p.get_object());
+          out.push_back({std::string(role->get_string()), dspy::Content(std::move(parts))});
+        }
       }
   return out;
 }
@@ -226,7 +233,7 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
                                 : std::string("demo");
   const std::vector<dspy::Message> messages = prompt_of(body);
   std::size_t chars = 0;
-  for (const auto& m : messages) chars += m.content.size();
+  for (const auto& m : messages) chars += m.content.text().size();
   const std::int64_t prompt = estimate_tokens(chars);
   ++script.served;
   std::int64_t n = 1;

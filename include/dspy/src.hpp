@@ -18,6 +18,7 @@
 #include "adapters/signature_view_impl.hpp"
 #include "adapters/streaming_impl.hpp"
 #include "adapters/utils_impl.hpp"
+#include "adapters/types/media_impl.hpp"
 #include "adapters/xml_adapter_impl.hpp"
 #include "clients/base_lm_impl.hpp"
 #include "clients/cache_impl.hpp"
