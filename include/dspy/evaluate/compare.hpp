@@ -64,6 +64,10 @@ namespace detail {
 // McNemar's two-sided p-value for b and c discordant pairs: exact binomial below 25, else the
 // chi-square approximation with continuity correction.
 DSPY_DECL double mcnemar_p(std::size_t b, std::size_t c);
+// "p = 0.0123", or "p = 3.1e-12" below 0.0001.
+DSPY_DECL std::string p_value_text(double p);
+// "+1.50", "-0.25", "0.00".
+inline std::string signed_fixed(double v, int decimals) { return (v > 0 ? "+" : "") + fixed(v, decimals); }
 }  // namespace detail
 
 }  // namespace dspy

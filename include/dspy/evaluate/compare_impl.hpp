@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <map>
 #include <random>
@@ -82,14 +83,25 @@ DSPY_DECL Comparison compare(const ModelRun& baseline, const ModelRun& candidate
   return out;
 }
 
+namespace detail {
+
+DSPY_DECL std::string p_value_text(double p) {
+  if (p >= 0.0001) return "p = " + fixed(p, 4);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "p = %.1e", p);
+  return buf;
+}
+
+}  // namespace detail
+
 DSPY_DECL std::string Comparison::verdict() const {
   if (paired == 0) return "no examples in common: nothing to compare";
-  const std::string change = detail::fixed(std::abs(delta), 2) + " points (95% CI " + detail::fixed(delta_ci.low, 2) +
-                             " to " + detail::fixed(delta_ci.high, 2) + "), p = " + detail::fixed(p_value, 4);
   if (delta == 0 && improved.empty() && regressed.empty()) return candidate + " and " + baseline + " score the same";
   const std::string better = delta >= 0 ? candidate : baseline, worse = delta >= 0 ? baseline : candidate;
-  return better + " is better than " + worse + " by " + change +
-         (significant() ? ": significant" : ": not significant at " + detail::fixed(alpha, 2));
+  return better + " is better than " + worse + " by " + detail::fixed(std::abs(delta), 2) + " points (change " +
+         detail::signed_fixed(delta, 2) + ", 95% CI " + detail::signed_fixed(delta_ci.low, 2) + " to " +
+         detail::signed_fixed(delta_ci.high, 2) + "; " + detail::p_value_text(p_value) + "): " +
+         (significant() ? "significant" : "not significant at alpha " + detail::fixed(alpha, 2));
 }
 
 DSPY_DECL boost::json::object Comparison::to_json() const {

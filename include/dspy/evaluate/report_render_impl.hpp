@@ -83,8 +83,6 @@ inline std::string errors_text(const std::map<std::string, std::size_t>& errors)
   return out.empty() ? "none" : out;
 }
 
-inline std::string signed_fixed(double v, int decimals) { return (v > 0 ? "+" : "") + fixed(v, decimals); }
-
 // Aligned "key | value | value" lines.
 inline std::string aligned(const std::vector<std::vector<std::string>>& lines) {
   std::vector<std::size_t> widths;
@@ -192,7 +190,7 @@ DSPY_DECL std::string to_table(const Comparison& c) {
       {"accuracy", detail::fixed(c.baseline_accuracy, 2) + "% -> " + detail::fixed(c.candidate_accuracy, 2) + "%"},
       {"change", detail::signed_fixed(c.delta, 2) + " points (95% CI " + detail::signed_fixed(c.delta_ci.low, 2) + " to " +
                      detail::signed_fixed(c.delta_ci.high, 2) + ")"},
-      {"test", c.test + ": p = " + detail::fixed(c.p_value, 4) + (c.significant() ? " (significant)" : " (not significant)") +
+      {"test", c.test + ": " + detail::p_value_text(c.p_value) + (c.significant() ? " (significant)" : " (not significant)") +
                    " at alpha " + detail::fixed(c.alpha, 2)},
       {"improved (fail -> pass)", flips(c.improved)},
       {"regressed (pass -> fail)", flips(c.regressed)},
@@ -291,11 +289,12 @@ DSPY_DECL std::string latency_svg(const BenchmarkReport& report) {
     }
     const std::pair<const char*, double> marks[] = {
         {"p50", summaries[m].latency_p50_ms}, {"p90", summaries[m].latency_p90_ms}, {"p99", summaries[m].latency_p99_ms}};
-    for (const auto& [name, v] : marks) {
-      if (ms[m].empty()) break;
-      const double x = x_of(v);
+    for (std::size_t k = 0; k < std::size(marks) && !ms[m].empty(); ++k) {
+      const double x = x_of(marks[k].second);
       s += detail::svg_line(x, y0, x, y0 + panel, "stroke=\"#333\" stroke-dasharray=\"3 3\"");
-      s += detail::svg_text(x + 3, y0 + 10, std::string(name) + " " + detail::num(v), "fill=\"#333\" font-size=\"11\"");
+      // Stepped down, so that close percentiles do not print over each other.
+      s += detail::svg_text(x + 3, y0 + 10 + 12 * static_cast<double>(k),
+                            std::string(marks[k].first) + " " + detail::num(marks[k].second), "fill=\"#333\" font-size=\"11\"");
     }
   }
   const int axis_y = top + static_cast<int>(report.models.size()) * (panel + gap) - gap;
@@ -433,6 +432,8 @@ table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
 td.num,th.num{text-align:right}
+td.num{white-space:nowrap}
+.scroll{overflow-x:auto}
 .verdict{font-size:16px;font-weight:600;padding:10px 14px;border-radius:8px;background:#eef5ff;margin-bottom:12px}
 .verdict.sig{background:#e8f6ec}.verdict.reg{background:#fdecea}
 figure{margin:0 0 18px}figure svg{max-width:100%;height:auto;display:block}
@@ -479,7 +480,7 @@ inline std::string comparison_html(const Comparison& c) {
   row("accuracy", fixed(c.baseline_accuracy, 2) + "% \u2192 " + fixed(c.candidate_accuracy, 2) + "%");
   row("change (95% paired bootstrap CI)",
       signed_fixed(c.delta, 2) + " points (" + signed_fixed(c.delta_ci.low, 2) + " to " + signed_fixed(c.delta_ci.high, 2) + ")");
-  row(c.test, "p = " + fixed(c.p_value, 4) + (c.significant() ? ", significant" : ", not significant") + " at \u03b1 = " +
+  row(c.test, p_value_text(c.p_value) + (c.significant() ? ", significant" : ", not significant") + " at \u03b1 = " +
                   fixed(c.alpha, 2));
   row("flips", std::to_string(c.improved.size()) + " improved (fail \u2192 pass), " + std::to_string(c.regressed.size()) +
                    " regressed (pass \u2192 fail)");
@@ -530,7 +531,7 @@ DSPY_DECL std::string to_html(const BenchmarkReport& report, const std::vector<C
   }
   s += "</section>\n";
 
-  s += "<section><h2>Summary</h2>\n<table class=\"summary\">\n<tr><th>model</th><th class=\"num\">accuracy</th><th "
+  s += "<section><h2>Summary</h2>\n<div class=\"scroll\"><table class=\"summary\">\n<tr><th>model</th><th class=\"num\">accuracy</th><th "
        "class=\"num\">95% CI</th><th class=\"num\">p50 / p90 / p99 / max (ms)</th><th class=\"num\">tokens in / out</th><th "
        "class=\"num\">cost</th><th class=\"num\">LM calls</th><th class=\"num\">cache hits</th><th class=\"num\">failed</th><th "
        "class=\"num\">throughput</th><th class=\"num\">wall</th></tr>\n";
@@ -545,7 +546,7 @@ DSPY_DECL std::string to_html(const BenchmarkReport& report, const std::vector<C
          std::to_string(sm.calls.calls) + "</td><td class=\"num\">" + std::to_string(sm.calls.cache_hits) +
          "</td><td class=\"num\">" + std::to_string(sm.failed) + "</td><td class=\"num\">" + detail::fixed(sm.throughput, 1) +
          "/s</td><td class=\"num\">" + detail::fixed(sm.wall_s, 2) + " s</td></tr>\n";
-  s += "</table>\n";
+  s += "</table></div>\n";
   bool any_errors = false;
   for (const auto& sm : summaries) any_errors = any_errors || !sm.errors.empty() || !sm.calls.errors.empty();
   if (any_errors) {
