@@ -55,7 +55,8 @@ int main() {
                                       {.name = "arithmetic / ChainOfThought",
                                        .dataset = "examples/data/arithmetic.jsonl",
                                        .prices = prices,
-                                       .evaluate = {.concurrency = 16, .progress = true}});
+                                       .evaluate = {.concurrency = 16, .progress = true}})
+                          .value();
   std::cout << dspy::to_table(report) << "\n" << dspy::to_table(dspy::compare(report.models[0], report.models[1]));
   const auto written = dspy::save_report(report, "build/benchmark", "arithmetic");
   if (!written) {

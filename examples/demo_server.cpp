@@ -423,11 +423,15 @@ int main(int argc, char** argv) {
   if (routed) args.erase(args.begin());  // the routes file takes the replies file's place
   std::chrono::milliseconds latency{0};
   std::optional<double> error_rate;
+  std::string args_error_rate;  // as given, for the log line
   bool bad_option = false;
   while (simulate && args.size() >= 3 && (args[1] == "--latency-ms" || args[1] == "--error-rate")) {
     try {
       if (args[1] == "--latency-ms") latency = std::chrono::milliseconds(std::stoi(args[2]));
-      else error_rate = std::stod(args[2]);
+      else {
+        error_rate = std::stod(args[2]);
+        args_error_rate = args[2];
+      }
     } catch (const std::exception&) {
       bad_option = true;
     }
@@ -466,7 +470,7 @@ int main(int argc, char** argv) {
     std::cout << acceptor.local_endpoint().port() << std::endl;
     std::cerr << "demo_server: "
               << (simulate ? std::string("simulated model") +
-                                 (error_rate ? " (error rate " + std::to_string(*error_rate) + ")" : "")
+                                 (error_rate ? " (error rate " + args_error_rate + ")" : "")
                   : routed ? "routes from " + args[0]
                            : std::to_string(script.replies.size()) + " replies")
               << ", listening on http://127.0.0.1:"

@@ -127,14 +127,19 @@ int run(const Options& o, const Program& program, const std::vector<dspy::Exampl
   }
   // RAG's label names its retriever, so that both runs' reports sit side by side.
   const std::string label = o.program == "rag" ? "rag-" + o.retriever : o.program;
-  const auto report = dspy::benchmark(program, dev, dspy::answer_exact_match, {{"", lm}},
-                                      {.name = o.task + " / " + label,
-                                       .dataset = std::filesystem::path(o.data).lexically_proximate(
-                                                      std::filesystem::current_path()).string(),
-                                       .repeats = o.repeats,
-                                       .shard = o.shard,
-                                       .prices = std::move(*prices),
-                                       .evaluate = {.concurrency = o.concurrency, .progress = true, .display_table = 5}});
+  const auto ran = dspy::benchmark(
+      program, dev, dspy::answer_exact_match, {{"", lm}},
+      {.name = o.task + " / " + label,
+       .dataset = std::filesystem::path(o.data).lexically_proximate(std::filesystem::current_path()).string(),
+       .repeats = o.repeats,
+       .shard = o.shard,
+       .prices = std::move(*prices),
+       .evaluate = {.concurrency = o.concurrency, .progress = true, .display_table = 5}});
+  if (!ran) {
+    std::cerr << "harness: " << ran.error().message() << "\n";
+    return 1;
+  }
+  const dspy::BenchmarkReport& report = *ran;
   const std::string stem = o.task + "-" + label + (o.shard.count > 1 ? "-shard-" + std::to_string(o.shard.index) : "");
   const auto written = dspy::save_report(report, o.out, stem);
   if (!written) {

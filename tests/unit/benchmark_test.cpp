@@ -124,9 +124,11 @@ TEST(Benchmark, TwoModelsOverHttpFullReportAndComparison) {
       {"good", good->lm("openai/sim-good", {.cache = false})},
   };
   const dspy::Predict<Arithmetic> program;
-  const auto report = dspy::benchmark(program, dev, dspy::answer_exact_match, models,
-                                      {.name = "arithmetic / predict", .dataset = "arithmetic.jsonl", .prices = prices,
-                                       .evaluate = {.concurrency = 8, .progress = false}});
+  const auto ran = dspy::benchmark(program, dev, dspy::answer_exact_match, models,
+                                   {.name = "arithmetic / predict", .dataset = "arithmetic.jsonl", .prices = prices,
+                                    .evaluate = {.concurrency = 8, .progress = false}});
+  ASSERT_TRUE(ran) << ran.error().message();
+  const auto& report = *ran;
   ASSERT_EQ(report.models.size(), 2u);
   const auto s = report.summaries();
   // The simulated models are wrong on a hash-chosen share: about 40% and 10% of 200.
@@ -228,9 +230,11 @@ dspy::BenchmarkReport run_sim(const std::vector<dspy::Example<Arithmetic>>& dev,
       {"zero-shot", dspy::testing::SimulatedLM({.model = "sim/a"})},
       {"careful", dspy::testing::SimulatedLM({.error_rate = [](const auto&) { return 0.12; }, .model = "sim/b"})},
   };
-  return dspy::benchmark(program, dev, dspy::answer_exact_match, models,
-                         {.name = "sharded", .dataset = "arithmetic.jsonl", .repeats = 2, .shard = shard,
-                          .prices = dspy::PriceTable({{"sim/", {1, 2}}}), .evaluate = {.concurrency = 4, .progress = false}});
+  auto report = dspy::benchmark(program, dev, dspy::answer_exact_match, models,
+                                {.name = "sharded", .dataset = "arithmetic.jsonl", .repeats = 2, .shard = shard,
+                                 .prices = dspy::PriceTable({{"sim/", {1, 2}}}), .evaluate = {.concurrency = 4, .progress = false}});
+  EXPECT_TRUE(report) << report.error().message();
+  return report ? std::move(*report) : dspy::BenchmarkReport{};
 }
 
 // Wall-clock fields: the only ones two runs of the same work may differ in.
@@ -341,7 +345,8 @@ TEST(Report, CountsCacheHitsAndErrorsByType) {
   const auto dev = arithmetic(10);
   const dspy::Predict<Arithmetic> program;
   const auto report = dspy::benchmark(program, dev, dspy::answer_exact_match, {{"", lm}},
-                                      {.repeats = 2, .evaluate = {.concurrency = 2, .progress = false}});
+                                      {.repeats = 2, .evaluate = {.concurrency = 2, .progress = false}})
+                          .value();
   const auto s = report.summary(report.models[0]);
   EXPECT_EQ(s.label, "sim/cached");
   EXPECT_EQ(s.calls.calls, 20u);
@@ -357,7 +362,8 @@ TEST(Report, CountsCacheHitsAndErrorsByType) {
     }
   };
   const auto failed = dspy::benchmark(program, dev, dspy::answer_exact_match, {{"down", std::make_shared<Down>()}},
-                                      {.evaluate = {.concurrency = 2, .progress = false}});
+                                      {.evaluate = {.concurrency = 2, .progress = false}})
+                          .value();
   const auto f = failed.summary(failed.models[0]);
   EXPECT_EQ(f.failed, 10u);
   EXPECT_EQ(f.errors.at("rate_limited"), 10u);
@@ -365,6 +371,28 @@ TEST(Report, CountsCacheHitsAndErrorsByType) {
   EXPECT_EQ(f.accuracy, 0);
   EXPECT_NE(dspy::to_table(failed).find("rate_limited 10"), std::string::npos);
   EXPECT_NE(dspy::to_html(failed).find("Errors by type"), std::string::npos);
+}
+
+TEST(Benchmark, RefusesBadOptionsAndRunsAProgramAsConfigured) {
+  const auto dev = arithmetic(6);
+  const dspy::Predict<Arithmetic> program;
+  const dspy::BenchmarkModel sim{"sim", dspy::testing::SimulatedLM()};
+  const auto bad_shard = dspy::benchmark(program, dev, dspy::answer_exact_match, {sim}, {.shard = {3, 3}});
+  ASSERT_FALSE(bad_shard);
+  EXPECT_NE(bad_shard.error().message().find("shard 3/3"), std::string::npos) << bad_shard.error().message();
+  const auto no_runs = dspy::benchmark(program, dev, dspy::answer_exact_match, {sim}, {.repeats = 0});
+  ASSERT_FALSE(no_runs);
+  EXPECT_NE(no_runs.error().message().find("repeats"), std::string::npos);
+  // No LM: the program as configured, here by the settings; the program itself is left alone.
+  const auto scope = dspy::context({.lm = dspy::testing::SimulatedLM({.model = "sim/settings"})});
+  const auto as_is = dspy::benchmark(program, dev, dspy::answer_exact_match, {{}, sim},
+                                     {.evaluate = {.concurrency = 2, .progress = false}});
+  ASSERT_TRUE(as_is) << as_is.error().message();
+  EXPECT_EQ(as_is->models[0].label, "sim/settings");
+  EXPECT_EQ(as_is->models[0].calls.calls, 6u);
+  EXPECT_EQ(as_is->models[1].label, "sim");
+  EXPECT_EQ(as_is->models[1].model, "simulated/lm");
+  EXPECT_FALSE(program.get_lm());
 }
 
 }  // namespace benchmark_test

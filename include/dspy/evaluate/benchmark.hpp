@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -70,7 +71,8 @@ struct Shard {
   friend bool operator==(const Shard&, const Shard&) = default;
 };
 
-/// One LM of the matrix. An empty label is the LM's model name.
+/// One LM of the matrix. An empty label is the LM's model name. No LM: the program as it is (its
+/// predictors' own LMs, else the settings' LM).
 struct BenchmarkModel {
   std::string label{};
   LMHandle lm{};
@@ -215,11 +217,18 @@ class CallCounter : public Callback {
 }  // namespace detail
 
 /// Runs `program` over the examples of `options.shard` once per model and repeat (the program is
-/// copied and given the model's LM; its own LMs are left alone), scoring with `metric` as
-/// dspy::evaluate does, and reports each model's run.
+/// copied and given the model's LM; `program` itself is left alone), scoring with `metric` as
+/// dspy::evaluate does, and reports each model's run. Errors: a shard that is not I/N with I < N,
+/// no repeats; an example or LM that fails is a row of the report, not an error.
 template <AsyncCallable M, Signature Sig, class F>
-BenchmarkReport benchmark(const M& program, const std::vector<Example<Sig>>& dataset, const F& metric,
-                          const std::vector<BenchmarkModel>& models, BenchmarkOptions options = {}) {
+Result<BenchmarkReport> benchmark(const M& program, const std::vector<Example<Sig>>& dataset, const F& metric,
+                                  const std::vector<BenchmarkModel>& models, BenchmarkOptions options = {}) {
+  static_assert(std::is_copy_constructible_v<M>,
+                "dspy::benchmark: the program must be copyable: each model runs a copy given its LM (hold "
+                "move-only members, e.g. an index, through a std::shared_ptr).");
+  if (options.shard.count == 0 || options.shard.index >= options.shard.count)
+    return Error(Errc::config, "dspy::benchmark: shard " + options.shard.to_string() + " is not I/N with 0 <= I < N");
+  if (options.repeats == 0) return Error(Errc::config, "dspy::benchmark: repeats must be at least 1");
   BenchmarkReport report{.name = options.name,
                          .dataset = options.dataset,
                          .dataset_size = dataset.size(),
@@ -237,10 +246,11 @@ BenchmarkReport benchmark(const M& program, const std::vector<Example<Sig>>& dat
       slice.push_back(dataset[i]);
     }
   for (const auto& m : models) {
-    if (!m.lm) throw std::invalid_argument("dspy::benchmark: model `" + m.label + "` has no LM");
     M copy = program;
-    set_lm(copy, m.lm);
-    ModelRun run{.label = m.label.empty() ? m.lm->model() : m.label, .model = m.lm->model()};
+    if (m.lm) set_lm(copy, m.lm);
+    const LMHandle shown = m.lm ? m.lm : current_settings()->lm;
+    ModelRun run{.label = m.label, .model = shown ? shown->model() : std::string()};
+    if (run.label.empty()) run.label = run.model.empty() ? "program" : run.model;
     run.price = options.prices.find(run.model);
     auto counter = std::make_shared<detail::CallCounter>();
     std::vector<std::shared_ptr<Callback>> callbacks = current_settings()->callbacks;
