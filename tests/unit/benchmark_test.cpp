@@ -266,6 +266,8 @@ TEST(Merge, ShardReportsMergeIntoTheUnshardedReport) {
   clear_clock(*merged);
   EXPECT_EQ(*merged, whole);
   EXPECT_EQ(dspy::detail::py_json(merged->to_json()), dspy::detail::py_json(whole.to_json()));
+  EXPECT_EQ(dspy::to_html(*merged), dspy::to_html(whole));
+  EXPECT_NE(dspy::to_html(whole).find("<dt>runs</dt>"), std::string::npos);  // each repeat's accuracy
   const auto a = merged->summaries(), b = whole.summaries();
   ASSERT_EQ(a.size(), 2u);
   for (std::size_t m = 0; m < 2; ++m) {
@@ -333,6 +335,11 @@ TEST(Report, LoadRejectsWhatIsNotAReport) {
   auto report = run_sim(arithmetic(4), {});
   auto v = report.to_json();
   v["models"].as_array()[1].as_object()["calls"].as_object()["tokens_in"] = -3;
+  auto huge = report.to_json();
+  huge["bootstrap"].as_object()["samples"] = 1'000'000'000'000ULL;
+  const auto too_many = dspy::BenchmarkReport::from_json(huge, "h.json");
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().message().find("h.json: bootstrap"), std::string::npos) << too_many.error().message();
   const auto negative = dspy::BenchmarkReport::from_json(v, "r.json");
   ASSERT_FALSE(negative);
   EXPECT_NE(negative.error().message().find("r.json: models[1].calls"), std::string::npos) << negative.error().message();

@@ -314,7 +314,10 @@ DSPY_DECL Result<BenchmarkReport> BenchmarkReport::from_json(const boost::json::
     return read.bad("shard", "expected {index, count} with index < count");
   const auto samples = read.count(bootstrap->get_object(), "samples");
   const auto seed = read.count(bootstrap->get_object(), "seed");
-  if (!samples || !seed) return read.bad("bootstrap", "expected counts samples and seed");
+  // Bounded: a report's reader recomputes the intervals, samples x examples draws.
+  constexpr std::uint64_t max_samples = 1'000'000;
+  if (!samples || !seed || *samples > max_samples)
+    return read.bad("bootstrap", "expected counts samples (at most 1000000) and seed");
   r.name = *name;
   r.dataset = *dataset;
   r.dataset_size = *size;

@@ -527,7 +527,13 @@ DSPY_DECL std::string to_html(const BenchmarkReport& report, const std::vector<C
          detail::fixed(sm.accuracy_ci.high, 1) + "%</div><dl><dt>latency p50</dt><dd>" + detail::fixed(sm.latency_p50_ms, 1) +
          " ms</dd><dt>p99</dt><dd>" + detail::fixed(sm.latency_p99_ms, 1) + " ms</dd><dt>cost</dt><dd>" +
          escape_markup(sm.cost_usd ? detail::cost_text(sm.cost_usd) : "n/a") + "</dd><dt>failed</dt><dd>" +
-         std::to_string(sm.failed) + "</dd></dl></div>\n";
+         std::to_string(sm.failed) + "</dd>";
+    if (sm.repeat_accuracy.size() > 1) {
+      std::string runs;
+      for (const double a : sm.repeat_accuracy) runs += (runs.empty() ? "" : " / ") + detail::fixed(a, 1);
+      s += "<dt>runs</dt><dd>" + runs + "%</dd>";
+    }
+    s += "</dl></div>\n";
   }
   s += "</section>\n";
 
