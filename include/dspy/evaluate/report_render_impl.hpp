@@ -432,7 +432,8 @@ table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
 td.num,th.num{text-align:right}
-td.num,.summary td:first-child{white-space:nowrap}
+td.num{white-space:nowrap}
+.summary{font-size:13px}.summary th,.summary td{padding:6px 7px}
 .scroll{overflow-x:auto}
 .verdict{font-size:16px;font-weight:600;padding:10px 14px;border-radius:8px;background:#eef5ff;margin-bottom:12px}
 .verdict.sig{background:#e8f6ec}.verdict.reg{background:#fdecea}
