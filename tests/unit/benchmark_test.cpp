@@ -224,6 +224,17 @@ TEST(Benchmark, TwoModelsOverHttpFullReportAndComparison) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(DemoServer, ErrorRateMustBeAShare) {
+  for (const char* bad : {"1.5", "-0.1", "often"}) {
+    const auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate", "--error-rate", bad});
+    ASSERT_FALSE(server) << bad;
+    EXPECT_NE(server.error().message().find("exited before printing its port"), std::string::npos)
+        << server.error().message();
+  }
+  // Either order of the options.
+  EXPECT_TRUE(dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate", "--error-rate", "0.2", "--latency-ms", "1"}));
+}
+
 dspy::BenchmarkReport run_sim(const std::vector<dspy::Example<Arithmetic>>& dev, dspy::Shard shard) {
   const dspy::Predict<Arithmetic> program;
   const std::vector<dspy::BenchmarkModel> models{
