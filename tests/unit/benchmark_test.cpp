@@ -55,7 +55,7 @@ std::optional<dspy::detail::XmlElement> parse_page(const std::string& html) {
   return root;
 }
 
-TEST(Shard, ParsesAndSlicesRoundRobin) {
+TEST(BenchmarkShard, ParsesAndSlicesRoundRobin) {
   const auto s = dspy::Shard::parse("1/3");
   ASSERT_TRUE(s);
   EXPECT_EQ(*s, (dspy::Shard{1, 3}));
@@ -68,7 +68,7 @@ TEST(Shard, ParsesAndSlicesRoundRobin) {
   }
 }
 
-TEST(PriceTable, LongestPrefixFromJsonAndCsv) {
+TEST(BenchmarkPrices, LongestPrefixFromJsonAndCsv) {
   const auto json = dspy::PriceTable::from_json(
       boost::json::parse(R"({"openai/gpt-4o": {"input": 2.5, "output": 10}, "openai/gpt-4o-mini": {"input": 0.15, "output": 0.6}})"));
   ASSERT_TRUE(json) << json.error().message();
@@ -90,7 +90,7 @@ TEST(PriceTable, LongestPrefixFromJsonAndCsv) {
   EXPECT_TRUE(shipped->find("openai/gpt-4o-mini"));
 }
 
-TEST(Statistics, McNemarExactAndChiSquare) {
+TEST(BenchmarkStatistics, McNemarExactAndChiSquare) {
   EXPECT_DOUBLE_EQ(dspy::detail::mcnemar_p(0, 0), 1.0);
   EXPECT_DOUBLE_EQ(dspy::detail::mcnemar_p(5, 5), 1.0);
   EXPECT_NEAR(dspy::detail::mcnemar_p(0, 10), 2.0 / 1024, 1e-12);  // 2 * 0.5^10
@@ -98,7 +98,7 @@ TEST(Statistics, McNemarExactAndChiSquare) {
   EXPECT_NEAR(dspy::detail::mcnemar_p(10, 30), 0.0026631, 1e-6);   // chi2 = (|10-30|-1)^2/40 = 9.025, 1 df
 }
 
-TEST(Statistics, BootstrapAndPercentiles) {
+TEST(BenchmarkStatistics, BootstrapAndPercentiles) {
   EXPECT_EQ(dspy::detail::bootstrap_mean({50, 50, 50}, 200, 1), (dspy::Interval{50, 50}));
   std::vector<double> coin;
   for (int i = 0; i < 400; ++i) coin.push_back(i % 2 ? 100 : 0);
@@ -224,7 +224,7 @@ TEST(Benchmark, TwoModelsOverHttpFullReportAndComparison) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(DemoServer, ErrorRateMustBeAShare) {
+TEST(BenchmarkDemoServer, ErrorRateMustBeAShare) {
   for (const char* bad : {"1.5", "-0.1", "often"}) {
     const auto server = dspy::testing::DemoServer::start(DSPY_DEMO_SERVER, {"--simulate", "--error-rate", bad});
     ASSERT_FALSE(server) << bad;
@@ -257,7 +257,7 @@ void clear_clock(dspy::BenchmarkReport& r) {
   }
 }
 
-TEST(Merge, ShardReportsMergeIntoTheUnshardedReport) {
+TEST(BenchmarkMerge, ShardReportsMergeIntoTheUnshardedReport) {
   const auto dev = arithmetic(37);  // not a multiple of the shard count
   auto whole = run_sim(dev, {});
   const auto dir = temp_dir("shards");
@@ -290,7 +290,7 @@ TEST(Merge, ShardReportsMergeIntoTheUnshardedReport) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Merge, SplitRunMergesBackToTheBitWallTimeTheLongestShards) {
+TEST(BenchmarkMerge, SplitRunMergesBackToTheBitWallTimeTheLongestShards) {
   const auto dev = arithmetic(20);
   const auto whole = run_sim(dev, {});
   // The run's own rows dealt into 4 shards, with its latencies: the merge gives it back whole.
@@ -322,7 +322,7 @@ TEST(Merge, SplitRunMergesBackToTheBitWallTimeTheLongestShards) {
   EXPECT_EQ(*merged, expected);
 }
 
-TEST(Merge, RefusesMissingDuplicateAndForeignShards) {
+TEST(BenchmarkMerge, RefusesMissingDuplicateAndForeignShards) {
   const auto dev = arithmetic(6);
   const auto s0 = run_sim(dev, {0, 3}), s1 = run_sim(dev, {1, 3}), s2 = run_sim(dev, {2, 3});
   const auto missing = dspy::merge({s0, s2});
@@ -339,7 +339,7 @@ TEST(Merge, RefusesMissingDuplicateAndForeignShards) {
   EXPECT_FALSE(dspy::merge({}));
 }
 
-TEST(Report, LoadRejectsWhatIsNotAReport) {
+TEST(BenchmarkReport, LoadRejectsWhatIsNotAReport) {
   const auto wrong = dspy::BenchmarkReport::from_json(boost::json::parse(R"({"score": 1, "rows": []})"), "x.json");
   ASSERT_FALSE(wrong);
   EXPECT_NE(wrong.error().message().find("x.json: format"), std::string::npos) << wrong.error().message();
@@ -356,7 +356,7 @@ TEST(Report, LoadRejectsWhatIsNotAReport) {
   EXPECT_NE(negative.error().message().find("r.json: models[1].calls"), std::string::npos) << negative.error().message();
 }
 
-TEST(Report, CountsCacheHitsAndErrorsByType) {
+TEST(BenchmarkReport, CountsCacheHitsAndErrorsByType) {
   // A cached LM on its second repeat: every call a hit, no tokens spent.
   auto lm = std::make_shared<dspy::testing::SimulatedLM>(dspy::testing::SimulatedLMOptions{.model = "sim/cached"});
   lm->set_cache(true, std::make_shared<dspy::Cache>(dspy::CacheOptions{.enable_disk = false}));
