@@ -19,7 +19,7 @@ struct History {
 
   static constexpr bool is_history = true;  // adapters expand it; never an output
 
-  /// Adds a turn from a signature's typed input and output.
+  /// Adds a turn from a signature's typed input and output (the input's own history left out).
   template <Signature Sig>
   void add(const typename Sig::Input& input, const typename Sig::Output& output) {
     boost::json::object turn;
@@ -34,7 +34,12 @@ struct History {
   template <class S>
   static void put(boost::json::object& turn, const S& s) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((turn[field_names<S>[I]] = to_json(get_field<I>(s))), ...);
+      (
+          [&] {
+            if constexpr (!requires { field_type<I, S>::is_history; })
+              turn[field_names<S>[I]] = to_json(get_field<I>(s));
+          }(),
+          ...);
     }(std::make_index_sequence<field_count<S>>{});
   }
 };
