@@ -12,6 +12,7 @@
 
 namespace golden_xml_nested_test {
 
+namespace json = boost::json;
 using golden::vector_named;
 
 struct Home {
@@ -81,6 +82,153 @@ TEST(XmlNestedGolden, Parse) {
   EXPECT_TRUE(notes.empty());
   EXPECT_EQ(result->person.name, "Ada & Co");
   EXPECT_FALSE(result->person.email.has_value());
+}
+
+// Beyond the vectors: each rule of spec section 8, with the expected text computed by DSPy 3.3.1's
+// own XMLAdapter._xml_schema / _value_to_xml / _elements_to_value (pydantic 2.13).
+struct Rich {
+  struct Input {
+    std::string q;
+  };
+  struct Output {
+    std::optional<Person> best;
+    std::map<std::string, std::optional<double>> scores;
+    std::vector<std::vector<std::string>> grid;
+    std::vector<Person> people;
+    std::map<std::string, Person> by_name;
+    std::optional<std::vector<int>> ids;
+    std::string note;
+    bool flag;
+  };
+};
+
+constexpr std::string_view kPersonSkeleton =
+    "<name>...</name><age>...</age><home><city>...</city><country>...</country></home><languages><item>...</item>"
+    "</languages><email>...</email>";
+
+TEST(XmlNested, SkeletonsFollowTheSchema) {
+  const dspy::SignatureView& view = dspy::signature_view<Rich>();
+  const auto skeleton = [&](std::string_view field) { return view.outputs[view.output_index(field)].xml_schema; };
+  EXPECT_EQ(skeleton("best"), "<best>" + std::string(kPersonSkeleton) + "</best>");  // Optional: its value's
+  EXPECT_EQ(skeleton("scores"), "<scores>...</scores>");  // a dict declares no fields
+  EXPECT_EQ(skeleton("grid"), "<grid><item><item>...</item></item></grid>");
+  EXPECT_EQ(skeleton("people"), "<people><item>" + std::string(kPersonSkeleton) + "</item></people>");
+  EXPECT_EQ(skeleton("by_name"), "<by_name>...</by_name>");
+  EXPECT_EQ(skeleton("ids"), "<ids><item>...</item></ids>");
+  EXPECT_FALSE(view.outputs[view.output_index("note")].nested);
+  EXPECT_FALSE(view.outputs[view.output_index("flag")].nested);
+  EXPECT_FALSE(view.inputs[0].nested);  // inputs are never nested
+}
+
+TEST(XmlNested, DemoValuesAreCompactXmlWithDSPysEscaping) {
+  dspy::Demo<Rich> demo;
+  demo.input.q = "a < b & c";  // inputs: as is
+  demo.output.scores = {{"1x", 2.5}, {"a-b", 1.0}, {"say \"hi\" & 'bye' <ok>", 0.5}, {"x.y", std::nullopt}};
+  demo.output.grid = {{"a<b", "c&d"}, {}};
+  demo.output.by_name = {{"k\"", Person{"A", 1, {"c", "d"}, {}, std::nullopt}}};
+  demo.output.ids = std::vector<int>{};
+  demo.output.note = "x < y & z";
+  demo.output.flag = true;
+  const auto messages = dspy::format_messages<Rich>(dspy::XMLAdapter{}, "Do it.", std::span(&demo, 1), {"q"});
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[1].content,
+            "This is an example of the task, though some input or output fields are not supplied.\n\n<q>\na < b & c\n</q>");
+  EXPECT_EQ(messages[2].content,
+            "<best>\nNone\n</best>\n\n"
+            "<scores><entry key=\"1x\">2.5</entry><a-b>1.0</a-b><entry key=\"say &quot;hi&quot; &amp; 'bye' "
+            "&lt;ok&gt;\">0.5</entry><x.y /></scores>\n\n"
+            "<grid><item><item>a&lt;b</item><item>c&amp;d</item></item><item /></grid>\n\n"
+            "<people />\n\n"
+            "<by_name><entry key='k\"'><name>A</name><age>1</age><home><city>c</city><country>d</country></home>"
+            "<languages /><email /></entry></by_name>\n\n"
+            "<ids />\n\n"
+            "<note>\nx &lt; y &amp; z\n</note>\n\n"
+            "<flag>\nTrue\n</flag>");
+}
+
+TEST(XmlNested, HistoryValuesUseTheSameFormatter) {
+  // A conversation turn holds JSON values: the formatter the demos use takes them as they are.
+  const dspy::SignatureView& view = dspy::signature_view<Rich>();
+  std::string out;
+  dspy::detail::append_xml_output(out, view.outputs[view.output_index("grid")], json::parse(R"([["a"], []])"));
+  EXPECT_EQ(out, "<grid><item><item>a</item></item><item /></grid>");
+  out.clear();
+  dspy::detail::append_xml_output(out, view.outputs[view.output_index("note")], json::string("1 < 2"));
+  EXPECT_EQ(out, "<note>\n1 &lt; 2\n</note>");
+  out.clear();
+  dspy::detail::append_xml_output(out, view.outputs[view.output_index("best")], nullptr);
+  EXPECT_EQ(out, "<best>\nNone\n</best>");
+  out.clear();
+  dspy::detail::append_xml_output(out, view.outputs[view.output_index("flag")], false);
+  EXPECT_EQ(out, "<flag>\nFalse\n</flag>");
+}
+
+TEST(XmlNested, ParsesModelsListsMapsAndOptionalsWithEntitiesDecoded) {
+  const auto r = dspy::parse_completion<Rich>(
+      dspy::XMLAdapter{},
+      "<best>\n <name>Ann &#233;</name><age> 7 </age><home><city>c</city><country>d</country></home>"
+      "<languages /></best>\n"
+      "<scores><entry key=\"say &quot;hi&quot; &amp; 'bye' &lt;ok&gt;\">0.5</entry><a-b>1</a-b><x.y /></scores>\n"
+      "<grid><item><item>a &lt; b</item></item><item /></grid>\n"
+      "<people><item><name>A</name><age>1</age><home><city>c</city><country>d</country></home>"
+      "<languages><item>x</item></languages></item></people>\n"
+      "<by_name><entry key=\"Ann B\"><name>B</name><age>2</age><home><city>c</city><country>d</country></home>"
+      "<languages /></entry></by_name>\n"
+      "<ids>[1, 2]</ids>\n<note>\n x &amp; y \n</note>\n<flag>True</flag>");
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_TRUE(r->best.has_value());
+  EXPECT_EQ(r->best->name, "Ann \u00e9");
+  EXPECT_EQ(r->best->age, 7);
+  EXPECT_TRUE(r->best->languages.empty());
+  EXPECT_FALSE(r->best->email.has_value());
+  EXPECT_EQ(r->scores.at("say \"hi\" & 'bye' <ok>"), 0.5);
+  EXPECT_EQ(r->scores.at("a-b"), 1.0);
+  EXPECT_FALSE(r->scores.at("x.y").has_value());
+  EXPECT_EQ(r->grid, (std::vector<std::vector<std::string>>{{"a < b"}, {}}));
+  ASSERT_EQ(r->people.size(), 1u);
+  EXPECT_EQ(r->people[0].languages, std::vector<std::string>{"x"});
+  EXPECT_EQ(r->by_name.at("Ann B").age, 2);
+  EXPECT_EQ(r->ids, (std::vector<int>{1, 2}));
+  EXPECT_EQ(r->note, "x & y");
+  EXPECT_TRUE(r->flag);
+
+  const auto none = dspy::parse_completion<Rich>(
+      dspy::XMLAdapter{}, "<best /><scores /><grid /><people /><by_name /><ids /><note>n</note><flag>False</flag>");
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_FALSE(none->best.has_value());
+  EXPECT_FALSE(none->ids.has_value());
+  EXPECT_TRUE(none->scores.empty());
+}
+
+TEST(XmlNested, MalformedXmlIsDSPysError) {
+  // A bare `&` is not XML. Beyond DSPy, each field's text is read between its tags; a nested
+  // field's markup does not read that way, so the error is DSPy's.
+  const std::string reply = "<person><name>Ada & Co</name><age>36</age></person><topics />";
+  const auto r = dspy::parse_completion<Sig>(dspy::XMLAdapter{}, reply);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), dspy::Errc::parse_error);
+  EXPECT_EQ(r.error().message().rfind("Failed to parse XML: ", 0), 0u) << r.error().message();
+  EXPECT_NE(r.error().message().find("Adapter XMLAdapter failed to parse the LM response. \n\nLM Response: " + reply),
+            std::string::npos);
+}
+
+TEST(XmlNested, AReplyThatDoesNotParseIsAskedAgainWithTheJSONAdapter) {
+  auto lm = std::make_shared<dspy::testing::ScriptedLM>(std::vector<std::string>{
+      "<person><name>Ada & Co</name></person>",
+      R"({"person": {"name": "Ada", "age": 36, "home": {"city": "L", "country": "UK"}, "languages": [], "email": null},
+          "topics": ["math"]})"});
+  dspy::Predict<Sig> predict;
+  predict.set_lm(lm);
+  predict.adapter = dspy::XMLAdapter{};
+  const auto r = predict({"Ada"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ((*r).adapter(), "JSONAdapter");
+  EXPECT_EQ(r->person.age, 36);
+
+  dspy::Predict<Sig> strict;
+  strict.set_lm(std::make_shared<dspy::testing::ScriptedLM>(std::vector<std::string>{"<person>x</person>"}));
+  strict.adapter = dspy::XMLAdapter{.use_json_adapter_fallback = false};
+  EXPECT_FALSE(strict({"Ada"}));
 }
 
 }  // namespace golden_xml_nested_test

@@ -149,7 +149,7 @@ DSPY_DECL void value_to_xml(std::string& out, const boost::json::value& v, std::
     out += tag;
     if (has_key) {
       out += " key=";
-      append_json_string(out, key);  // quoteattr: plain keys come out the same
+      append_xml_attr(out, key);
     }
   };
   const auto close = [&] {

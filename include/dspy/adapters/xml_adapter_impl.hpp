@@ -66,6 +66,21 @@ DSPY_DECL std::string XMLAdapterImpl::format_user_message_content(const Signatur
   });
 }
 
+// A field's text as an element; a str output's text is escaped.
+inline void append_xml_output_text(std::string& out, const FieldCodec& field, std::string_view text) {
+  if (!field.meta->is_str) return append_xml_block(out, field.name(), text);
+  std::string escaped;
+  append_xml_text(escaped, text);
+  append_xml_block(out, field.name(), escaped);
+}
+
+DSPY_DECL void append_xml_output(std::string& out, const FieldCodec& field, const boost::json::value& value) {
+  if (field.nested && (value.is_array() || value.is_object())) return value_to_xml(out, value, field.name());
+  std::string text;
+  render_value(text, value);
+  append_xml_output_text(out, field, text);
+}
+
 DSPY_DECL std::string XMLAdapterImpl::format_assistant_message_content(const SignatureView& /*sig*/,
                                                                        const FieldValues& outputs,
                                                                        std::string_view missing_field_message) const {
@@ -74,25 +89,15 @@ DSPY_DECL std::string XMLAdapterImpl::format_assistant_message_content(const Sig
   for (std::size_t j = 0; j < outputs.size(); ++j) {
     if (j) s += "\n\n";
     const FieldCodec& field = outputs.field(j);
-    if (outputs.present(j) && field.nested) {
-      const boost::json::value v = outputs.to_json(j);
-      if (v.is_array() || v.is_object()) {
-        value_to_xml(s, v, field.name());
-        continue;
-      }
-    }
-    value.clear();
     if (!outputs.present(j)) {
-      value = missing_field_message;
+      append_xml_output_text(s, field, missing_field_message);
+    } else if (field.nested) {
+      append_xml_output(s, field, outputs.to_json(j));
     } else {
+      value.clear();
       outputs.render(j, value);
-      if (field.meta->is_str) {
-        std::string escaped;
-        append_xml_text(escaped, value);
-        value = std::move(escaped);
-      }
+      append_xml_output_text(s, field, value);
     }
-    append_xml_block(s, field.name(), value);
   }
   return strip_in_place(std::move(s));
 }
@@ -103,7 +108,11 @@ DSPY_DECL std::optional<Error> XMLAdapterImpl::parse(const SignatureView& sig, s
   std::optional<XmlElement> root = reader.parse_root();
   std::uint64_t seen = 0;
   if (!root) {
-    // LMs write "a < b" unescaped: beyond DSPy, read each field's text between its tags.
+    // LMs write "a < b" unescaped: beyond DSPy, read each field's text between its tags. Where
+    // that does not give every output, the error is DSPy's.
+    const auto xml_error = [&] {
+      return parse_error(Errc::parse_error, name(), sig, completion, "Failed to parse XML: " + reader.error(), nullptr);
+    };
     for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
       const FieldCodec& field = sig.outputs[j];
       const std::string name(field.name());
@@ -114,23 +123,21 @@ DSPY_DECL std::optional<Error> XMLAdapterImpl::parse(const SignatureView& sig, s
       if (close == std::string_view::npos) continue;
       const ParseContext ctx{notes, field.name()};
       ctx.note("read the field without an XML parser: " + reader.error());
-      if (auto err = field.parse_text(py_strip(completion.substr(start, close - start)), outputs, ctx))
-        return field_parse_error(this->name(), sig, completion, j, "Failed to parse field " + name + ": " + *err);
+      if (field.parse_text(py_strip(completion.substr(start, close - start)), outputs, ctx)) return xml_error();
       seen |= std::uint64_t{1} << j;
     }
-    if (seen == 0)
-      return parse_error(Errc::parse_error, name(), sig, completion, "Failed to parse XML: " + reader.error(), nullptr);
-  } else {
-    const auto groups = group_children(*root);
-    for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
-      const FieldCodec& field = sig.outputs[j];
-      const auto* g = find_group(groups, field.name());
-      if (!g) continue;
-      if (auto err = field.from_xml(g->elements, outputs, ParseContext{notes, field.name()}))
-        return field_parse_error(name(), sig, completion, j,
-                                 "Failed to parse field " + std::string(field.name()) + ": " + *err);
-      seen |= std::uint64_t{1} << j;
-    }
+    if (check_complete(name(), sig, completion, seen)) return xml_error();
+    return std::nullopt;
+  }
+  const auto groups = group_children(*root);
+  for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
+    const FieldCodec& field = sig.outputs[j];
+    const auto* g = find_group(groups, field.name());
+    if (!g) continue;
+    if (auto err = field.from_xml(g->elements, outputs, ParseContext{notes, field.name()}))
+      return field_parse_error(name(), sig, completion, j,
+                               "Failed to parse field " + std::string(field.name()) + ": " + *err);
+    seen |= std::uint64_t{1} << j;
   }
   return check_complete(name(), sig, completion, seen);
 }

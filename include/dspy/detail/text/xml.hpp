@@ -63,6 +63,11 @@ class XmlReader {
 /// Escapes text the way DSPy's XMLAdapter does (only '&' and '<').
 DSPY_DECL void append_xml_text(std::string& out, std::string_view s);
 
+/// An attribute value as Python's xml.sax.saxutils.quoteattr writes it, quotes included: `&`, `<`,
+/// `>` and tab/newline/CR escaped; double quotes unless the value has a `"` (then single quotes,
+/// or `&quot;` when it has both kinds).
+DSPY_DECL void append_xml_attr(std::string& out, std::string_view s);
+
 }  // namespace dspy::detail
 
 // The bodies; with the compiled part, only <dspy/src.hpp> includes them.

@@ -118,7 +118,9 @@ DSPY_DECL bool XmlReader::element(XmlElement& e) {
       if (s_[i_] == '&') {
         if (!entity(value)) return false;
       } else {
-        value += s_[i_++];
+        // Attribute-value normalization: a literal tab or line break reads as a space.
+        const char c = s_[i_++];
+        value += c == '\n' || c == '\t' || c == '\r' ? ' ' : c;
       }
     }
     if (i_ >= s_.size()) return fail("unclosed attribute value");
@@ -133,6 +135,29 @@ DSPY_DECL void append_xml_text(std::string& out, std::string_view s) {
     else if (c == '<') out += "&lt;";
     else out += c;
   }
+}
+
+DSPY_DECL void append_xml_attr(std::string& out, std::string_view s) {
+  const bool dq = s.find('"') != std::string_view::npos;
+  const bool sq = s.find('\'') != std::string_view::npos;
+  const char quote = dq && !sq ? '\'' : '"';
+  out += quote;
+  for (const char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\n': out += "&#10;"; break;
+      case '\r': out += "&#13;"; break;
+      case '\t': out += "&#9;"; break;
+      case '"':
+        if (quote == '"') out += "&quot;";
+        else out += c;
+        break;
+      default: out += c;
+    }
+  }
+  out += quote;
 }
 
 }  // namespace dspy::detail
