@@ -2,6 +2,7 @@
 // rules behind them that the vectors do not show (maps, escaping, optional structs, errors).
 #include <map>
 #include <optional>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -207,9 +208,34 @@ TEST(XmlNested, MalformedXmlIsDSPysError) {
   const auto r = dspy::parse_completion<Sig>(dspy::XMLAdapter{}, reply);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), dspy::Errc::parse_error);
-  EXPECT_EQ(r.error().message().rfind("Failed to parse XML: ", 0), 0u) << r.error().message();
-  EXPECT_NE(r.error().message().find("Adapter XMLAdapter failed to parse the LM response. \n\nLM Response: " + reply),
-            std::string::npos);
+  // Worded as ElementTree (expat) words it, at its line and column in "<dspy_root>" + reply.
+  EXPECT_EQ(r.error().message(),
+            "Failed to parse XML: not well-formed (invalid token): line 1, column 30\n\nAdapter XMLAdapter failed to "
+            "parse the LM response. \n\nLM Response: " +
+                reply + " \n\nExpected to find output fields in the LM response: [person, topics] \n\n");
+}
+
+TEST(XmlNested, ReplyErrorsAreWordedAsExpatWordsThem) {
+  // Each checked against ElementTree.fromstring("<dspy_root>" + reply + "</dspy_root>").
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"<answer>\na & b\n</answer>", "not well-formed (invalid token): line 2, column 3"},
+      {"<a>x &foo; y</a>", "undefined entity: line 1, column 16"},
+      {"<a>1 < 2</a>", "not well-formed (invalid token): line 1, column 17"},
+      {"<a>ééé</b>", "mismatched tag: line 1, column 19"},
+      {"<a>unclosed", "mismatched tag: line 1, column 24"},
+      {"<a><!-- x</a>", "unclosed token: line 1, column 14"},
+      {"<a>&#0;</a>", "reference to invalid character number: line 1, column 14"},
+      {"<a x=1>t</a>", "not well-formed (invalid token): line 1, column 16"},
+      {"<a><![CDATA[x</a>", "unclosed CDATA section: line 1, column 40"},
+      {"<a x='1' x='2'>t</a>", "duplicate attribute: line 1, column 20"},
+      {"<a>x</a>\r\n<b>&</b>", "not well-formed (invalid token): line 2, column 4"},
+      {"<a/>\n <b k='&zz;'/>", "undefined entity: line 2, column 1"},
+  };
+  for (const auto& [reply, message] : cases) {
+    dspy::detail::XmlReader reader(reply);
+    EXPECT_FALSE(reader.parse_root()) << reply;
+    EXPECT_EQ(reader.error(), message) << reply;
+  }
 }
 
 TEST(XmlNested, AReplyThatDoesNotParseIsAskedAgainWithTheJSONAdapter) {
