@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/http_test_server.hpp"
 #include "golden_vectors.hpp"
 
 namespace golden_two_step_test {
@@ -213,6 +214,46 @@ TEST(TwoStepAdapter, WithoutAnExtractionLMTheCallIsAConfigError) {
   const auto parsed = dspy::parse_completion<Sig>(dspy::TwoStepAdapter{main}, kAnswer);
   ASSERT_FALSE(parsed);
   EXPECT_EQ(parsed.error().code(), dspy::Errc::config);
+}
+
+// The trace over real HTTP: each LM a dspy::LM on a loopback server of its own; each server gets
+// exactly the trace's messages in its request body.
+TEST(TwoStepGolden, TraceOverLoopbackHttp) {
+  const auto v = vector_named("two_step_chat");
+  dspy::test::TestServer main_server;
+  dspy::test::TestServer extraction_server;
+  const auto& calls = v.at("calls").as_array();
+  main_server.push({.body = dspy::test::openai_reply({std::string(calls[0].at("response").at("content").as_string())})});
+  extraction_server.push(
+      {.body = dspy::test::openai_reply({std::string(calls[1].at("response").at("content").as_string())})});
+  dspy::Predict<Sig> predict;
+  for (const auto& d : v.at("demos").as_array()) predict.demos.push_back(*dspy::demo_from_json<Sig>(d.as_object()));
+  predict.set_lm(dspy::LM("openai/o3-mini", {.api_base = main_server.base_url(), .api_key = "k1", .cache = false}));
+  predict.adapter = dspy::TwoStepAdapter{
+      dspy::LM("openai/gpt-4o-mini", {.api_base = extraction_server.base_url(), .api_key = "k2", .cache = false})};
+  const auto result = dspy::detail::sync_wait(predict.acall(input_of(v)));
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(dspy::to_json(**result), v.at("expected"));
+  for (const auto& [server, i] : {std::pair{&main_server, 0}, std::pair{&extraction_server, 1}}) {
+    const auto got = server->requests();
+    ASSERT_EQ(got.size(), 1u) << "call " << i;
+    const auto body = json::parse(got[0].body).as_object();
+    EXPECT_EQ(body.at("model"), i == 0 ? "o3-mini" : "gpt-4o-mini");
+    EXPECT_EQ(body.at("messages"), calls[static_cast<std::size_t>(i)].at("messages")) << "call " << i;
+    EXPECT_FALSE(body.contains("response_format"));
+  }
+
+  // The extraction LM refuses the key: the call's error is the LM's (auth), from the extraction step.
+  dspy::test::TestServer refusing;
+  main_server.push({.body = dspy::test::openai_reply({"14"})});
+  refusing.push({.status = 401, .body = R"({"error": {"message": "bad key"}})"});
+  predict.adapter = dspy::TwoStepAdapter{
+      dspy::LM("openai/gpt-4o-mini", {.api_base = refusing.base_url(), .api_key = "k3", .cache = false})};
+  const auto refused = predict(input_of(v));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), dspy::Errc::auth);
+  EXPECT_EQ(refused.error().message().rfind("TwoStepAdapter's extraction step: the extraction LM failed: ", 0), 0u)
+      << refused.error().message();
 }
 
 }  // namespace golden_two_step_test
