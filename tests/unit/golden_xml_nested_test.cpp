@@ -215,6 +215,49 @@ TEST(XmlNested, MalformedXmlIsDSPysError) {
                 reply + " \n\nExpected to find output fields in the LM response: [person, topics] \n\n");
 }
 
+struct TextMetrics {
+  static constexpr std::string_view instructions = "Analyze the text and report measurements.";
+  struct Input {
+    std::string text;
+  };
+  struct Output {
+    int word_count;
+    double score;
+    bool is_question;
+    std::vector<std::string> keywords;
+  };
+  static constexpr auto docs = dspy::docs({{"score", "between 0 and 1"}});
+};
+
+TEST(XmlNested, AFieldThatDoesNotConvertIsNamedByItsFieldInfoAsDSPyNamesIt) {
+  // Both messages from DSPy 3.3.1's XMLAdapter.parse on the same signature and replies.
+  const std::string reply =
+      "<word_count>five</word_count><score>0.5</score><is_question>True</is_question><keywords></keywords>";
+  const auto r = dspy::parse_completion<TextMetrics>(dspy::XMLAdapter{}, reply);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), dspy::Errc::type_mismatch);
+  EXPECT_EQ(r.error().field(), "word_count");
+  EXPECT_EQ(r.error().message(),
+            "Failed to parse field annotation=int required=True json_schema_extra={'__dspy_field_type': 'output', "
+            "'prefix': 'Word Count:', 'desc': '${word_count}'} with value five: 1 validation error for int\n  Input "
+            "should be a valid integer, unable to parse string as an integer [type=int_parsing, input_value='five', "
+            "input_type=str]\n    For further information visit https://errors.pydantic.dev/2.13/v/int_parsing\n\n"
+            "Adapter XMLAdapter failed to parse the LM response. \n\nLM Response: " +
+                reply +
+                " \n\nExpected to find output fields in the LM response: [word_count, score, is_question, keywords] "
+                "\n\n");
+  const std::string high =
+      "<word_count>5</word_count><score>high</score><is_question>True</is_question><keywords></keywords>";
+  const auto h = dspy::parse_completion<TextMetrics>(dspy::XMLAdapter{}, high);
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().message().substr(0, h.error().message().find("\n")),
+            "Failed to parse field annotation=float required=True json_schema_extra={'desc': 'between 0 and 1', "
+            "'__dspy_field_type': 'output', 'prefix': 'Score:'} with value high: 1 validation error for float");
+  // Optional fields print as pydantic prints them.
+  EXPECT_EQ(dspy::detail::pydantic_annotation("dict[str, Optional[list[Optional[int]]]]"),
+            "dict[str, Union[list[Union[int, NoneType]], NoneType]]");
+}
+
 TEST(XmlNested, ReplyErrorsAreWordedAsExpatWordsThem) {
   // Each checked against ElementTree.fromstring("<dspy_root>" + reply + "</dspy_root>").
   const std::pair<std::string_view, std::string_view> cases[] = {

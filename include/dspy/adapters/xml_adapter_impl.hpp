@@ -12,8 +12,10 @@
 
 #include <boost/json.hpp>
 
+#include "../detail/text/pytext.hpp"
 #include "../detail/text/xml.hpp"
 #include "../primitives/error.hpp"
+#include "../signatures/signature.hpp"
 #include "signature_view.hpp"
 #include "utils.hpp"
 #include "xml_adapter.hpp"
@@ -102,6 +104,32 @@ DSPY_DECL std::string XMLAdapterImpl::format_assistant_message_content(const Sig
   return strip_in_place(std::move(s));
 }
 
+// How pydantic prints an annotation: DSPy's `Optional[X]` is `Union[X, NoneType]`.
+inline std::string pydantic_annotation(std::string_view type_name) {
+  std::string out;
+  for (std::size_t i = 0; i < type_name.size();) {
+    if (type_name.substr(i, 9) != "Optional[") {
+      out += type_name[i++];
+      continue;
+    }
+    std::size_t j = i + 9;
+    for (int depth = 1; j < type_name.size() && depth > 0; ++j) depth += type_name[j] == '[' ? 1 : type_name[j] == ']' ? -1 : 0;
+    out += "Union[" + pydantic_annotation(type_name.substr(i + 9, j - i - 10)) + ", NoneType]";
+    i = j;
+  }
+  return out;
+}
+
+// str() of an output field's pydantic FieldInfo, which DSPy's XMLAdapter names a field by in its
+// parse errors (OutputField's json_schema_extra, with the prefix and desc DSPy fills in).
+inline std::string field_info_str(const FieldMeta& f) {
+  const std::string prefix = "'prefix': " + py_repr(infer_prefix(f.name) + ":");
+  std::string extra = f.desc.empty() ? "'__dspy_field_type': 'output', " + prefix + ", 'desc': " +
+                                           py_repr("${" + std::string(f.name) + "}")
+                                     : "'desc': " + py_repr(f.desc) + ", '__dspy_field_type': 'output', " + prefix;
+  return "annotation=" + pydantic_annotation(f.type_name) + " required=True json_schema_extra={" + extra + "}";
+}
+
 DSPY_DECL std::optional<Error> XMLAdapterImpl::parse(const SignatureView& sig, std::string_view completion,
                                                      void* outputs, std::vector<ParseNote>* notes) const {
   XmlReader reader(completion);
@@ -134,9 +162,13 @@ DSPY_DECL std::optional<Error> XMLAdapterImpl::parse(const SignatureView& sig, s
     const FieldCodec& field = sig.outputs[j];
     const auto* g = find_group(groups, field.name());
     if (!g) continue;
-    if (auto err = field.from_xml(g->elements, outputs, ParseContext{notes, field.name()}))
-      return field_parse_error(name(), sig, completion, j,
-                               "Failed to parse field " + std::string(field.name()) + ": " + *err);
+    if (auto err = field.from_xml(g->elements, outputs, ParseContext{notes, field.name()})) {
+      // DSPy's wording; a plain field's value is its text (a nested one's, a Python dict or list
+      // DSPy builds first, is left out here).
+      std::string what = "Failed to parse field " + field_info_str(*field.meta);
+      if (!field.nested) (what += " with value ") += py_strip(g->elements.front()->text);
+      return field_parse_error(name(), sig, completion, j, what + ": " + *err);
+    }
     seen |= std::uint64_t{1} << j;
   }
   return check_complete(name(), sig, completion, seen);
