@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "golden_signatures.hpp"
 #include "golden_vectors.hpp"
 
 namespace golden_xml_nested_test {
@@ -215,19 +216,7 @@ TEST(XmlNested, MalformedXmlIsDSPysError) {
                 reply + " \n\nExpected to find output fields in the LM response: [person, topics] \n\n");
 }
 
-struct TextMetrics {
-  static constexpr std::string_view instructions = "Analyze the text and report measurements.";
-  struct Input {
-    std::string text;
-  };
-  struct Output {
-    int word_count;
-    double score;
-    bool is_question;
-    std::vector<std::string> keywords;
-  };
-  static constexpr auto docs = dspy::docs({{"score", "between 0 and 1"}});
-};
+using golden::TextMetrics;
 
 TEST(XmlNested, AFieldThatDoesNotConvertIsNamedByItsFieldInfoAsDSPyNamesIt) {
   // Both messages from DSPy 3.3.1's XMLAdapter.parse on the same signature and replies.
