@@ -126,7 +126,7 @@ TEST(TwoStepAdapter, ExtractionRetriesWithTheJSONAdapter) {
   ASSERT_EQ(extraction->calls(), 2u);
   const auto retry = extraction->requests()[1];
   EXPECT_FALSE(retry.response_format.is_null());  // the JSONAdapter asks for structured output
-  EXPECT_EQ(retry.messages.back().content.rfind("[[ ## text ## ]]\n" + std::string(kAnswer), 0), 0u);
+  EXPECT_EQ(retry.messages.back().content.text().rfind("[[ ## text ## ]]\n" + std::string(kAnswer), 0), 0u);
   ASSERT_FALSE((*result).parse_notes().empty());
   EXPECT_NE((*result).parse_notes().front().note.find("retried with the JSONAdapter"), std::string::npos);
 }
@@ -194,7 +194,7 @@ TEST(TwoStepAdapter, EachCompletionIsExtractedAndUsageIsPerModel) {
   EXPECT_EQ((*result).completions()[0].answer, 14);
   EXPECT_EQ((*result).completions()[1].answer, 15);
   ASSERT_EQ(extraction->calls(), 2u);
-  EXPECT_NE(extraction->requests()[1].messages.back().content.find("The answer is 15."), std::string::npos);
+  EXPECT_NE(extraction->requests()[1].messages.back().content.text().find("The answer is 15."), std::string::npos);
   ASSERT_TRUE((*result).lm_usage());
   EXPECT_EQ((*result).lm_usage()->at("main/lm").total_tokens, 30);
   EXPECT_EQ((*result).lm_usage()->at("extraction/lm").total_tokens, 6);

@@ -284,7 +284,7 @@ TEST(LmWire, PredictRunsEndToEndOverHttp) {
   ASSERT_EQ(sent.size(), expected.size());
   for (std::size_t i = 0; i < sent.size(); ++i) {
     EXPECT_EQ(sent[i].at("role").as_string(), expected[i].role);
-    EXPECT_EQ(sent[i].at("content").as_string(), expected[i].content);
+    EXPECT_EQ(sent[i].at("content").as_string(), expected[i].content.text());
   }
 }
 

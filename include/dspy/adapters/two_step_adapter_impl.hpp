@@ -89,11 +89,15 @@ DSPY_DECL const TwoStepExtraction& TwoStepAdapterImpl::extraction(const Signatur
                                   fields +
                                   ".             Your job is to extract the fields from the text verbatim. Extract "
                                   "precisely the appropriate value (content) for each field.";
+  // The outputs' operations are the original's; the one input is plain text.
+  ex->view = sig;
   ex->view.meta = &ex->meta;
   ex->view.inputs = field_codecs<TwoStepExtraction::Input>(ex->meta.inputs);
-  ex->view.outputs = sig.outputs;
-  ex->view.output_names = sig.output_names;
-  ex->view.response_format = sig.response_format;
+  ex->view.has_parts = false;
+  ex->view.history = ex->view.inputs.size();
+  // The extraction asks for every output in text, native reasoning and citations included.
+  ex->view.reasoning = ex->view.citations = ex->view.outputs.size();
+  ex->view.without = nullptr;
   ex->chat = default_adapter()->prompt_parts(ex->view, ex->meta.default_instructions);
   extractions_.emplace_back(&sig, std::move(ex));
   return *extractions_.back().second;
