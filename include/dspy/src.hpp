@@ -17,6 +17,7 @@
 #include "adapters/json_adapter_impl.hpp"
 #include "adapters/signature_view_impl.hpp"
 #include "adapters/streaming_impl.hpp"
+#include "adapters/two_step_adapter_impl.hpp"
 #include "adapters/utils_impl.hpp"
 #include "adapters/types/media_impl.hpp"
 #include "adapters/xml_adapter_impl.hpp"

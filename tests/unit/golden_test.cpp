@@ -283,6 +283,8 @@ TEST_P(Golden, MatchesDSPy) {
     check_state<QA>(v);
     return;
   }
+  // Vectors whose runners are in files of their own (golden_xml_nested_test.cpp, golden_two_step_test.cpp).
+  if (GetParam().starts_with("xml_nested_") || GetParam() == "two_step_chat") GTEST_SKIP() << "run by its own file";
   const auto it = std::find_if(runners().begin(), runners().end(), [&](const Runner& r) { return r.matches(v); });
   ASSERT_NE(it, runners().end()) << "no C++ signature in golden_signatures.hpp matches " << GetParam();
   it->run(v);

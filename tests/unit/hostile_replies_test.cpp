@@ -115,7 +115,7 @@ TEST(HostileReplies, APredictionWithAnOutOfRangeIntegerFailsOnEveryAdapterPath) 
        "[[ ## n ## ]]\n1\n\n[[ ## sizes ## ]]\n[1, -2]\n\n[[ ## completed ## ]]"},
       {dspy::JSONAdapter{}, R"({"n": 1, "sizes": [18446744073709551616]})"},
       {dspy::JSONAdapter{}, R"({"n": 9.2233720368547758e18, "sizes": []})"},
-      {dspy::XMLAdapter{}, "<n>-9223372036854775809</n><sizes>[]</sizes>"},
+      {dspy::XMLAdapter{.use_json_adapter_fallback = false}, "<n>-9223372036854775809</n><sizes>[]</sizes>"},
   };
   for (const auto& c : cases) {
     auto lm = std::make_shared<dspy::testing::ScriptedLM>(std::vector<std::string>{c.reply});

@@ -1,5 +1,5 @@
-// The adapters (DSPy's dspy.adapters): the interface, ChatAdapter, JSONAdapter and XMLAdapter, and
-// the typed entry points that format and parse for one signature with any adapter.
+// The adapters (DSPy's dspy.adapters): the interface, ChatAdapter, JSONAdapter, XMLAdapter and
+// TwoStepAdapter, and the typed entry points that format and parse for one signature with any adapter.
 #pragma once
 
 #include <concepts>
@@ -13,6 +13,7 @@
 #include "chat_adapter.hpp"
 #include "json_adapter.hpp"
 #include "signature_view.hpp"
+#include "two_step_adapter.hpp"
 #include "xml_adapter.hpp"
 
 namespace dspy {
@@ -31,7 +32,8 @@ decltype(auto) adapter_ref(const A& adapter) {
     return typename A::adapter_type(adapter);
   } else {
     static_assert(NamesAdapter<A>,
-                  "dspy: not an adapter. Pass dspy::ChatAdapter{}, dspy::JSONAdapter{}, dspy::XMLAdapter{}, a class "
+                  "dspy: not an adapter. Pass dspy::ChatAdapter{}, dspy::JSONAdapter{}, dspy::XMLAdapter{}, "
+                  "dspy::TwoStepAdapter{extraction_lm}, a class "
                   "derived from dspy::Adapter, or a dspy::AdapterHandle.");
     return *default_adapter();  // one error for the misuse, not another for what follows
   }

@@ -18,6 +18,7 @@
 #include "../detail/config.hpp"
 #include "../primitives/adapter_handle.hpp"
 #include "../primitives/error.hpp"
+#include "../primitives/lm_handle.hpp"
 #include "../primitives/message.hpp"
 #include "signature_view.hpp"
 #include "streaming.hpp"
@@ -30,6 +31,26 @@ namespace dspy {
 struct PromptParts {
   std::string system;        ///< the system message
   std::string requirements;  ///< user_message_output_requirements, ending the final user message
+};
+
+/// An LM call an adapter makes itself (TwoStepAdapter's extraction).
+struct AdapterCall {
+  LMHandle lm;
+  LMRequest request;
+};
+
+/// One completion read with LM calls of the adapter's own. Adapters do not call LMs: Predict
+/// makes each call under the prediction's settings, on its blocking or its async path:
+///   while (AdapterCall* call = reading.next_call()) reading.take(<call->lm's reply to call->request>);
+/// then result() is the error, or nullopt with the outputs filled.
+class AdapterReading {
+ public:
+  virtual ~AdapterReading() = default;
+  /// The next call to make; null once the reading has its result.
+  [[nodiscard]] virtual AdapterCall* next_call() = 0;
+  /// The reply to the call next_call() gave.
+  virtual void take(Result<LMResponse> reply) = 0;
+  [[nodiscard]] virtual std::optional<Error> result() = 0;
 };
 
 class Adapter {
@@ -97,6 +118,13 @@ class Adapter {
   /// error as DSPy words it (detail::parse_error), or nullopt.
   [[nodiscard]] virtual std::optional<Error> parse(const SignatureView& sig, std::string_view completion, void* outputs,
                                                    std::vector<ParseNote>* notes) const = 0;
+  /// An adapter that reads a completion with LM calls of its own (TwoStepAdapter) returns the
+  /// reading, which Predict drives in place of parse(); null (every other adapter): parse() reads it.
+  [[nodiscard]] virtual std::unique_ptr<AdapterReading> read(const SignatureView& /*sig*/,
+                                                             std::string_view /*completion*/, void* /*outputs*/,
+                                                             std::vector<ParseNote>* /*notes*/) const {
+    return nullptr;
+  }
   /// Splits a reply that arrives in pieces into output-field chunks (Predict::astream); null: this
   /// adapter does not stream fields.
   [[nodiscard]] virtual std::unique_ptr<FieldStream> stream_fields(const SignatureView& /*sig*/,

@@ -33,6 +33,9 @@ DSPY_DECL std::string&& strip_in_place(std::string&& s);
 // textwrap.dedent then splitlines, each line prefixed by "\n" + 8 spaces.
 DSPY_DECL std::string task_description(std::string_view instructions);
 
+// get_field_description_string: "1. `name` (type): doc", one line per field.
+DSPY_DECL std::string field_lines(const std::vector<FieldMeta>& fields);
+
 DSPY_DECL std::string field_description(const SignatureMeta& m);
 
 DSPY_DECL void append_marker_block(std::string& out, std::string_view name, std::string_view value);

@@ -110,23 +110,24 @@ DSPY_DECL std::string task_description(std::string_view instructions) {
   return out;
 }
 
+DSPY_DECL std::string field_lines(const std::vector<FieldMeta>& fields) {
+  std::string s;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i) s += '\n';
+    append_int(s, i + 1);
+    s += ". `";
+    s += fields[i].name;
+    s += "` (";
+    s += fields[i].type_name;
+    s += "): ";
+    s += fields[i].desc;
+    s += fields[i].type_description;
+  }
+  return strip_in_place(std::move(s));
+}
+
 DSPY_DECL std::string field_description(const SignatureMeta& m) {
-  const auto describe = [](const std::vector<FieldMeta>& fields) {
-    std::string s;
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      if (i) s += '\n';
-      append_int(s, i + 1);
-      s += ". `";
-      s += fields[i].name;
-      s += "` (";
-      s += fields[i].type_name;
-      s += "): ";
-      s += fields[i].desc;
-      s += fields[i].type_description;
-    }
-    return strip_in_place(std::move(s));
-  };
-  return "Your input fields are:\n" + describe(m.inputs) + "\nYour output fields are:\n" + describe(m.outputs);
+  return "Your input fields are:\n" + field_lines(m.inputs) + "\nYour output fields are:\n" + field_lines(m.outputs);
 }
 
 DSPY_DECL void append_marker_block(std::string& out, std::string_view name, std::string_view value) {
@@ -194,7 +195,7 @@ DSPY_DECL void value_to_xml(std::string& out, const boost::json::value& v, std::
     out += tag;
     if (has_key) {
       out += " key=";
-      append_json_string(out, key);  // quoteattr: plain keys come out the same
+      append_xml_attr(out, key);
     }
   };
   const auto close = [&] {

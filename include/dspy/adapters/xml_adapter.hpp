@@ -12,6 +12,7 @@
 #include "../detail/config.hpp"
 #include "../detail/text/xml.hpp"
 #include "base.hpp"
+#include "chat_adapter.hpp"
 
 namespace dspy {
 
@@ -19,16 +20,24 @@ namespace detail {
 class XMLAdapterImpl;
 }
 
-/// Fields as XML elements (`<answer>...</answer>`), nested XML for lists, maps and structs.
+/// Fields as XML elements (`<answer>...</answer>`), nested XML for lists, maps and structs. As
+/// DSPy's XMLAdapter (a ChatAdapter), a reply it cannot parse is asked once more with the
+/// JSONAdapter unless `use_json_adapter_fallback` is false.
 struct XMLAdapter {
+  bool use_json_adapter_fallback = true;
   using adapter_type = detail::XMLAdapterImpl;
 };
 
 namespace detail {
 
+/// One output field with its value as the XMLAdapter writes it into an assistant message (demos,
+/// and conversation history, whose values are JSON): compact nested XML for a list, map or struct
+/// output, else `<name>\nvalue\n</name>` with a str output's `&` and `<` escaped.
+DSPY_DECL void append_xml_output(std::string& out, const FieldCodec& field, const boost::json::value& value);
+
 class XMLAdapterImpl final : public Adapter {
  public:
-  explicit XMLAdapterImpl(XMLAdapter /*options*/ = {}) {}
+  explicit XMLAdapterImpl(XMLAdapter options = {}) : options_(options) {}
 
   [[nodiscard]] std::string_view name() const noexcept override { return "XMLAdapter"; }
 
@@ -49,6 +58,14 @@ class XMLAdapterImpl final : public Adapter {
 
   [[nodiscard]] DSPY_DECL std::optional<Error> parse(const SignatureView& sig, std::string_view completion,
                                                      void* outputs, std::vector<ParseNote>* notes) const override;
+
+  [[nodiscard]] AdapterHandle fallback() const override {
+    // The ChatAdapter's: the JSONAdapter.
+    return options_.use_json_adapter_fallback ? default_adapter()->fallback() : AdapterHandle{};
+  }
+
+ private:
+  XMLAdapter options_;
 };
 
 }  // namespace detail

@@ -226,6 +226,7 @@ struct PredictCore::Run {
   const CallConfig& call;
   OutputSlots outputs;
   BaseLM* lm;
+  BaseLM* target = nullptr;  // the LM of the next request: `lm`, or an adapter reading's
   const AdapterHandle* adapter;  // the predictor's, the settings', the default, or `fallback`
   // Observed calls only (callbacks, usage tracking): this call in the call tree, and the settings
   // its LM calls run under (with this call as their caller).
@@ -239,6 +240,12 @@ struct PredictCore::Run {
   AdapterHandle fallback{};
   const SignatureView* view = nullptr;  // what the last request was formatted with
   std::optional<LMRequest> request{};
+  // A reply whose completion `next_completion` the adapter reads with LM calls of its own (`reading`).
+  std::optional<LMResponse> held{};
+  std::vector<ParseNote> kept{};
+  std::size_t next_completion = 0;
+  std::unique_ptr<AdapterReading> reading{};
+  std::optional<LMUsage> reading_usage{};  // what those calls spent, with usage tracking on
   std::chrono::steady_clock::time_point start{};
   std::optional<Result<PredictionParts>> out{};
 
@@ -294,6 +301,13 @@ struct PredictCore::Run {
   // null once the prediction has its result.
   LMRequest* next_request() {
     if (out) return nullptr;
+    if (reading) {
+      AdapterCall* c = reading->next_call();
+      target = c->lm.get();
+      start = std::chrono::steady_clock::now();
+      return &c->request;
+    }
+    target = lm;
     if (!lm) {
       done(Error(Errc::config, "no LM configured: call dspy::configure({.lm = ...}) or set_lm(...) on the predictor"));
       return nullptr;
@@ -317,31 +331,62 @@ struct PredictCore::Run {
   // The LM's reply to the last request.
   void take(Result<LMResponse> reply) {
     latency += std::chrono::steady_clock::now() - start;
-    Result<PredictionParts> result = finish(std::move(reply));
+    Result<PredictionParts> result = reading ? resume(reply) : finish(reply);
+    if (reading) return;  // the adapter's reading makes another call
     if (retry_with_fallback(result)) return;
     done(std::move(result));
   }
 
   Result<PredictionParts> result() { return std::move(*out); }
 
-  Result<PredictionParts> finish(Result<LMResponse> reply) {
+  Result<PredictionParts> finish(Result<LMResponse>& reply) {
     if (!reply) return std::move(reply).error();
     LMResponse& r = *reply;
     r.usage += usage;
     usage = r.usage;
     if (r.completions.empty())
       return Error(Errc::bad_response, "the LM returned no completions (model " + r.model + ")");
-    const Adapter& ad = **adapter;
-    const bool tell = info.id && !settings->callbacks.empty();
-    std::vector<ParseNote> kept = std::move(notes);
+    kept = std::move(notes);
     outputs.resize(outputs.vector, 0);  // a fallback parses afresh
     outputs.resize(outputs.vector, r.completions.size());
-    for (std::size_t i = 0; i < r.completions.size(); ++i) {
-      const std::string& text = r.completions[i];
-      void* output = outputs.at(outputs.vector, i);
-      if (tell) notify([&](Callback& c) { c.on_adapter_parse_start(info, ad.name(), text); });
-      std::optional<Error> error = ad.parse(*view, text, output, &kept);
-      if (!error && view != self.view_) error = take_native(r, i, output, kept);
+    next_completion = 0;
+    return read_completions(r);
+  }
+
+  // The reply to an adapter reading's call.
+  Result<PredictionParts> resume(Result<LMResponse>& reply) {
+    if (reply && settings->track_usage && !reply->cache_hit) {
+      if (!reading_usage) reading_usage.emplace();
+      (*reading_usage)[reply->model] += reply->usage;
+    }
+    reading->take(std::move(reply));
+    return read_completions(*held);
+  }
+
+  // Parses the reply's completions from `next_completion` on. While an adapter's reading waits for
+  // an LM call, `reading` is set and the value returned stands for nothing.
+  Result<PredictionParts> read_completions(LMResponse& r) {
+    const Adapter& ad = **adapter;
+    const bool tell = info.id && !settings->callbacks.empty();
+    for (; next_completion < r.completions.size(); ++next_completion) {
+      const std::string& text = r.completions[next_completion];
+      void* output = outputs.at(outputs.vector, next_completion);
+      if (!reading) {
+        if (tell) notify([&](Callback& c) { c.on_adapter_parse_start(info, ad.name(), text); });
+        reading = ad.read(*view, text, output, &kept);
+      }
+      std::optional<Error> error;
+      if (!reading) {
+        error = ad.parse(*view, text, output, &kept);
+      } else {
+        if (reading->next_call()) {
+          if (!held || &*held != &r) held = std::move(r);  // kept while the reading calls an LM
+          return Error(Errc::cancelled, {});
+        }
+        error = reading->result();
+        reading.reset();
+      }
+      if (!error && view != self.view_) error = take_native(r, next_completion, output, kept);
       if (tell) {
         const boost::json::value parsed =
             error ? boost::json::value(nullptr) : boost::json::value(fields_object({self.view_->outputs, output}));
@@ -352,8 +397,8 @@ struct PredictCore::Run {
     std::vector<std::string> raw = std::move(r.completions);
     std::optional<LMUsage> lm_usage;
     if (settings->track_usage) {  // DSPy's get_lm_usage(): what this call spent, per model
-      lm_usage.emplace();
-      if (!r.cache_hit) (*lm_usage)[r.model] = r.usage;
+      lm_usage.emplace(reading_usage ? std::move(*reading_usage) : LMUsage{});
+      if (!r.cache_hit) (*lm_usage)[r.model] += r.usage;
     }
     return PredictionParts{std::move(raw), std::move(r), latency, std::move(kept), ad.name(), std::move(lm_usage)};
   }
@@ -416,7 +461,7 @@ DSPY_DECL Result<PredictionParts> PredictCore::predict(const void* input, const 
                                                        OutputSlots outputs) const {
   Run run(*this, current_settings(), input, call, outputs);
   while (LMRequest* request = run.next_request())
-    run.take(call_under(*run.lm, std::move(*request), *run.under()));
+    run.take(call_under(*run.target, std::move(*request), *run.under()));
   return run.result();
 }
 
@@ -432,7 +477,7 @@ DSPY_DECL asio::awaitable<Result<PredictionParts>> PredictCore::apredict(const v
     // The LM's front turns an LM that throws, or a cancellation, into a typed error. The call and
     // the co_await are separate statements: GCC 12 destroys temporaries of a co_await expression
     // twice (bug 100611). The request is moved: callbacks have seen it.
-    auto pending = acall_under(*run.lm, std::move(*request), run.under(), sink);
+    auto pending = acall_under(*run.target, std::move(*request), run.under(), sink);
     Result<LMResponse> reply = co_await std::move(pending);
     if (sink && reply) fields->finish();
     sink = {};  // a fallback call is not streamed

@@ -207,16 +207,6 @@ inline std::string strip_prefix(std::string_view text) {
   return std::string(text);
 }
 
-// str() of a field value as create_example_string writes it: text as is, other values as Python
-// prints them, a missing field as None.
-inline std::string py_str(const boost::json::value* v) {
-  if (!v) return "None";
-  if (v->is_string()) return std::string(v->get_string());
-  std::string out;
-  append_py_literal(out, *v);
-  return out;
-}
-
 
 }  // namespace detail
 

@@ -46,6 +46,16 @@ inline std::string py_json(const boost::json::value& v, bool sort_keys = false, 
 /// str() of the Python value a JSON value stands for: `{'query': {'type': 'string'}}`.
 DSPY_DECL void append_py_literal(std::string& out, const boost::json::value& v);
 
+/// str() of a field value as DSPy's prompts write it (create_example_string, TwoStepAdapter):
+/// text as is, other values as Python prints them, a missing value (null pointer) as None.
+inline std::string py_str(const boost::json::value* v) {
+  if (!v) return "None";
+  if (v->is_string()) return std::string(v->get_string());
+  std::string out;
+  append_py_literal(out, *v);
+  return out;
+}
+
 // A value as a table cell shows it: strings bare, anything else as Python prints it.
 inline std::string value_text(const boost::json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
