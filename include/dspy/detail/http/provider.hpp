@@ -3,10 +3,12 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -186,51 +188,183 @@ inline bool openai_reasoning_model(std::string_view model_id) {
          digit(3) && digit(4) && digit(6) && digit(7) && digit(9) && digit(10);
 }
 
-inline boost::json::array string_array(const std::vector<std::string>& v) {
-  boost::json::array out;
-  for (const auto& s : v) out.emplace_back(s);
-  return out;
-}
+/// Writes a request body as JSON text straight into a string: the shape is fixed, so no DOM is
+/// built (the DOM and its serializer cost more than the call's formatting). Keys are written in
+/// the order a boost::json::object would hold them, and strings and numbers as its serializer
+/// writes them.
+class BodyWriter {
+ public:
+  BodyWriter(std::string& out, const boost::json::object& extra) : out_(out), extra_(extra) { out_ += '{'; }
 
-/// The request body; `config` already merged (LM defaults < call). `rollout_id` is never sent.
-/// With `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
-inline boost::json::object request_body(WireApi api, const std::string& model_id, const LMRequest& request,
-                                        const CallConfig& config, bool stream = false) {
-  boost::json::object body;
-  body["model"] = model_id;
-  boost::json::array messages;
-  if (api == WireApi::openai_chat) {
-    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
-    body["messages"] = std::move(messages);
-    if (config.temperature) body["temperature"] = *config.temperature;
-    if (config.max_tokens)
-      body[openai_reasoning_model(model_id) ? "max_completion_tokens" : "max_tokens"] = *config.max_tokens;
-    if (config.n) body["n"] = *config.n;
-    if (config.stop) body["stop"] = string_array(*config.stop);
-    if (!request.response_format.is_null()) body["response_format"] = request.response_format;
-  } else {
-    // System messages become the `system` field; Anthropic has no `n` and no response_format.
-    std::string system;
-    for (const auto& m : request.messages) {
-      if (m.role == "system") {
-        if (!system.empty()) system += "\n\n";
-        system += m.content;
-      } else {
-        messages.push_back({{"role", m.role}, {"content", m.content}});
+  /// The field `key`, unless `extra` sets it: then extra's value goes here, where the DOM's
+  /// assignment would have put it. `write` appends the value.
+  template <class Write>
+  void field(std::string_view key, Write&& write) {
+    start_key(key);
+    if (const auto* v = extra_.empty() ? nullptr : extra_.if_contains(key)) {
+      value(*v);
+      written_.push_back(key);
+    } else {
+      std::forward<Write>(write)();
+    }
+  }
+
+  void string(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    // A byte to escape: control characters, '"' and '\\' (a table: one load and test per byte).
+    static constexpr auto escaped = [] {
+      std::array<bool, 256> t{};
+      for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+      t['"'] = t['\\'] = true;
+      return t;
+    }();
+    out_ += '"';
+    const char* run = s.data();
+    const char* const end = s.data() + s.size();
+    for (const char* p = run; p != end; ++p) {
+      // Eight bytes at a time while none of them needs an escape (most of a prompt).
+      while (end - p >= 8 && !needs_escape(p)) p += 8;
+      if (p == end) break;
+      const auto u = static_cast<unsigned char>(*p);
+      if (!escaped[u]) continue;
+      const char c = *p;
+      out_.append(run, p);
+      run = p + 1;
+      out_ += '\\';
+      switch (c) {
+        case '"': out_ += '"'; break;
+        case '\\': out_ += '\\'; break;
+        case '\b': out_ += 'b'; break;
+        case '\t': out_ += 't'; break;
+        case '\n': out_ += 'n'; break;
+        case '\f': out_ += 'f'; break;
+        case '\r': out_ += 'r'; break;
+        default:
+          out_ += "u00";
+          out_ += hex[u >> 4];
+          out_ += hex[u & 15];
       }
     }
-    if (!system.empty()) body["system"] = std::move(system);
-    body["messages"] = std::move(messages);
-    body["max_tokens"] = config.max_tokens.value_or(4096);  // required by the API; LiteLLM's default
-    if (config.temperature) body["temperature"] = *config.temperature;
-    if (config.stop) body["stop_sequences"] = string_array(*config.stop);
+    out_.append(run, end);
+    out_ += '"';
   }
+
+  void strings(const std::vector<std::string>& v) {
+    out_ += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) out_ += ',';
+      string(v[i]);
+    }
+    out_ += ']';
+  }
+
+  /// Any JSON value (numbers as boost::json writes them).
+  void value(const boost::json::value& v) { out_ += boost::json::serialize(v); }
+
+  /// The rest of `extra` (the keys no field() took), then the closing brace.
+  void finish() {
+    for (const auto& kv : extra_) {
+      if (std::find(written_.begin(), written_.end(), kv.key()) != written_.end()) continue;
+      start_key(kv.key());
+      value(kv.value());
+    }
+    out_ += '}';
+  }
+
+  /// The messages as [{"role": ..., "content": ...}, ...], skipping those `skip` is true for.
+  template <class Skip>
+  void messages(const std::vector<Message>& messages, Skip&& skip) {
+    out_ += '[';
+    bool first = true;
+    for (const auto& m : messages) {
+      if (skip(m)) continue;
+      if (!first) out_ += ',';
+      first = false;
+      out_ += R"({"role":)";
+      string(m.role);
+      out_ += R"(,"content":)";
+      string(m.content);
+      out_ += '}';
+    }
+    out_ += ']';
+  }
+
+  std::string& out() { return out_; }
+
+ private:
+  // Whether any of the 8 bytes at `p` is below 0x20, '"' or '\\' (bit tricks on one word).
+  static bool needs_escape(const char* p) {
+    std::uint64_t x = 0;
+    std::memcpy(&x, p, 8);
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const auto zero_byte = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    const std::uint64_t below_space = (x - ones * 0x20) & ~x & highs;
+    return (below_space | zero_byte(x ^ (ones * '"')) | zero_byte(x ^ (ones * '\\'))) != 0;
+  }
+
+  void start_key(std::string_view key) {
+    if (out_.back() != '{') out_ += ',';
+    string(key);
+    out_ += ':';
+  }
+
+  std::string& out_;
+  const boost::json::object& extra_;
+  std::vector<std::string_view> written_;  // keys of `extra` already written in place
+};
+
+/// An OpenAI chat completions body (see request_body).
+inline void openai_body(BodyWriter& w, const std::string& model_id, const LMRequest& request, const CallConfig& config,
+                        bool stream) {
+  w.field("model", [&] { w.string(model_id); });
+  w.field("messages", [&] { w.messages(request.messages, [](const Message&) { return false; }); });
+  if (config.temperature) w.field("temperature", [&] { w.value(*config.temperature); });
+  if (config.max_tokens)
+    w.field(openai_reasoning_model(model_id) ? "max_completion_tokens" : "max_tokens",
+            [&] { w.value(*config.max_tokens); });
+  if (config.n) w.field("n", [&] { w.value(*config.n); });
+  if (config.stop) w.field("stop", [&] { w.strings(*config.stop); });
+  if (!request.response_format.is_null()) w.field("response_format", [&] { w.value(request.response_format); });
   if (stream) {
-    body["stream"] = true;
-    if (api == WireApi::openai_chat) body["stream_options"] = {{"include_usage", true}};
+    w.field("stream", [&] { w.out() += "true"; });
+    w.field("stream_options", [&] { w.out() += R"({"include_usage":true})"; });
   }
-  for (const auto& kv : config.extra) body[kv.key()] = kv.value();
-  return body;
+}
+
+/// An Anthropic Messages body (see request_body): system messages become the `system` field;
+/// Anthropic has no `n` and no response_format.
+inline void anthropic_body(BodyWriter& w, const std::string& model_id, const LMRequest& request,
+                           const CallConfig& config, bool stream) {
+  w.field("model", [&] { w.string(model_id); });
+  std::string system;
+  for (const auto& m : request.messages) {
+    if (m.role != "system") continue;
+    if (!system.empty()) system += "\n\n";
+    system += m.content;
+  }
+  if (!system.empty()) w.field("system", [&] { w.string(system); });
+  w.field("messages", [&] { w.messages(request.messages, [](const Message& m) { return m.role == "system"; }); });
+  // Required by the API; LiteLLM's default.
+  w.field("max_tokens", [&] { w.value(config.max_tokens.value_or(4096)); });
+  if (config.temperature) w.field("temperature", [&] { w.value(*config.temperature); });
+  if (config.stop) w.field("stop_sequences", [&] { w.strings(*config.stop); });
+  if (stream) w.field("stream", [&] { w.out() += "true"; });
+}
+
+/// The request body as JSON text; `config` already merged (LM defaults < call), its `extra`
+/// fields last (replacing a field of the same name in place). `rollout_id` is never sent. With
+/// `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
+inline std::string request_body(WireApi api, const std::string& model_id, const LMRequest& request,
+                                const CallConfig& config, bool stream = false) {
+  std::string out;
+  std::size_t size = 128 + model_id.size();
+  for (const auto& m : request.messages) size += 32 + m.content.size() + m.content.size() / 8;
+  out.reserve(size);
+  BodyWriter w(out, config.extra);
+  if (api == WireApi::openai_chat) openai_body(w, model_id, request, config, stream);
+  else anthropic_body(w, model_id, request, config, stream);
+  w.finish();
+  return out;
 }
 
 // A whole number from a reply (an index, a token count); a count past INT64_MAX is held there,
