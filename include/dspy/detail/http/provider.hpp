@@ -406,8 +406,12 @@ inline std::string text_of(const boost::json::value& content) {
 
 /// The completions and usage of a 2xx reply, or why the reply is unusable.
 inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
+  // The DOM lives only here (the texts are copied out): a bump allocator over a stack buffer
+  // makes a typical reply's parse allocation-free, and frees it all at once.
+  unsigned char buffer[4096];
+  boost::json::monotonic_resource arena(buffer, sizeof buffer);
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  boost::json::value v = boost::json::parse(body, ec, &arena);
   if (ec) return Error(Errc::bad_response, "the reply is not JSON (" + ec.message() + ")");
   const auto* o = v.if_object();
   if (!o) return Error(Errc::bad_response, "the reply is not a JSON object");
