@@ -1,34 +1,34 @@
 // HTTP over libcurl's multi interface, driven by Boost.Asio: one curl multi per execution context,
 // shared by every LM that runs there (so connections are reused across LMs and calls).
 //
-// Integration: curl's socket callbacks on the Asio reactor, not a poll thread. The reactor is
-// epoll, O(ready sockets) per wake-up, so 10,000 transfers in flight cost what the active ones
-// cost, where poll() is O(connections) on every turn; and no thread hop sits on the reply path.
-// The price is curl's socket contract, handled here:
-//  - curl owns its sockets: we watch a socket through a stream_descriptor and release() it
-//    (never close) on CURL_POLL_REMOVE.
-//  - POLL_REMOVE is not close: a connection parked in curl's cache is removed and later added
-//    again, and its descriptor number can be reused by a new socket meanwhile. Each add gets a
-//    fresh watch object, so a late completion of an old wait never touches a new socket.
-//  - Asio's epoll reactor is edge-triggered and never tries a wait speculatively: readiness that
-//    arrived before a wait was queued produces no new edge. A wait is re-armed after every
-//    socket_action; when curl newly asks for a direction we arm first and then poll() once, and
-//    act at once if the socket is already ready.
+// Integration: curl's socket callbacks on an epoll set of our own, which the Asio reactor watches
+// as one descriptor; no poll thread, no thread hop on the reply path. epoll is O(ready sockets)
+// per wake-up, so 10,000 transfers in flight cost what the active ones cost.
+//  - The set is level-triggered: a socket curl did not drain is reported again, and a socket is
+//    one epoll_ctl when curl starts or stops watching it (curl's socket callback), nothing per
+//    read. One wake-up serves every ready socket: epoll_wait on the set, socket_action for each.
+//  - Asio's reactor watches the set edge-triggered and never tries a wait speculatively: the
+//    wait is queued before the set is looked at a last time, so readiness that arrives in
+//    between wakes it.
+//  - curl owns its sockets: its POLL_REMOVE comes before it closes one, and we only remove it
+//    from the set (a closed descriptor leaves the set by itself in any case).
 //  - curl must not be re-entered from its own callbacks: a 0 ms timer request is served by a
 //    posted timer wait, and completions are delivered by post, after socket_action returned.
 #pragma once
 
-#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -170,21 +170,14 @@ class BasicCurlService : public asio::execution_context::service {
     }
   };
 
-  struct Socket {
-    explicit Socket(const Executor& ex) : sd(ex) {}
-    asio::posix::stream_descriptor sd;
-    curl_socket_t fd = CURL_SOCKET_BAD;
-    int want = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits
-    bool reading = false;
-    bool writing = false;
-    bool removed = false;
-  };
-
   void init(const Executor& ex) {
     std::lock_guard lock(init_mutex_);
     if (multi_) return;
     strand_.emplace(asio::make_strand(ex));
     timer_.emplace(*strand_);
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) return;  // calls fail with CURLE_FAILED_INIT (see add)
+    events_.emplace(*strand_, ep);
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &BasicCurlService::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
@@ -198,12 +191,6 @@ class BasicCurlService : public asio::execution_context::service {
 
   void shutdown() override {
     if (!multi_) return;
-    // Unwatch first: curl_multi_cleanup closes the cached connections and reports removals.
-    for (auto& [fd, s] : sockets_) {
-      s->removed = true;
-      s->sd.release();
-    }
-    sockets_.clear();
     for (Easy* e : active_) {
       curl_multi_remove_handle(multi_, e->h);
       reply_budget().give_back(std::exchange(e->transfer->budgeted, 0));
@@ -211,9 +198,10 @@ class BasicCurlService : public asio::execution_context::service {
       delete e;
     }
     active_.clear();
-    curl_multi_cleanup(multi_);
+    curl_multi_cleanup(multi_);  // closes the cached connections (removing them from the set)
     multi_ = nullptr;
     idle_.clear();
+    events_.reset();  // closes the set
     // The timer and strand belong to services created after this one, so destroyed before it.
     timer_.reset();
     strand_.reset();
@@ -307,7 +295,7 @@ class BasicCurlService : public asio::execution_context::service {
       t->response.cancelled = true;
       return complete(t);
     }
-    std::unique_ptr<Easy> owned = take_easy(t->request);
+    std::unique_ptr<Easy> owned = multi_ ? take_easy(t->request) : nullptr;
     if (!owned) {
       t->response.curl = CURLE_OUT_OF_MEMORY;
       t->response.curl_error = "curl_easy_init failed";
@@ -366,73 +354,65 @@ class BasicCurlService : public asio::execution_context::service {
     drain_completed();
   }
 
-  void arm(const std::shared_ptr<Socket>& s) {
-    if ((s->want & CURL_POLL_IN) && !s->reading) {
-      s->reading = true;
-      s->sd.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this, s](boost::system::error_code ec) { on_ready(s, CURL_CSELECT_IN, ec); });
-    }
-    if ((s->want & CURL_POLL_OUT) && !s->writing) {
-      s->writing = true;
-      s->sd.async_wait(asio::posix::stream_descriptor::wait_write,
-                       [this, s](boost::system::error_code ec) { on_ready(s, CURL_CSELECT_OUT, ec); });
-    }
-  }
-
-  void on_ready(const std::shared_ptr<Socket>& s, int direction, boost::system::error_code ec) {
-    (direction == CURL_CSELECT_IN ? s->reading : s->writing) = false;
-    if (s->removed || ec == asio::error::operation_aborted) return;
-    const int wanted = direction == CURL_CSELECT_IN ? CURL_POLL_IN : CURL_POLL_OUT;
-    if (!(s->want & wanted)) return;  // curl stopped asking while the wait was queued
-    act(s->fd, ec ? (direction | CURL_CSELECT_ERR) : direction);
-    if (!s->removed) arm(s);
-  }
-
-  // Acts on a socket that was ready before its wait was queued (see the edge-trigger note above).
-  void kick(const std::shared_ptr<Socket>& s, int gained) {
-    pollfd p{s->fd, static_cast<short>(((gained & CURL_POLL_IN) ? POLLIN : 0) | ((gained & CURL_POLL_OUT) ? POLLOUT : 0)),
-             0};
-    if (::poll(&p, 1, 0) <= 0 || p.revents == 0) return;
-    const int events = ((p.revents & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
-                       ((p.revents & POLLOUT) ? CURL_CSELECT_OUT : 0) | ((p.revents & POLLERR) ? CURL_CSELECT_ERR : 0);
-    asio::post(*strand_, [this, s, events] {
-      if (s->removed) return;
-      act(s->fd, events);
-      if (!s->removed) arm(s);
+  // Queues a wait for the set to become readable, unless one is queued or the set is empty (a
+  // wait on an empty set would keep the io_context's run() from returning).
+  void watch_events() {
+    if (events_waiting_ || watched_ == 0) return;
+    events_waiting_ = true;
+    events_->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+      events_waiting_ = false;
+      // A wait cancelled because the set emptied may end after a socket came back to it.
+      if (!ec || (ec == asio::error::operation_aborted && watched_ > 0)) on_events();
     });
   }
 
-  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
-    auto* self = static_cast<BasicCurlService*>(userp);
-    if (what == CURL_POLL_REMOVE) {
-      self->forget(fd);
-      return 0;
-    }
-    std::shared_ptr<Socket>& s = self->sockets_[fd];
-    if (!s) {
-      s = std::make_shared<Socket>(*self->strand_);
-      s->fd = fd;
-      boost::system::error_code ec;
-      s->sd.assign(fd, ec);
-      if (ec) {
-        self->sockets_.erase(fd);
-        return -1;
+  // Acts on the ready sockets of the set until none is ready, the wait queued before the last
+  // look. After 16 full batches the rest waits for a posted turn, so other work runs meanwhile.
+  void on_events() {
+    epoll_event ready[64];
+    for (int round = 0; round < 16; ++round) {
+      int n = ::epoll_wait(events_->native_handle(), ready, 64, 0);
+      if (n <= 0) {
+        if (events_waiting_ || watched_ == 0) return;
+        watch_events();
+        n = ::epoll_wait(events_->native_handle(), ready, 64, 0);
+        if (n <= 0) return;
       }
+      for (int i = 0; i < n; ++i) {
+        const std::uint32_t e = ready[i].events;
+        const int what = ((e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
+                         ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((e & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+        int running = 0;
+        curl_multi_socket_action(multi_, ready[i].data.fd, what, &running);
+      }
+      drain_completed();
     }
-    const int gained = what & ~s->want;
-    s->want = what;
-    const std::shared_ptr<Socket> keep = s;  // `s` refers into the map, which kick() may not outlive
-    self->arm(keep);
-    if (gained) self->kick(keep, gained);
-    return 0;
+    asio::post(*strand_, [this] { on_events(); });
   }
 
-  void forget(curl_socket_t fd) {
-    auto it = sockets_.find(fd);
-    if (it == sockets_.end()) return;
-    it->second->removed = true;
-    it->second->sd.release();  // stop watching; curl closes the socket itself
-    sockets_.erase(it);
+  // curl starts, changes or stops watching `fd`. `socketp` (set by curl_multi_assign) is
+  // non-null while the socket is in the set.
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
+    auto* self = static_cast<BasicCurlService*>(userp);
+    const int ep = self->events_->native_handle();
+    if (what == CURL_POLL_REMOVE) {
+      ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);  // fails only if curl already closed it
+      if (socketp && --self->watched_ == 0 && self->events_waiting_) self->events_->cancel();
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0U);
+    ev.data.fd = fd;
+    if (socketp) {
+      if (::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    }
+    // A descriptor number curl reuses after a close is new to the set (EEXIST: it was not).
+    if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 && (errno != EEXIST || ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0))
+      return -1;
+    curl_multi_assign(self->multi_, fd, self);
+    ++self->watched_;
+    self->watch_events();
+    return 0;
   }
 
   // Re-arming an Asio timer rewrites the reactor's timerfd, and curl moves its deadline on
@@ -543,7 +523,9 @@ class BasicCurlService : public asio::execution_context::service {
   bool timeout_posted_ = false;
   CURLM* multi_ = nullptr;
   std::vector<Easy*> active_;  // the handles curl has (owned here; Easy::active_index is the slot)
-  std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
+  std::optional<asio::posix::stream_descriptor> events_;  // the epoll set of curl's sockets
+  bool events_waiting_ = false;
+  std::size_t watched_ = 0;  // sockets in the set
   std::vector<std::unique_ptr<Easy>> idle_;
 };
 
