@@ -3,12 +3,10 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -21,6 +19,7 @@
 
 #include "../../primitives/error.hpp"
 #include "../../primitives/message.hpp"
+#include "../text/pytext.hpp"
 #include "../text/redact.hpp"
 #include "../text/tolerant.hpp"
 #include "sse.hpp"
@@ -209,45 +208,7 @@ class BodyWriter {
     }
   }
 
-  void string(std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    // A byte to escape: control characters, '"' and '\\' (a table: one load and test per byte).
-    static constexpr auto escaped = [] {
-      std::array<bool, 256> t{};
-      for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
-      t['"'] = t['\\'] = true;
-      return t;
-    }();
-    out_ += '"';
-    const char* run = s.data();
-    const char* const end = s.data() + s.size();
-    for (const char* p = run; p != end; ++p) {
-      // Eight bytes at a time while none of them needs an escape (most of a prompt).
-      while (end - p >= 8 && !needs_escape(p)) p += 8;
-      if (p == end) break;
-      const auto u = static_cast<unsigned char>(*p);
-      if (!escaped[u]) continue;
-      const char c = *p;
-      out_.append(run, p);
-      run = p + 1;
-      out_ += '\\';
-      switch (c) {
-        case '"': out_ += '"'; break;
-        case '\\': out_ += '\\'; break;
-        case '\b': out_ += 'b'; break;
-        case '\t': out_ += 't'; break;
-        case '\n': out_ += 'n'; break;
-        case '\f': out_ += 'f'; break;
-        case '\r': out_ += 'r'; break;
-        default:
-          out_ += "u00";
-          out_ += hex[u >> 4];
-          out_ += hex[u & 15];
-      }
-    }
-    out_.append(run, end);
-    out_ += '"';
-  }
+  void string(std::string_view s) { append_json_string(out_, s); }
 
   void strings(const std::vector<std::string>& v) {
     out_ += '[';
@@ -292,16 +253,6 @@ class BodyWriter {
   std::string& out() { return out_; }
 
  private:
-  // Whether any of the 8 bytes at `p` is below 0x20, '"' or '\\' (bit tricks on one word).
-  static bool needs_escape(const char* p) {
-    std::uint64_t x = 0;
-    std::memcpy(&x, p, 8);
-    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    const auto zero_byte = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-    const std::uint64_t below_space = (x - ones * 0x20) & ~x & highs;
-    return (below_space | zero_byte(x ^ (ones * '"')) | zero_byte(x ^ (ones * '\\'))) != 0;
-  }
-
   void start_key(std::string_view key) {
     if (out_.back() != '{') out_ += ',';
     string(key);
