@@ -10,6 +10,8 @@ set(
 mark_as_advanced(DSPY_INSTALL_CMAKEDIR)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+# A small table of list prices by model (dspy::PriceTable::load reads it), as data, not code.
+install(FILES "${PROJECT_SOURCE_DIR}/examples/data/prices.json" DESTINATION "${CMAKE_INSTALL_DATADIR}/${PROJECT_NAME}")
 
 set(dspy_install_targets dspy)
 if(TARGET dspy_compiled)

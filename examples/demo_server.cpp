@@ -6,7 +6,7 @@
 //
 //   demo_server REPLIES.jsonl [PORT]
 //   demo_server --routes ROUTES.jsonl [PORT]
-//   demo_server --simulate [--latency-ms MS] [PORT]
+//   demo_server --simulate [--latency-ms MS] [--error-rate R] [PORT]
 //
 // A request with "stream": true is answered with server-sent events in the API's shape (OpenAI
 // chat.completion.chunk events up to [DONE], with usage when stream_options.include_usage is
@@ -22,8 +22,9 @@
 // reply of the first route that matches it, as dspy::testing::RoutedLM::load_routes reads the file
 // (README, "Test LMs"); a request no route matches is answered 400 with the reasons. With --simulate, replies come from
 // dspy::testing::simulate_reply (it solves the shipped arithmetic and factoid datasets and is
-// wrong on a fixed share of items), each after about MS milliseconds (0.5 to 1.5 times MS, fixed
-// per prompt). With PORT 0 (the default) the system picks a port; the port is printed alone on
+// wrong on a fixed share of items; with --error-rate, on a share R of every prompt's items, so
+// that two servers stand for a better and a worse model), each after about MS milliseconds (0.5
+// to 1.5 times MS, fixed per prompt). With PORT 0 (the default) the system picks a port; the port is printed alone on
 // the first line of stdout, e.g.
 //
 //   port=$(./demo_server replies.jsonl | head -1) ...
@@ -72,13 +73,14 @@ constexpr std::uintmax_t kMaxFileBytes = 64U << 20U;
 struct Script {
   std::vector<std::string> replies;  // empty: routes or simulate
   std::chrono::milliseconds latency{0};
+  dspy::testing::SimulatedLMOptions simulated{};
   std::size_t next = 0;
   std::uint64_t served = 0;
   std::optional<dspy::testing::RoutedLM> routes{};
 
   // `draw` is the completion's index: the simulated model's samples differ by it.
   std::string take(const std::vector<dspy::Message>& prompt, std::uint64_t draw = 0) {
-    if (replies.empty()) return dspy::testing::simulate_reply(prompt, {}, draw);
+    if (replies.empty()) return dspy::testing::simulate_reply(prompt, simulated, draw);
     const std::string& r = replies[next];
     next = (next + 1) % replies.size();
     return r;
@@ -128,8 +130,15 @@ std::vector<dspy::Message> prompt_of(const json::object& body) {
       if (const auto* o = msg.if_object()) {
         const auto* role = o->if_contains("role");
         const auto* content = o->if_contains("content");
-        if (role && role->is_string() && content && content->is_string())
+        if (!role || !role->is_string() || !content) continue;
+        if (content->is_string()) {
           out.push_back({std::string(role->get_string()), std::string(content->get_string())});
+        } else if (content->is_array()) {  // content parts or blocks: images, files, documents and text
+          std::vector<dspy::ContentPart> parts;
+          for (const auto& p : content->get_array())
+            if (p.is_object()) parts.push_back(p.get_object());
+          out.push_back({std::string(role->get_string()), dspy::Content(std::move(parts))});
+        }
       }
   return out;
 }
@@ -226,7 +235,7 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
                                 : std::string("demo");
   const std::vector<dspy::Message> messages = prompt_of(body);
   std::size_t chars = 0;
-  for (const auto& m : messages) chars += m.content.size();
+  for (const auto& m : messages) chars += m.content.text().size();
   const std::int64_t prompt = estimate_tokens(chars);
   ++script.served;
   std::int64_t n = 1;
@@ -420,25 +429,39 @@ int main(int argc, char** argv) {
   const bool routed = !args.empty() && args[0] == "--routes";
   if (routed) args.erase(args.begin());  // the routes file takes the replies file's place
   std::chrono::milliseconds latency{0};
-  if (simulate && args.size() >= 3 && args[1] == "--latency-ms") {
-    latency = std::chrono::milliseconds(std::stoi(args[2]));
+  std::optional<double> error_rate;
+  std::string args_error_rate;  // as given, for the log line
+  bool bad_option = false;
+  while (simulate && args.size() >= 3 && (args[1] == "--latency-ms" || args[1] == "--error-rate")) {
+    try {
+      if (args[1] == "--latency-ms") latency = std::chrono::milliseconds(std::stoi(args[2]));
+      else {
+        error_rate = std::stod(args[2]);
+        args_error_rate = args[2];
+      }
+    } catch (const std::exception&) {
+      bad_option = true;
+    }
+    if (error_rate && !(*error_rate >= 0 && *error_rate <= 1)) bad_option = true;
     args.erase(args.begin() + 1, args.begin() + 3);
   }
-  if (args.empty() || args.size() > 2) {
+  if (bad_option || args.empty() || args.size() > 2) {
     std::cerr << "usage: " << argv[0] << " REPLIES.jsonl [PORT]\n"
               << "       " << argv[0] << " --routes ROUTES.jsonl [PORT]\n"
-              << "       " << argv[0] << " --simulate [--latency-ms MS] [PORT]\n"
+              << "       " << argv[0] << " --simulate [--latency-ms MS] [--error-rate R] [PORT]\n"
               << "Serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) on 127.0.0.1,\n"
               << "answering with the file's replies in order, cycling, (--routes) with the reply of the first\n"
               << "route matching the request's fields, or (--simulate) as a simulated model that answers the\n"
-              << "shipped datasets' prompts; and POST /v1/embeddings in every mode, with a deterministic\n"
-              << "hashing-trick embedding (\"dimensions\" 1 to 4096, default 1024; \"encoding_format\" float or\n"
-              << "base64) under which texts that share words are close. PORT 0 (default) picks a free port;\n"
+              << "shipped datasets' prompts (wrong on a share R in [0, 1] of the items with --error-rate);\n"
+              << "and POST /v1/embeddings in every mode, with a deterministic hashing-trick embedding\n"
+              << "(\"dimensions\" 1 to 4096, default 1024; \"encoding_format\" float or base64) under which\n"
+              << "texts that share words are close. PORT 0 (default) picks a free port;\n"
               << "the port is printed alone on the first line of stdout.\n";
     return 2;
   }
   try {
     Script script{simulate || routed ? std::vector<std::string>{} : load_replies(args[0]), latency};
+    if (error_rate) script.simulated.error_rate = [rate = *error_rate](const dspy::testing::ChatPrompt&) { return rate; };
     if (routed) {
       script.routes.emplace("demo");
       if (auto loaded = script.routes->load_routes(args[0]); !loaded)
@@ -453,7 +476,8 @@ int main(int argc, char** argv) {
     signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
     std::cout << acceptor.local_endpoint().port() << std::endl;
     std::cerr << "demo_server: "
-              << (simulate ? std::string("simulated model")
+              << (simulate ? std::string("simulated model") +
+                                 (error_rate ? " (error rate " + args_error_rate + ")" : "")
                   : routed ? "routes from " + args[0]
                            : std::to_string(script.replies.size()) + " replies")
               << ", listening on http://127.0.0.1:"

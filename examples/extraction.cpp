@@ -36,7 +36,7 @@ int main() {
 
   const ExtractCustomer::Input input{"Hi, this is Ada Lovelace (12 St James's Square, London SW1Y 4JH). "
                                      "Gold member since 1843."};
-  std::cout << "--- system prompt ---\n" << extract.format(input).front().content << "\n\n";
+  std::cout << "--- system prompt ---\n" << extract.format(input).front().content.text() << "\n\n";
   const auto r = extract(input);
   if (!r) {
     std::cerr << "error: " << r.error().message() << "\n";

@@ -54,7 +54,7 @@ int main() {
   dspy::Predict<QA> qa;
   std::cout << "=== the prompt ===\n";
   for (const auto& m : qa.format({.question = "What is the capital of France?"}))
-    std::cout << "--- " << m.role << " ---\n" << m.content << "\n";
+    std::cout << "--- " << m.role << " ---\n" << m.content.text() << "\n";
 
   std::cout << "\n=== a clean reply ===\n";
   show(qa({.question = "What is the capital of France?"}));

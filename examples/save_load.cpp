@@ -22,9 +22,9 @@ int main() {
   dspy::ChainOfThought<QA> tuned;
   // What an optimizer leaves behind: better instructions and bootstrapped demos.
   tuned.predict.set_instructions("Answer with the name only.");
-  tuned.predict.demos.push_back({.input = {"Capital of Italy?"}, .output = {dspy::Reasoning{"Rome is Italy's capital."}, {"Rome"}},
+  tuned.predict.demos.push_back({.input = {"Capital of Italy?"}, .output = {dspy::ChainOfThoughtReasoning{"Rome is Italy's capital."}, {"Rome"}},
                                  .augmented = true});
-  tuned.predict.demos.push_back({.input = {"Largest planet?"}, .output = {dspy::Reasoning{"Jupiter is largest."}, {"Jupiter"}}});
+  tuned.predict.demos.push_back({.input = {"Largest planet?"}, .output = {dspy::ChainOfThoughtReasoning{"Jupiter is largest."}, {"Jupiter"}}});
 
   const auto path = std::filesystem::temp_directory_path() / "dspy_tuned_qa.json";
   if (auto saved = dspy::save(tuned, path); !saved) {

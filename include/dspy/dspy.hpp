@@ -26,6 +26,14 @@
 
 #include "adapters/adapter.hpp"
 #include "adapters/streaming.hpp"
+#include "adapters/types/audio.hpp"
+#include "adapters/types/citations.hpp"
+#include "adapters/types/code.hpp"
+#include "adapters/types/document.hpp"
+#include "adapters/types/file.hpp"
+#include "adapters/types/history.hpp"
+#include "adapters/types/image.hpp"
+#include "adapters/types/reasoning.hpp"
 
 #include "clients/base_lm.hpp"
 #include "clients/cache.hpp"

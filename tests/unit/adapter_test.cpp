@@ -89,23 +89,23 @@ TEST(JSONAdapter, DemosAreIndentedJson) {
   const auto messages = dspy::format_messages<TextMetrics>(dspy::JSONAdapter{}, "Do it.",
                                                            std::span<const dspy::Demo<TextMetrics>>(&demo, 1), {"x"});
   ASSERT_EQ(messages.size(), 4u);
-  EXPECT_EQ(messages[2].content,
+  EXPECT_EQ(messages[2].content.text(),
             "{\n  \"word_count\": 3,\n  \"score\": 0.5,\n  \"is_question\": true,\n  \"keywords\": \"Not supplied for "
             "this particular example. \"\n}");
-  EXPECT_TRUE(messages[1].content.starts_with("This is an example of the task"));
+  EXPECT_TRUE(messages[1].content.text().starts_with("This is an example of the task"));
 }
 
 TEST(XMLAdapter, NestedOutputsUseNestedXml) {
   const auto messages = dspy::format_messages<TextMetrics>(dspy::XMLAdapter{}, "Do it.", {}, {"x"});
-  EXPECT_NE(messages[0].content.find("<keywords><item>...</item></keywords>"), std::string::npos) << messages[0].content;
-  EXPECT_TRUE(messages[1].content.ends_with(
+  EXPECT_NE(messages[0].content.text().find("<keywords><item>...</item></keywords>"), std::string::npos) << messages[0].content.text();
+  EXPECT_TRUE(messages[1].content.text().ends_with(
       "Respond with the corresponding output fields wrapped in XML tags `<word_count>`, then `<score>`, then "
       "`<is_question>`, then `<keywords>`. Use this nested XML structure: <keywords><item>...</item></keywords>"));
 
   const dspy::Demo<ExtractPerson> demo{.input = {"Ann is 31."}, .output = {{"Ann & Bo", 31}}};
   const auto with_demo = dspy::format_messages<ExtractPerson>(
       dspy::XMLAdapter{}, "x", std::span<const dspy::Demo<ExtractPerson>>(&demo, 1), {"t"});
-  EXPECT_EQ(with_demo[2].content, "<person><name>Ann &amp; Bo</name><age>31</age></person>");
+  EXPECT_EQ(with_demo[2].content.text(), "<person><name>Ann &amp; Bo</name><age>31</age></person>");
 }
 
 TEST(XMLAdapter, ParsesNestedValuesBackIntoStructs) {
@@ -162,8 +162,8 @@ TEST(Demos, OptionalNoneMakesADemoIncomplete) {
   const dspy::Demo<Sig> demo{.input = {"q"}, .output = {std::nullopt, "b"}};
   const auto m = dspy::format_messages<Sig>(dspy::ChatAdapter{}, "x", std::span<const dspy::Demo<Sig>>(&demo, 1), {"f"});
   ASSERT_EQ(m.size(), 4u);
-  EXPECT_TRUE(m[1].content.starts_with("This is an example of the task"));
-  EXPECT_EQ(m[2].content, "[[ ## a ## ]]\nNone\n\n[[ ## b ## ]]\nb\n\n[[ ## completed ## ]]\n");
+  EXPECT_TRUE(m[1].content.text().starts_with("This is an example of the task"));
+  EXPECT_EQ(m[2].content.text(), "[[ ## a ## ]]\nNone\n\n[[ ## b ## ]]\nb\n\n[[ ## completed ## ]]\n");
 }
 
 TEST(Signature, MetaDescribesFieldsOnce) {

@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 class EchoLM : public dspy::BaseLM {
  public:
   asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
-    const std::string& user = request.messages.back().content;
+    const std::string& user = request.messages.back().content.text();
     const std::size_t start = user.find('\n') + 1;  // after "[[ ## question ## ]]\n"
     const std::string question = user.substr(start, user.find("\n\n") - start);
     ++in_flight;

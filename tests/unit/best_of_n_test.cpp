@@ -144,13 +144,13 @@ TEST(Refine, FeedbackBecomesTheHintOfTheRetry) {
 
   // The feedback request: DSPy's OfferFeedback prompt.
   const auto& fb = requests[1].messages;
-  EXPECT_NE(fb[0].content.find("1. `program_code` (str): The code of the program that we are analyzing"),
+  EXPECT_NE(fb[0].content.text().find("1. `program_code` (str): The code of the program that we are analyzing"),
             std::string::npos);
-  EXPECT_NE(fb[0].content.find("9. `module_names` (list[str]): The names of the modules in the program"),
+  EXPECT_NE(fb[0].content.text().find("9. `module_names` (list[str]): The names of the modules in the program"),
             std::string::npos);
-  EXPECT_NE(fb[0].content.find("2. `advice` (dict[str, str]): For each module"), std::string::npos);
-  EXPECT_NE(fb[0].content.find("In the discussion, assign blame"), std::string::npos);
-  const std::string& user = fb[1].content;
+  EXPECT_NE(fb[0].content.text().find("2. `advice` (dict[str, str]): For each module"), std::string::npos);
+  EXPECT_NE(fb[0].content.text().find("In the discussion, assign blame"), std::string::npos);
+  const std::string& user = fb[1].content.text();
   EXPECT_NE(user.find("[[ ## program_inputs ## ]]\n{\n  \"question\": \"Why?\"\n}"), std::string::npos) << user;
   EXPECT_NE(user.find("[[ ## program_trajectory ## ]]\n[\n  {\n    \"module_name\": \"self\",\n    \"inputs\": {\n"
                       "      \"question\": \"Why?\"\n    },\n    \"outputs\": {\n      \"answer\": \"a\"\n    }\n  }\n]"),
@@ -169,13 +169,13 @@ TEST(Refine, FeedbackBecomesTheHintOfTheRetry) {
 
   // The retry: `hint_` is an extra input field, as DSPy's Refine renders it.
   const auto& retry = requests[2].messages;
-  EXPECT_NE(retry[0].content.find("Your input fields are:\n1. `question` (str): \n2. `hint_` (str): A hint to the "
+  EXPECT_NE(retry[0].content.text().find("Your input fields are:\n1. `question` (str): \n2. `hint_` (str): A hint to the "
                                   "module from an earlier run\nYour output fields are:"),
             std::string::npos)
-      << retry[0].content;
-  EXPECT_NE(retry[0].content.find("[[ ## question ## ]]\n{question}\n\n[[ ## hint_ ## ]]\n{hint_}\n\n[[ ## answer"),
+      << retry[0].content.text();
+  EXPECT_NE(retry[0].content.text().find("[[ ## question ## ]]\n{question}\n\n[[ ## hint_ ## ]]\n{hint_}\n\n[[ ## answer"),
             std::string::npos);
-  EXPECT_EQ(retry.back().content,
+  EXPECT_EQ(retry.back().content.text(),
             "[[ ## question ## ]]\nWhy?\n\n[[ ## hint_ ## ]]\nAnswer with three letters.\n\nRespond with the "
             "corresponding output fields, starting with the field `[[ ## answer ## ]]`, and then ending with the "
             "marker for `[[ ## completed ## ]]`.");
@@ -183,7 +183,7 @@ TEST(Refine, FeedbackBecomesTheHintOfTheRetry) {
   EXPECT_EQ(requests[2].config.temperature, 1.0);
   // The refined module has no hooks left on it.
   EXPECT_FALSE(refine.module.format_hook);
-  EXPECT_EQ(refine.module.format({.question = "Why?"}).back().content.find("hint_"), std::string::npos);
+  EXPECT_EQ(refine.module.format({.question = "Why?"}).back().content.text().find("hint_"), std::string::npos);
 }
 
 struct TwoStep {
@@ -213,7 +213,7 @@ TEST(Refine, EachPredictorGetsItsOwnAdviceOrNA) {
   EXPECT_EQ(r->answer, "polished");
   const auto requests = lm->requests();
   ASSERT_EQ(requests.size(), 5U);
-  const std::string& fb = requests[2].messages.back().content;
+  const std::string& fb = requests[2].messages.back().content.text();
   EXPECT_NE(fb.find("[[ ## program_code ## ]]\nclass TwoStep { ... };"), std::string::npos);
   EXPECT_NE(fb.find("[[ ## module_names ## ]]\n[\n  \"draft\",\n  \"polish\"\n]"), std::string::npos) << fb;
   EXPECT_NE(fb.find("\"module_name\": \"polish\",\n    \"inputs\": {\n      \"question\": \"d1\""),
@@ -222,11 +222,11 @@ TEST(Refine, EachPredictorGetsItsOwnAdviceOrNA) {
   // it as an incomplete example.
   const auto& draft = requests[3].messages;
   ASSERT_EQ(draft.size(), 4U);
-  EXPECT_EQ(draft[1].content,
+  EXPECT_EQ(draft[1].content.text(),
             "This is an example of the task, though some input or output fields are not supplied.\n\n"
             "[[ ## question ## ]]\nDemo q");
-  EXPECT_NE(draft[3].content.find("[[ ## hint_ ## ]]\nN/A"), std::string::npos);
-  EXPECT_NE(requests[4].messages.back().content.find("[[ ## hint_ ## ]]\nBe longer."), std::string::npos);
+  EXPECT_NE(draft[3].content.text().find("[[ ## hint_ ## ]]\nN/A"), std::string::npos);
+  EXPECT_NE(requests[4].messages.back().content.text().find("[[ ## hint_ ## ]]\nBe longer."), std::string::npos);
   EXPECT_EQ(requests[3].config.rollout_id, 1);  // the second attempt's rollout id
 }
 
@@ -306,7 +306,7 @@ TEST(Refine, AFailedFeedbackCallCountsAsAFailure) {
   // The feedback failed after attempt 0 (budget 1 -> 0); attempt 1 then runs without a hint.
   ASSERT_TRUE(r);
   EXPECT_EQ(r->answer, "abc");
-  EXPECT_EQ(lm->requests()[2].messages.back().content.find("hint_"), std::string::npos);
+  EXPECT_EQ(lm->requests()[2].messages.back().content.text().find("hint_"), std::string::npos);
 }
 
 }  // namespace best_of_n_test

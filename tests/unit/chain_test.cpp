@@ -55,8 +55,8 @@ TEST(Chain, FillsEachStageByNameAndIsAModule) {
   EXPECT_EQ(r->reasoning, "said so");
   const auto requests = lm->requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_NE(requests[1].messages.back().content.find("[\"passage about capital of France\"]"), std::string::npos);
-  EXPECT_NE(requests[1].messages.back().content.find("What is the capital of France?"), std::string::npos);
+  EXPECT_NE(requests[1].messages.back().content.text().find("[\"passage about capital of France\"]"), std::string::npos);
+  EXPECT_NE(requests[1].messages.back().content.text().find("What is the capital of France?"), std::string::npos);
 
   // An error in a stage stops the chain and comes back as the chain's error.
   const auto failed = pipeline({"again"});

@@ -64,13 +64,13 @@ TEST(COPRO, ProposedInstructionsRaiseTheDevScoreReproducibly) {
   const auto& first = prompt_model->requests[0];
   EXPECT_EQ(first.config.n, 3);
   EXPECT_EQ(first.config.temperature, 1.4);
-  EXPECT_NE(first.messages[1].content.find("Solve the word problem."), std::string::npos);
+  EXPECT_NE(first.messages[1].content.text().find("Solve the word problem."), std::string::npos);
   const auto& second = prompt_model->requests[1];
   EXPECT_EQ(second.config.n, 4);
   EXPECT_NE(second.config.rollout_id, first.config.rollout_id);
-  EXPECT_NE(second.messages[0].content.find("arranged in increasing order based on their scores"), std::string::npos);
+  EXPECT_NE(second.messages[0].content.text().find("arranged in increasing order based on their scores"), std::string::npos);
   for (const char* part : {"Instruction #1: ", "Prefix #1: Answer:", "Resulting Score #1: ", "Instruction #2: "})
-    EXPECT_NE(second.messages[1].content.find(part), std::string::npos) << part << " in " << second.messages[1].content;
+    EXPECT_NE(second.messages[1].content.text().find(part), std::string::npos) << part << " in " << second.messages[1].content.text();
 
   // Same seed, same result; the log saves next to the program.
   auto again = dspy::COPRO(std::make_shared<PromptModel>(), dspy::answer_exact_match, options()).compile(student, d.train);

@@ -82,7 +82,7 @@ TEST(CustomAdapter, FormatsPromptsItsOwnWay) {
   const auto m = qa.format({"Capital of France?"});
   ASSERT_EQ(m.size(), 4u);
   // DSPy's field description and task description around the adapter's own structure.
-  EXPECT_EQ(m[0].content,
+  EXPECT_EQ(m[0].content.text(),
             "Your input fields are:\n1. `question` (str):\nYour output fields are:\n1. `answer` (str): often between "
             "1 and 5 words\nReply with one line per output field:\nanswer: ...\nIn adhering to this structure, your "
             "objective is: \n        Answer questions with short factoid answers.");
@@ -105,7 +105,7 @@ TEST(CustomAdapter, PredictsThroughConfigureAndContext) {
   EXPECT_TRUE(r->is_question);
   EXPECT_EQ(r->keywords, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(r.value().adapter(), "FieldLinesAdapter");
-  EXPECT_EQ(lm->requests()[0].messages.back().content, "text: Is this it?");
+  EXPECT_EQ(lm->requests()[0].messages.back().content.text(), "text: Is this it?");
   {
     auto scope = dspy::context({.adapter = dspy::ChatAdapter{}});
     dspy::Predict<QA> qa;

@@ -334,7 +334,7 @@ TEST(Metrics, UserMetricsMayReturnBoolNumberOrFeedback) {
 class UpperLM : public dspy::BaseLM {
  public:
   asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
-    const std::string& user = request.messages.back().content;
+    const std::string& user = request.messages.back().content.text();
     const std::size_t start = user.find('\n') + 1;
     std::string question = user.substr(start, user.find("\n\n") - start);
     asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(question.size() % 5));

@@ -661,7 +661,7 @@ class StallingLM : public dspy::BaseLM {
  protected:
   asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
     ++calls;
-    const bool slow = request.messages.back().content.find("slow") != std::string::npos && !stalled_.exchange(true);
+    const bool slow = request.messages.back().content.text().find("slow") != std::string::npos && !stalled_.exchange(true);
     if (slow) {
       dspy::detail::Timer timer(co_await asio::this_coro::executor, std::chrono::seconds(30));
       auto waiting = dspy::detail::Timer::wait(&timer);

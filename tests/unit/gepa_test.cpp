@@ -109,7 +109,7 @@ TEST(GEPA, ReflectionOnFeedbackRaisesTheDevScoreReproducibly) {
                            "Solve the word problem.\n```",
                            "# Example 1\n## Inputs\n### question\n", "## Generated Outputs\n### answer\n",
                            "## Feedback\nThe answer ", "Provide the new instructions within ``` blocks."})
-    EXPECT_NE(first.messages[0].content.find(part), std::string::npos) << part << " in " << first.messages[0].content;
+    EXPECT_NE(first.messages[0].content.text().find(part), std::string::npos) << part << " in " << first.messages[0].content.text();
   EXPECT_NE(reflection->requests.back().config.rollout_id, first.config.rollout_id);
 
   // current_best: the parent is always the best candidate so far.
@@ -344,7 +344,7 @@ TEST(GEPA, BadOptionsAndFailingModelsAreReported) {
   o.max_metric_calls = 80;
   ASSERT_TRUE(dspy::GEPA(dspy::answer_exact_match, plain_lm, o).compile(student, s.train, s.val));
   ASSERT_FALSE(plain_lm->requests.empty());
-  EXPECT_NE(plain_lm->requests[0].messages[0].content.find("## Feedback\nThis trajectory got a score of 0.0."),
+  EXPECT_NE(plain_lm->requests[0].messages[0].content.text().find("## Feedback\nThis trajectory got a score of 0.0."),
             std::string::npos);
 }
 

@@ -162,4 +162,102 @@ struct Translate {
   };
 };
 
+// ---- rich types (History, media, Reasoning, Code) --------------------------------------------
+
+struct Caption {
+  static constexpr std::string_view instructions = "Describe the image in one sentence.";
+  struct Input {
+    dspy::Image image;
+  };
+  struct Output {
+    std::string caption;
+  };
+};
+
+struct ImageQA {
+  static constexpr std::string_view instructions = "Answer the question about the image.";
+  struct Input {
+    dspy::Image image;
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+  };
+};
+
+struct CompareImages {
+  static constexpr std::string_view instructions = "Answer the question by comparing the images.";
+  struct Input {
+    std::vector<dspy::Image> images;
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+  };
+};
+
+struct Transcribe {
+  static constexpr std::string_view instructions = "Transcribe the audio clip.";
+  struct Input {
+    dspy::Audio audio;
+  };
+  struct Output {
+    std::string transcript;
+  };
+};
+
+struct SummarizeFile {
+  static constexpr std::string_view instructions = "Summarize the attached file in one sentence.";
+  struct Input {
+    dspy::File document;
+  };
+  struct Output {
+    std::string summary;
+  };
+};
+
+struct ChatQA {
+  static constexpr std::string_view instructions = "Answer questions with short factoid answers.";
+  struct Input {
+    std::string question;
+    dspy::History history;
+  };
+  struct Output {
+    std::string answer;
+  };
+};
+
+struct ReasonedAnswer {
+  static constexpr std::string_view instructions = "Answer the question.";
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    dspy::Reasoning reasoning;
+    std::string answer;
+  };
+};
+
+struct CiteDocuments {
+  static constexpr std::string_view instructions = "Answer questions using provided documents with citations.";
+  struct Input {
+    std::vector<dspy::Document> documents;
+    std::string question;
+  };
+  struct Output {
+    std::string answer;
+    dspy::Citations citations;
+  };
+};
+
+struct WriteCode {
+  static constexpr std::string_view instructions = "Write a Python function that solves the task.";
+  struct Input {
+    std::string task;
+  };
+  struct Output {
+    dspy::Code<"python"> code;
+  };
+};
+
 }  // namespace golden

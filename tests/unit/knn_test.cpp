@@ -113,7 +113,7 @@ TEST(KNNFewShot, EachCallBootstrapsDemosFromItsNearestExamples) {
   EXPECT_EQ(lm->calls() - before, 3u);  // two teacher runs, then the answer
   std::string prompt;
   const auto requests = lm->requests();
-  for (const auto& m : requests.back().messages) prompt += m.content;
+  for (const auto& m : requests.back().messages) prompt += m.content.text();
   EXPECT_NE(prompt.find(neighbours[1].input.hint), std::string::npos);
   for (const auto& e : trainset())
     if (e.input.country != neighbours[0].input.country && e.input.country != neighbours[1].input.country) {

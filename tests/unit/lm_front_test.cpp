@@ -30,7 +30,7 @@ constexpr const char* kKey = "sk-front-test-0123456789abcdef";
 struct MyLM : dspy::BaseLM {
   asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
     ++calls;
-    if (request.messages.back().content.find("leak?") != std::string::npos)
+    if (request.messages.back().content.text().find("leak?") != std::string::npos)
       co_return dspy::Error(dspy::Errc::auth, std::string("401: bad header Authorization: Bearer ") + kKey,
                             std::string("{\"api_key\": \"") + kKey + "\"}");
     dspy::LMResponse r;
@@ -193,7 +193,7 @@ TEST(LmFront, DefaultsAreMergedUnderTheCallsConfigAndSecretsAreKeptOut) {
   EXPECT_EQ(r->completions.front(), "my key is [redacted]");
   const auto last = dspy::global_history().last(1);
   ASSERT_EQ(last.size(), 1U);
-  EXPECT_EQ(last[0].messages.front().content, "echo [redacted]");
+  EXPECT_EQ(last[0].messages.front().content.text(), "echo [redacted]");
   EXPECT_EQ(last[0].outputs.front(), "my key is [redacted]");
 }
 

@@ -204,8 +204,8 @@ TEST(LmWire, BodiesAreWhatTheJsonSerializerWouldWrite) {
     }
   const auto openai = boost::json::parse(
       dspy::detail::request_body(dspy::detail::WireApi::openai_chat, "m", request, config)).as_object();
-  EXPECT_EQ(openai.at("messages").as_array()[0].at("content").as_string(), request.messages[0].content);
-  EXPECT_EQ(openai.at("messages").as_array()[1].at("content").as_string(), request.messages[1].content);
+  EXPECT_EQ(openai.at("messages").as_array()[0].at("content").as_string(), request.messages[0].content.text());
+  EXPECT_EQ(openai.at("messages").as_array()[1].at("content").as_string(), request.messages[1].content.text());
   std::vector<std::string_view> keys;
   for (const auto& kv : openai) keys.push_back(kv.key());
   EXPECT_EQ(keys, (std::vector<std::string_view>{"model", "messages", "temperature", "max_tokens", "n", "stop",
@@ -319,7 +319,7 @@ TEST(LmWire, PredictRunsEndToEndOverHttp) {
   ASSERT_EQ(sent.size(), expected.size());
   for (std::size_t i = 0; i < sent.size(); ++i) {
     EXPECT_EQ(sent[i].at("role").as_string(), expected[i].role);
-    EXPECT_EQ(sent[i].at("content").as_string(), expected[i].content);
+    EXPECT_EQ(sent[i].at("content").as_string(), expected[i].content.text());
   }
 }
 

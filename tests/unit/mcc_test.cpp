@@ -28,7 +28,7 @@ TEST(MultiChainComparison, PromptAsDspyBuildsIt) {
   dspy::MultiChainComparison<QA>::Input input{{"What is 2+2?"}, {{"a1", "a2", "a3"}}};
   const auto messages = mcc.format(input);
   ASSERT_EQ(messages.size(), 2U);
-  EXPECT_EQ(messages[0].content,
+  EXPECT_EQ(messages[0].content.text(),
             "Your input fields are:\n"
             "1. `question` (str): \n"
             "2. `reasoning_attempt_1` (str): ${reasoning attempt}\n"
@@ -47,7 +47,7 @@ TEST(MultiChainComparison, PromptAsDspyBuildsIt) {
             "[[ ## completed ## ]]\n"
             "In adhering to this structure, your objective is: \n"
             "        Given the fields `question`, produce the fields `answer`.");
-  EXPECT_EQ(messages[1].content,
+  EXPECT_EQ(messages[1].content.text(),
             "[[ ## question ## ]]\nWhat is 2+2?\n\n"
             "[[ ## reasoning_attempt_1 ## ]]\na1\n\n"
             "[[ ## reasoning_attempt_2 ## ]]\na2\n\n"
@@ -73,7 +73,7 @@ TEST(MultiChainComparison, AttemptsFromCompletionsAndParsedAnswer) {
   EXPECT_EQ(r->answer, "4");
   const auto request = lm->requests().at(0);
   EXPECT_EQ(request.config.temperature, 0.7);
-  const std::string& user = request.messages.back().content;
+  const std::string& user = request.messages.back().content.text();
   EXPECT_NE(user.find("[[ ## reasoning_attempt_1 ## ]]\n\u00abI'm trying to add two and two I'm not sure but my "
                       "prediction is 4\u00bb\n\n[[ ## reasoning_attempt_2 ## ]]\n\u00abI'm trying to count I'm not "
                       "sure but my prediction is four\u00bb"),
@@ -94,7 +94,7 @@ TEST(MultiChainComparison, WrongNumberOfAttemptsIsAnError) {
   auto two = dspy::MultiChainComparison<QA, 2>::make_input(std::vector<Attempt>{{"a", "1"}, {"b", "2"}}, {"q"});
   ASSERT_TRUE(two);
   EXPECT_EQ(two->attempts[1], "\u00abI'm trying to b I'm not sure but my prediction is 2\u00bb");
-  EXPECT_EQ(mcc.format(*two).back().content.find("reasoning_attempt_3"), std::string::npos);
+  EXPECT_EQ(mcc.format(*two).back().content.text().find("reasoning_attempt_3"), std::string::npos);
 }
 
 }  // namespace mcc_test

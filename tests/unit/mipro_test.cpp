@@ -51,7 +51,7 @@ std::vector<std::string> kinds(const std::vector<dspy::CandidateRecord>& log, co
 // The content of a request's messages after the system message (what the fields carry).
 std::string user_text(const dspy::LMRequest& r) {
   std::string out;
-  for (std::size_t i = 1; i < r.messages.size(); ++i) out += r.messages[i].content;
+  for (std::size_t i = 1; i < r.messages.size(); ++i) out += r.messages[i].content.text();
   return out;
 }
 
@@ -86,19 +86,19 @@ TEST(MIPROv2, ProposerPromptsAreDSPysAndGrounded) {
   const auto& reqs = prompt_model->requests;
   // The dataset summary: 10 examples, then the next batches with the prior observations, then the summarizer.
   ASSERT_GE(reqs.size(), 5u);
-  EXPECT_NE(reqs[0].messages[0].content.find("Given several examples from a dataset"), std::string::npos);
+  EXPECT_NE(reqs[0].messages[0].content.text().find("Given several examples from a dataset"), std::string::npos);
   EXPECT_NE(user_text(reqs[0]).find("[Example({'question': '"), std::string::npos);
   EXPECT_NE(user_text(reqs[0]).find("'answer': "), std::string::npos);
   EXPECT_NE(user_text(reqs[0]).find(") (input_keys={'question'})"), std::string::npos);
   EXPECT_NE(user_text(reqs[1]).find("[[ ## prior_observations ## ]]"), std::string::npos);
-  EXPECT_NE(reqs[4].messages[0].content.find("summarize them into a brief 2-3 sentence summary"), std::string::npos);
+  EXPECT_NE(reqs[4].messages[0].content.text().find("summarize them into a brief 2-3 sentence summary"), std::string::npos);
 
   // Light with demos: 3 instruction candidates, so 3 proposals (the first is then replaced by
   // the current instruction), each DescribeProgram, DescribeModule, GenerateSingleModuleInstruction.
   std::vector<const dspy::LMRequest*> proposals;
   std::set<std::int64_t> rollouts;
   for (const auto& r : reqs)
-    if (r.messages[0].content.find("generate a new instruction that will be used to prompt") != std::string::npos) {
+    if (r.messages[0].content.text().find("generate a new instruction that will be used to prompt") != std::string::npos) {
       proposals.push_back(&r);
       ASSERT_TRUE(r.config.rollout_id.has_value());
       rollouts.insert(*r.config.rollout_id);

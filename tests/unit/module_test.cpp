@@ -116,7 +116,7 @@ TEST(Module, SaveThenLoadRestoresDemosAndInstructions) {
   Pipeline a = make_pipeline();
   a.hops[1].demos.push_back({.input = {"Capital of Italy?"}, .output = {"Rome"}, .augmented = true});
   a.answer.predict.demos.push_back(
-      {.input = {{"Oslo is in Norway."}, "Where is Oslo?"}, .output = {dspy::Reasoning{"Stated."}, {"Norway"}}});
+      {.input = {{"Oslo is in Norway."}, "Where is Oslo?"}, .output = {dspy::ChainOfThoughtReasoning{"Stated."}, {"Norway"}}});
   a.generate_query.set_instructions("Write a search query.");
   const auto file = std::filesystem::temp_directory_path() / ("dspy_module_test_" + std::to_string(::getpid()) + ".json");
   ASSERT_TRUE(dspy::save(a, file));
@@ -206,8 +206,8 @@ TEST(Module, ForwardComposesPredictorsAndRunsSyncOrAsync) {
   EXPECT_EQ(*r, "Paris (because the passage)");
   const auto requests = lm->requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_NE(requests[1].messages.back().content.find("capital France"), std::string::npos);
-  EXPECT_NE(requests[1].messages.back().content.find("[\"Paris is in France.\"]"), std::string::npos);
+  EXPECT_NE(requests[1].messages.back().content.text().find("capital France"), std::string::npos);
+  EXPECT_NE(requests[1].messages.back().content.text().find("[\"Paris is in France.\"]"), std::string::npos);
 
   const auto failed = dspy::call(p, {"again"});  // no replies left: the error comes through
   ASSERT_FALSE(failed);

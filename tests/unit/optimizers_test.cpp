@@ -51,7 +51,7 @@ class Recorder : public dspy::BaseLM {
     if (q) {
       const std::string block = "[[ ## question ## ]]\n" + *q + "\n";
       for (std::size_t i = 1; i + 1 < request.messages.size(); ++i)
-        if (request.messages[i].content.find(block) != std::string::npos) ++leaks;
+        if (request.messages[i].content.text().find(block) != std::string::npos) ++leaks;
       if (fails(*q)) return dspy::Error(dspy::Errc::network, "simulated outage");
     }
     return lm_.reply(request);

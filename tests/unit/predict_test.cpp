@@ -123,7 +123,7 @@ TEST(Predict, ChatParseFailureFallsBackToJsonOnce) {
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].response_format.at("type"), "json_schema");
   EXPECT_EQ(requests[1].response_format.at("json_schema").at("name"), "DSPyProgramOutputs");
-  EXPECT_NE(requests[1].messages.back().content.find("Respond with a JSON object"), std::string::npos);
+  EXPECT_NE(requests[1].messages.back().content.text().find("Respond with a JSON object"), std::string::npos);
 }
 
 TEST(Predict, FallbackCanBeTurnedOffAndNeverFollowsLmErrors) {
@@ -198,7 +198,7 @@ TEST(Predict, InstructionsAndDemosShapeThePrompt) {
   EXPECT_EQ(qa.instructions(), "Answer questions with short factoid answers.");
   qa.set_instructions("Be brief.\n  Use one word.");
   const auto messages = qa.format({.question = "q"});
-  EXPECT_TRUE(messages[0].content.ends_with("your objective is: \n        Be brief.\n          Use one word."));
+  EXPECT_TRUE(messages[0].content.text().ends_with("your objective is: \n        Be brief.\n          Use one word."));
   qa.demos.push_back({.input = {"Capital of Italy?"}, .output = {"Rome"}});
   EXPECT_EQ(qa.format({.question = "q"}).size(), 4u);
 

@@ -199,7 +199,7 @@ TEST(ReAct, ReactPromptIsDSPys) {
   const auto messages = agent.format({.question = "How far is Paris from Lyon?"});
   ASSERT_EQ(messages.size(), 2U);
   EXPECT_EQ(messages[0].role, "system");
-  EXPECT_EQ(messages[0].content,
+  EXPECT_EQ(messages[0].content.text(),
             "Your input fields are:\n1. `question` (str): a question about a trip\n2. `trajectory` (str):\n"
             "Your output fields are:\n1. `next_thought` (str): \n2. `next_tool_name` (Literal['search', 'add', "
             "'finish']): \n3. `next_tool_args` (dict[str, Any]):\n"
@@ -231,7 +231,7 @@ TEST(ReAct, ReactPromptIsDSPys) {
             "        (1) " + std::string(kSearchLine) + "\n        (2) " + std::string(kAddLine) +
             "\n        (3) " + std::string(kFinishLine) +
             "\n        When providing `next_tool_args`, the value inside the field must be in JSON format");
-  EXPECT_EQ(messages[1].content,
+  EXPECT_EQ(messages[1].content.text(),
             "[[ ## question ## ]]\nHow far is Paris from Lyon?\n\n[[ ## trajectory ## ]]\n\n\n"
             "Respond with the corresponding output fields, starting with the field `[[ ## next_thought ## ]]`, then "
             "`[[ ## next_tool_name ## ]]` (must be formatted as a valid Python Literal['search', 'add', 'finish']), "
@@ -287,15 +287,15 @@ TEST(ReAct, TwoToolCallsThenFinishThenExtract) {
 
   const auto requests = lm->requests();
   ASSERT_EQ(requests.size(), 4U);
-  EXPECT_EQ(requests[0].messages.back().content.find("[[ ## trajectory ## ]]\n\n\nRespond"), 31U);
+  EXPECT_EQ(requests[0].messages.back().content.text().find("[[ ## trajectory ## ]]\n\n\nRespond"), 31U);
   // The extractor sees the whole trajectory, written as DSPy's format_user_message_content does.
-  EXPECT_EQ(requests[3].messages.back().content,
+  EXPECT_EQ(requests[3].messages.back().content.text(),
             "[[ ## question ## ]]\nHow far?\n\n[[ ## trajectory ## ]]\n" + std::string(kTwoStepTrajectory) +
                 "\n\n[[ ## thought_2 ## ]]\nI know enough.\n\n[[ ## tool_name_2 ## ]]\nfinish\n\n"
                 "[[ ## tool_args_2 ## ]]\n{}\n\n[[ ## observation_2 ## ]]\nCompleted.\n\n"
                 "Respond with the corresponding output fields, starting with the field `[[ ## reasoning ## ]]`, "
                 "then `[[ ## answer ## ]]`, and then ending with the marker for `[[ ## completed ## ]]`.");
-  EXPECT_NE(requests[2].messages.back().content.find(kTwoStepTrajectory), std::string::npos);
+  EXPECT_NE(requests[2].messages.back().content.text().find(kTwoStepTrajectory), std::string::npos);
 }
 
 TEST(ReAct, ToolErrorsAndBadArgumentsBecomeObservations) {
@@ -338,7 +338,7 @@ TEST(ReAct, StopsAfterMaxItersThenExtracts) {
   EXPECT_EQ(r->answer, "Lyon");
   EXPECT_EQ(lm->calls(), 3U);
   // A single list item is written without a number, as DSPy's _format_input_list_field_value does.
-  EXPECT_NE(lm->requests()[2].messages.back().content.find("[[ ## observation_1 ## ]]\n«Nice is in France.»"),
+  EXPECT_NE(lm->requests()[2].messages.back().content.text().find("[[ ## observation_1 ## ]]\n«Nice is in France.»"),
             std::string::npos);
   EXPECT_EQ(Agent(make_search(), make_add()).max_iters, 20U);
 }
@@ -366,11 +366,11 @@ TEST(ReAct, LMErrorsEndTheRunButContextOverflowTruncates) {
     EXPECT_EQ(r->trajectory[1].tool_name, "finish");
     const auto requests = lm->requests();
     ASSERT_EQ(requests.size(), 5U);
-    EXPECT_NE(requests[2].messages.back().content.find("[[ ## thought_0 ## ]]"), std::string::npos);
-    EXPECT_EQ(requests[3].messages.back().content.find("[[ ## thought_0 ## ]]"), std::string::npos);
-    EXPECT_NE(requests[3].messages.back().content.find("[[ ## trajectory ## ]]\n[[ ## thought_1 ## ]]\nSearch Lyon."),
+    EXPECT_NE(requests[2].messages.back().content.text().find("[[ ## thought_0 ## ]]"), std::string::npos);
+    EXPECT_EQ(requests[3].messages.back().content.text().find("[[ ## thought_0 ## ]]"), std::string::npos);
+    EXPECT_NE(requests[3].messages.back().content.text().find("[[ ## trajectory ## ]]\n[[ ## thought_1 ## ]]\nSearch Lyon."),
               std::string::npos);
-    EXPECT_NE(requests[4].messages.back().content.find("[[ ## thought_2 ## ]]\nDone."), std::string::npos);
+    EXPECT_NE(requests[4].messages.back().content.text().find("[[ ## thought_2 ## ]]\nDone."), std::string::npos);
   }
   {
     // One step cannot be dropped: as in DSPy, the trajectory ends there and the extractor answers.

@@ -112,7 +112,7 @@ TEST(SIMBA, RaisesTheDevScoreReproduciblyAndKeepsTheStudent) {
     }
     if (prompt.demos) ++with_demos;
     for (std::size_t m = 1; m + 1 < r.messages.size(); ++m)
-      EXPECT_EQ(r.messages[m].content.find("[[ ## question ## ]]\n" + *q), std::string::npos) << *q;
+      EXPECT_EQ(r.messages[m].content.text().find("[[ ## question ## ]]\n" + *q), std::string::npos) << *q;
   }
   EXPECT_GT(with_demos, 100u);
   EXPECT_EQ(rollouts, (std::set<std::int64_t>{0, 1, 2, 3}));
@@ -158,12 +158,12 @@ TEST(SIMBA, RulesAdviseEachPredictorOfAPipeline) {
   ASSERT_FALSE(prompt_model->requests.empty());
   const auto& messages = prompt_model->requests.front().messages;
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_NE(messages[0].content.find("You will be given two trajectories of an LLM-driven program's execution."),
+  EXPECT_NE(messages[0].content.text().find("You will be given two trajectories of an LLM-driven program's execution."),
             std::string::npos);
-  EXPECT_NE(messages[0].content.find("`worse_reward_value` (float)"), std::string::npos);
-  EXPECT_NE(messages[0].content.find("`module_names` (list[str])"), std::string::npos);
-  EXPECT_NE(messages[0].content.find("`module_advice` (dict[str, str])"), std::string::npos);
-  const std::string& user = messages[1].content;
+  EXPECT_NE(messages[0].content.text().find("`worse_reward_value` (float)"), std::string::npos);
+  EXPECT_NE(messages[0].content.text().find("`module_names` (list[str])"), std::string::npos);
+  EXPECT_NE(messages[0].content.text().find("`module_advice` (dict[str, str])"), std::string::npos);
+  const std::string& user = messages[1].content.text();
   std::size_t at = 0;
   for (const char* field : {"program_code", "modules_defn", "program_inputs", "oracle_metadata",
                             "worse_program_trajectory", "worse_program_outputs", "worse_reward_value",

@@ -113,7 +113,7 @@ TEST(TypesAny, PromptAndParseThroughPredict) {
   pick.adapter = dspy::ChatAdapter{};
   const auto messages = pick.format({.question = "Weather?"});
   ASSERT_EQ(messages.size(), 2U);
-  EXPECT_EQ(messages[0].content,
+  EXPECT_EQ(messages[0].content.text(),
             "Your input fields are:\n1. `question` (str):\nYour output fields are:\n1. `args` (dict[str, Any]): \n"
             "2. `extra` (Any):\nAll interactions will be structured in the following way, with the appropriate "
             "values filled in.\n\n[[ ## question ## ]]\n{question}\n\n[[ ## args ## ]]\n{args}        # note: the "
@@ -121,7 +121,7 @@ TEST(TypesAny, PromptAndParseThroughPredict) {
             "true}\n\n[[ ## extra ## ]]\n{extra}        # note: the value you produce must adhere to the JSON "
             "schema: {}\n\n[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Pick "
             "a tool.");
-  EXPECT_EQ(messages[1].content,
+  EXPECT_EQ(messages[1].content.text(),
             "[[ ## question ## ]]\nWeather?\n\nRespond with the corresponding output fields, starting with the field "
             "`[[ ## args ## ]]` (must be formatted as a valid Python dict[str, Any]), then `[[ ## extra ## ]]` (must "
             "be formatted as a valid Python Any), and then ending with the marker for `[[ ## completed ## ]]`.");

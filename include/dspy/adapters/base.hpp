@@ -80,7 +80,14 @@ class Adapter {
   /// ones; demos without any input or without any output are dropped.
   DSPY_DECL virtual void format_demos(const SignatureView& sig, const DemoList& demos,
                                       std::vector<Message>& messages) const;
-  /// DSPy's Adapter.format: the system message, the demos, then the inputs with the requirements.
+  /// DSPy's format_conversation_history: per turn of a dspy::History (field name -> value), a
+  /// user message with its inputs (left out if it has none) and an assistant message with its
+  /// outputs (an output the turn lacks reads None).
+  DSPY_DECL virtual void format_conversation_history(const SignatureView& sig, const boost::json::array& turns,
+                                                     std::vector<Message>& messages) const;
+  /// DSPy's Adapter.format: the system message, the demos, the history's turns, then the inputs
+  /// with the requirements. User messages holding images, audio, files or documents are cut into
+  /// content parts.
   [[nodiscard]] DSPY_DECL virtual std::vector<Message> format(const SignatureView& sig, const PromptParts& parts,
                                                               const DemoList& demos, const FieldValues& inputs) const;
 

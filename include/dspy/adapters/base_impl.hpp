@@ -54,13 +54,37 @@ DSPY_DECL void Adapter::format_demos(const SignatureView& sig, const DemoList& d
   }
 }
 
+DSPY_DECL void Adapter::format_conversation_history(const SignatureView& sig, const boost::json::array& turns,
+                                                    std::vector<Message>& messages) const {
+  for (const boost::json::value& t : turns) {
+    if (!t.is_object()) continue;
+    const boost::json::object& turn = t.get_object();
+    std::string user = format_user_message_content(sig, FieldValues(sig.inputs, turn, false), {}, {});
+    if (!user.empty()) messages.push_back({"user", std::move(user)});
+    messages.push_back(
+        {"assistant", format_assistant_message_content(sig, FieldValues(sig.outputs, turn, true), {})});
+  }
+}
+
 DSPY_DECL std::vector<Message> Adapter::format(const SignatureView& sig, const PromptParts& parts,
                                                const DemoList& demos, const FieldValues& inputs) const {
   std::vector<Message> messages;
   messages.reserve(2 + 2 * demos.size());
   messages.push_back({"system", parts.system});
   format_demos(sig, demos, messages);
-  messages.push_back({"user", format_user_message_content(sig, inputs, {}, parts.requirements)});
+  if (sig.history < sig.inputs.size()) {
+    // The history's turns, then the current input without it (DSPy deletes it from the inputs).
+    if (inputs.present(sig.history) && !inputs.is_none(sig.history)) {
+      const boost::json::value history = inputs.to_json(sig.history);
+      if (const auto* turns = history.as_object().if_contains("messages"); turns && turns->is_array())
+        format_conversation_history(sig, turns->get_array(), messages);
+    }
+    std::string user = format_user_message_content(sig, inputs.without(sig.history), {}, parts.requirements);
+    if (!user.empty()) messages.push_back({"user", std::move(user)});
+  } else {
+    messages.push_back({"user", format_user_message_content(sig, inputs, {}, parts.requirements)});
+  }
+  if (sig.has_parts) detail::split_content_parts(messages);
   return messages;
 }
 

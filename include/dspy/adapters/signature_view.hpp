@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +20,8 @@
 #include "../detail/text/xml.hpp"
 #include "../signatures/demo.hpp"
 #include "../signatures/signature.hpp"
+#include "types/citations.hpp"
+#include "types/reasoning.hpp"
 
 namespace dspy {
 
@@ -53,6 +57,18 @@ struct SignatureView {
   std::span<const std::string_view> output_names;
   /// The OpenAI `response_format` for structured outputs (JSONAdapter), built on first use.
   const boost::json::value& (*response_format)() = nullptr;
+  /// An input holds a DSPy type that becomes content parts (an Image, ...): user messages are
+  /// then cut into parts.
+  bool has_parts = false;
+  /// The input that is the conversation history (the first dspy::History), or inputs.size().
+  std::size_t history = 0;
+  /// Outputs an LM may fill natively, or outputs.size(): the first dspy::Reasoning (a reasoning
+  /// model's own reasoning) and the first dspy::Citations (Anthropic's citations).
+  std::size_t reasoning = 0;
+  std::size_t citations = 0;
+  /// This signature without the outputs of a mask (bit j: output j), as the prompt shows it when
+  /// the LM fills them natively (DSPy's signature.delete); null when there are none to leave out.
+  const SignatureView& (*without)(std::uint64_t outputs) = nullptr;
 
   [[nodiscard]] std::size_t output_index(std::string_view name) const noexcept {
     return static_cast<std::size_t>(std::find(output_names.begin(), output_names.end(), name) - output_names.begin());
@@ -65,20 +81,40 @@ class FieldValues {
  public:
   FieldValues(std::span<const FieldCodec> fields, const void* object, std::uint64_t missing = 0) noexcept
       : fields_(fields), object_(object), missing_(missing) {}
+  /// The values of a JSON object by field name (a History turn): a field it lacks is left out,
+  /// or, with `absent_is_none`, written as None.
+  DSPY_DECL FieldValues(std::span<const FieldCodec> fields, const boost::json::object& values, bool absent_is_none);
 
   [[nodiscard]] std::size_t size() const noexcept { return fields_.size(); }
   [[nodiscard]] const FieldCodec& field(std::size_t i) const noexcept { return fields_[i]; }
   [[nodiscard]] std::string_view name(std::size_t i) const noexcept { return fields_[i].name(); }
   [[nodiscard]] bool present(std::size_t i) const noexcept { return !(missing_ >> i & 1U); }
-  [[nodiscard]] bool is_none(std::size_t i) const { return fields_[i].is_none(object_); }
-  void render(std::size_t i, std::string& out) const { fields_[i].render(out, object_); }
-  [[nodiscard]] boost::json::value to_json(std::size_t i) const { return fields_[i].to_json(object_); }
+  [[nodiscard]] bool is_none(std::size_t i) const {
+    return json_ ? json_value(i).is_null() : fields_[i].is_none(object_);
+  }
+  void render(std::size_t i, std::string& out) const {
+    if (json_) render_json(i, out);
+    else fields_[i].render(out, object_);
+  }
+  [[nodiscard]] boost::json::value to_json(std::size_t i) const {
+    return json_ ? json_value(i) : fields_[i].to_json(object_);
+  }
   [[nodiscard]] std::uint64_t missing() const noexcept { return missing_; }
+  /// These values without field i (the history, which is written as turns of its own).
+  [[nodiscard]] FieldValues without(std::size_t i) const noexcept {
+    FieldValues v = *this;
+    if (i < fields_.size()) v.missing_ |= std::uint64_t{1} << i;
+    return v;
+  }
 
  private:
+  [[nodiscard]] DSPY_DECL const boost::json::value& json_value(std::size_t i) const;
+  DSPY_DECL void render_json(std::size_t i, std::string& out) const;
+
   std::span<const FieldCodec> fields_;
-  const void* object_;
-  std::uint64_t missing_;
+  const void* object_ = nullptr;
+  std::uint64_t missing_ = 0;
+  const boost::json::object* json_ = nullptr;  // set: the values are this object's, by name
 };
 
 /// One demo: its inputs and outputs.
@@ -299,6 +335,32 @@ std::vector<FieldCodec> field_codecs(const std::vector<FieldMeta>& metas) {
 
 }  // namespace detail
 
+template <Signature Sig>
+const SignatureView& signature_view();
+
+namespace detail {
+// A view without some outputs: its meta and codecs less those fields (the codecs still address
+// the whole Output struct, so the fields keep their default values until filled natively).
+struct ReducedView {
+  SignatureMeta meta;
+  std::vector<std::string_view> names;
+  SignatureView view;
+};
+DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs);
+
+// The reduced views of one signature, made on first use (at most one per mask, kept for good).
+DSPY_DECL const SignatureView& cached_reduced_view(const SignatureView& full, std::uint64_t outputs,
+                                                   std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>>& cache,
+                                                   std::mutex& mutex);
+
+template <Signature Sig>
+const SignatureView& view_without(std::uint64_t outputs) {
+  static std::mutex mutex;
+  static std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>> cache;
+  return cached_reduced_view(signature_view<Sig>(), outputs, cache, mutex);
+}
+}  // namespace detail
+
 /// The view of a signature; one instance per signature, built on first use.
 template <Signature Sig>
 const SignatureView& signature_view() {
@@ -312,6 +374,23 @@ const SignatureView& signature_view() {
     v.outputs = detail::field_codecs<Out>(meta.outputs);
     v.output_names = field_names<Out>;
     v.response_format = &detail::json_response_format<Out>;
+    v.history = field_count<In>;
+    v.reasoning = v.citations = field_count<Out>;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      const bool is_reasoning[] = {false, std::is_same_v<field_type<I, Out>, Reasoning>...};
+      const bool is_citations[] = {false, std::is_same_v<field_type<I, Out>, Citations>...};
+      for (std::size_t i = field_count<Out>; i-- > 0;) {
+        if (is_reasoning[i + 1]) v.reasoning = i;
+        if (is_citations[i + 1]) v.citations = i;
+      }
+    }(std::make_index_sequence<field_count<Out>>{});
+    if (v.reasoning < field_count<Out> || v.citations < field_count<Out>) v.without = &detail::view_without<Sig>;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      v.has_parts = (detail::holds_parts<field_type<I, In>>() || ...);
+      const bool is_history[] = {false, requires { field_type<I, In>::is_history; }...};
+      for (std::size_t i = field_count<In>; i-- > 0;)
+        if (is_history[i + 1]) v.history = i;
+    }(std::make_index_sequence<field_count<In>>{});
     return v;
   }();
   return view;

@@ -56,3 +56,57 @@ DSPY_DECL void enforce_required(boost::json::value& v) {
 }
 
 }  // namespace dspy::detail
+
+namespace dspy {
+
+namespace detail {
+DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs) {
+  auto r = std::make_unique<ReducedView>();
+  r->meta.inputs = full.meta->inputs;
+  r->meta.default_instructions = full.meta->default_instructions;  // fixed with the signature, as in DSPy
+  r->view = full;
+  r->view.outputs.clear();
+  for (std::size_t j = 0; j < full.outputs.size(); ++j) {
+    if (outputs >> j & 1U) continue;
+    r->meta.outputs.push_back(full.meta->outputs[j]);
+    r->view.outputs.push_back(full.outputs[j]);
+    r->names.push_back(full.output_names[j]);
+  }
+  r->view.meta = &r->meta;
+  for (std::size_t i = 0; i < r->view.outputs.size(); ++i) r->view.outputs[i].meta = &r->meta.outputs[i];
+  r->view.output_names = r->names;
+  r->view.reasoning = r->view.citations = r->view.outputs.size();
+  r->view.without = nullptr;
+  return r;
+}
+
+DSPY_DECL const SignatureView& cached_reduced_view(
+    const SignatureView& full, std::uint64_t outputs,
+    std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>>& cache, std::mutex& mutex) {
+  std::lock_guard lock(mutex);
+  for (const auto& [mask, view] : cache)
+    if (mask == outputs) return view->view;
+  cache.emplace_back(outputs, reduce_view(full, outputs));
+  return cache.back().second->view;
+}
+}  // namespace detail
+
+DSPY_DECL FieldValues::FieldValues(std::span<const FieldCodec> fields, const boost::json::object& values,
+                                   bool absent_is_none)
+    : fields_(fields), json_(&values) {
+  if (absent_is_none) return;
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    if (!values.contains(fields[i].name())) missing_ |= std::uint64_t{1} << i;
+}
+
+DSPY_DECL const boost::json::value& FieldValues::json_value(std::size_t i) const {
+  static const boost::json::value none;
+  const auto* v = json_->if_contains(fields_[i].name());
+  return v ? *v : none;
+}
+
+// As DSPy's format_field_value on an untyped value: strings raw, Python's True/None/floats,
+// containers as JSON.
+DSPY_DECL void FieldValues::render_json(std::size_t i, std::string& out) const { render_value(out, json_value(i)); }
+
+}  // namespace dspy

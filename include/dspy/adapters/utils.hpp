@@ -13,6 +13,7 @@
 
 #include "../detail/config.hpp"
 #include "../primitives/error.hpp"
+#include "../primitives/message.hpp"
 #include "signature_view.hpp"
 
 namespace dspy::detail {
@@ -68,6 +69,14 @@ DSPY_DECL std::string chat_user_message_content(const FieldValues& inputs, std::
 DSPY_DECL std::string marker_blocks(const std::vector<FieldMeta>& fields);
 
 DSPY_DECL std::string join_parts(std::initializer_list<std::string_view> parts);
+
+// The content parts inside one mark: JSON, or JSON written again as a JSON string's inside (a DSPy
+// type in a list or dict); nullopt if neither.
+DSPY_DECL std::optional<boost::json::array> marked_json(std::string_view inner);
+
+// DSPy's split_message_content_for_custom_types: each user message whose text holds marked
+// content parts (an Image, ...) becomes a list of parts: the text around each mark, then its parts.
+DSPY_DECL void split_content_parts(std::vector<Message>& messages);
 
 inline std::string type_info(const FieldMeta& f) {
   return f.is_str ? std::string() : " (must be formatted as a valid Python " + f.type_name + ")";

@@ -21,6 +21,51 @@
 
 namespace dspy::detail {
 
+DSPY_DECL std::optional<boost::json::array> marked_json(std::string_view inner) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(inner, ec);
+  if (ec) {
+    std::string quoted = "\"";
+    quoted += inner;
+    quoted += '"';
+    const boost::json::value text = boost::json::parse(quoted, ec);
+    if (ec || !text.is_string()) return std::nullopt;
+    v = boost::json::parse(text.get_string(), ec);
+    if (ec) return std::nullopt;
+  }
+  if (!v.is_array()) return std::nullopt;
+  return std::move(v.get_array());
+}
+
+DSPY_DECL void split_content_parts(std::vector<Message>& messages) {
+  for (Message& m : messages) {
+    if (m.role != "user" || !m.content.is_text()) continue;
+    const std::string& text = m.content.text();
+    std::vector<ContentPart> parts;
+    const auto add_text = [&](std::string_view t) { parts.push_back({{"type", "text"}, {"text", t}}); };
+    std::size_t last = 0;
+    for (std::size_t start = text.find(kCustomTypeStart); start != std::string::npos;
+         start = text.find(kCustomTypeStart, last)) {
+      const std::size_t inner = start + kCustomTypeStart.size();
+      const std::size_t end = text.find(kCustomTypeEnd, inner);
+      if (end == std::string::npos) break;
+      if (start > last) add_text(std::string_view(text).substr(last, start - last));
+      const std::string_view body = trim(std::string_view(text).substr(inner, end - inner));
+      const auto json = marked_json(body);
+      if (json && !json->empty()) {
+        for (const auto& p : *json)
+          if (p.is_object()) parts.push_back(p.get_object());
+      } else {
+        add_text(body);
+      }
+      last = end + kCustomTypeEnd.size();
+    }
+    if (parts.empty()) continue;
+    if (last < text.size()) add_text(std::string_view(text).substr(last));
+    m.content = Content(std::move(parts));
+  }
+}
+
 DSPY_DECL std::string&& strip_in_place(std::string&& s) {
   std::size_t end = s.size();
   while (end > 0 && is_space(s[end - 1])) --end;
@@ -77,6 +122,7 @@ DSPY_DECL std::string field_description(const SignatureMeta& m) {
       s += fields[i].type_name;
       s += "): ";
       s += fields[i].desc;
+      s += fields[i].type_description;
     }
     return strip_in_place(std::move(s));
   };

@@ -70,6 +70,13 @@ class BaseLM {
 
   /// The model name (e.g. "openai/gpt-4o-mini").
   [[nodiscard]] virtual std::string model() const = 0;
+  /// DSPy's model_type: "chat", or "responses" for OpenAI's Responses API.
+  [[nodiscard]] virtual std::string_view model_type() const noexcept { return "chat"; }
+
+  /// What the model does natively; dspy::LM knows the common model families, other LMs say
+  /// nothing unless told.
+  [[nodiscard]] const LMCapabilities& capabilities() const noexcept { return capabilities_; }
+  void set_capabilities(LMCapabilities capabilities) noexcept { capabilities_ = capabilities; }
 
   /// Call parameters that a request's config overrides (DSPy's `lm.kwargs`).
   [[nodiscard]] const CallConfig& defaults() const noexcept { return defaults_; }
@@ -155,6 +162,7 @@ class BaseLM {
   static DSPY_DECL asio::awaitable<Result<LMResponse>> forward_then_text(BaseLM* self, LMRequest request,
                                                                            TextSink on_text);
   CallConfig defaults_{};
+  LMCapabilities capabilities_{};
   bool has_defaults_ = false;  // merging nothing costs a copy of the config
   bool cache_ = false;
   std::shared_ptr<Cache> cache_store_{};

@@ -114,7 +114,7 @@ DSPY_DECL void BaseLM::redact(Result<LMResponse>& out, std::vector<Message>& mes
   for (const std::string_view s : own) {
     if (s.size() < detail::kFuzzySecretLength) continue;
     for (auto& text : out->completions) text = detail::redact(std::move(text), s);
-    for (auto& m : messages) m.content = detail::redact(std::move(m.content), s);
+    for (auto& m : messages) m.content.transform_text([&](std::string t) { return detail::redact(std::move(t), s); });
   }
 }
 

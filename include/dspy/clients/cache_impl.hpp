@@ -34,7 +34,7 @@ DSPY_DECL std::string canonical_request(std::string_view model, const LMRequest&
   obj["model"] = model;
   boost::json::array messages;
   for (const auto& m : request.messages)
-    messages.push_back(boost::json::object{{"role", m.role}, {"content", m.content}});
+    messages.push_back(boost::json::object{{"role", m.role}, {"content", m.content.to_json()}});
   obj["messages"] = std::move(messages);
   const CallConfig& c = request.config;
   if (c.temperature) obj["temperature"] = *c.temperature;
@@ -87,7 +87,12 @@ DSPY_DECL std::optional<LMResponse> Cache::get(const CacheKey& key) {
 }
 
 DSPY_DECL bool Cache::put(const CacheKey& key, const LMResponse& response) {
-  LMResponse stored{.completions = response.completions, .usage = {}, .model = response.model, .cache_hit = false};
+  LMResponse stored{.completions = response.completions,
+                    .reasoning = response.reasoning,
+                    .citations = response.citations,
+                    .usage = {},
+                    .model = response.model,
+                    .cache_hit = false};
   bool ok = true;
   if (options_.enable_disk) ok = write_entry(key, detail::encode_cache_entry(key.hex(), stored));
   if (options_.enable_memory) {

@@ -150,6 +150,11 @@ namespace detail {
 /// Colour for a terminal only: standard output or error attached to a tty, unless NO_COLOR is set.
 [[nodiscard]] DSPY_DECL bool wants_colour(const std::ostream& os);
 
+[[nodiscard]] DSPY_DECL std::string_view part_string(const ContentPart& part, std::string_view key,
+                                                     std::string_view inner = {});
+/// A media part as DSPy's inspect_history shows it: its kind and size, not its bytes.
+[[nodiscard]] DSPY_DECL std::string describe_part(const ContentPart& part);
+
 // Mirrors dspy/utils/inspect_history.py line for line: each Python print() is a write plus "\n".
 DSPY_DECL void print_history(std::ostream& os, const std::vector<HistoryEntry>& entries, bool colour);
 

@@ -29,7 +29,8 @@ namespace dspy {
 
 DSPY_DECL std::size_t approx_bytes(const HistoryEntry& e) noexcept {
   std::size_t n = sizeof(HistoryEntry) + e.model.size();
-  for (const auto& m : e.messages) n += sizeof(Message) + m.role.size() + m.content.size();
+  for (const auto& m : e.messages) n += sizeof(Message) + m.role.size() + m.content.text().size() +
+                                      m.content.parts().size() * sizeof(ContentPart);
   for (const auto& o : e.outputs) n += sizeof(std::string) + o.size();
   return n;
 }
@@ -73,6 +74,36 @@ DSPY_DECL std::string py_capitalize(std::string_view s) {
   return out;
 }
 
+// A string member of a part, or of the object under `inner` ("image_url"); empty if absent.
+DSPY_DECL std::string_view part_string(const ContentPart& part, std::string_view key, std::string_view inner) {
+  const boost::json::object* o = &part;
+  if (!inner.empty()) {
+    const auto* v = part.if_contains(inner);
+    if (!v || !v->is_object()) return {};
+    o = &v->get_object();
+  }
+  const auto* s = o->if_contains(key);
+  return s && s->is_string() ? std::string_view(s->get_string()) : std::string_view();
+}
+
+DSPY_DECL std::string describe_part(const ContentPart& part) {
+  const std::string_view type = part_string(part, "type");
+  if (type == "image_url") {
+    const std::string_view url = part_string(part, "url", "image_url");
+    if (const std::size_t at = url.find("base64,"); at != std::string_view::npos)
+      return std::string(url.substr(0, at + 7)) + "<IMAGE BASE 64 ENCODED(" + std::to_string(url.size() - at - 7) + ")>";
+    return "<image_url: " + std::string(url) + ">";
+  }
+  if (type == "input_audio")
+    return "<audio format='" + std::string(part_string(part, "format", "input_audio")) +
+           "' base64-encoded, length=" + std::to_string(part_string(part, "data", "input_audio").size()) + ">";
+  if (type == "file")
+    return "<file: name:" + std::string(part_string(part, "filename", "file")) + ", id:" +
+           std::string(part_string(part, "file_id", "file")) +
+           ", data_length:" + std::to_string(part_string(part, "file_data", "file").size()) + ">";
+  return "<" + std::string(type) + ">";
+}
+
 DSPY_DECL bool wants_colour(const std::ostream& os) {
   if (const char* no = std::getenv("NO_COLOR"); no && *no) return false;
   const auto* buf = os.rdbuf();
@@ -94,7 +125,14 @@ DSPY_DECL void print_history(std::ostream& os, const std::vector<HistoryEntry>& 
     os << "\n\n";
     for (const auto& m : e.messages) {
       paint("31", py_capitalize(m.role) + " message:");
-      os << "\n\n" << trim(m.content) << "\n\n\n";
+      os << "\n\n";
+      if (m.content.is_text()) os << trim(m.content.text());
+      for (const auto& part : m.content.parts()) {  // media as DSPy shows them: kind and size, not the bytes
+        if (&part != &m.content.parts().front()) os << '\n';
+        if (Content::is_text_part(part)) os << trim(part_string(part, "text"));
+        else paint("34", describe_part(part));
+      }
+      os << "\n\n\n";
     }
     if (!e.outputs.empty()) {
       paint("31", "Response:");

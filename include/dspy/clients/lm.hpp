@@ -94,6 +94,11 @@ struct LMConfig {
   std::shared_ptr<Cache> cache_store{};  ///< null: dspy::default_cache() at call time
   std::size_t max_response_bytes = 64U << 20;  ///< a longer reply fails with Errc::bad_response, not retried
   std::shared_ptr<const LMHooks> hooks{};
+  /// What the model does natively; unset: known for the model's family (detail::known_capabilities).
+  std::optional<LMCapabilities> capabilities{};
+  /// DSPy's model_type: "chat" (chat completions) or "responses" (OpenAI's Responses API, POST
+  /// /responses, for OpenAI-compatible providers).
+  std::string model_type = "chat";
 };
 
 /// dspy::LM. A template on the executor, as Asio's I/O objects are: a file that never constructs
@@ -108,6 +113,7 @@ class BasicLM : public BaseLM {
   explicit BasicLM(std::string model, LMConfig config = {}) : model_(std::move(model)), config_(std::move(config)) {
     detail::Endpoint endpoint = detail::resolve_endpoint(model_, config_.api_base, config_.api_key, "LMConfig");
     model_id_ = std::move(endpoint.model_id);
+    set_capabilities(config_.capabilities.value_or(detail::known_capabilities(model_)));
     api_ = endpoint.api;
     key_ = std::move(endpoint.key);
     if (config_.timeout <= std::chrono::milliseconds::zero()) {
@@ -117,7 +123,12 @@ class BasicLM : public BaseLM {
       problem_ = "LMConfig::rate_limit must be 0 (no limit) or a positive rate";
     } else if (!endpoint.problem.empty()) {
       problem_ = std::move(endpoint.problem);
+    } else if (config_.model_type != "chat" && config_.model_type != "responses") {
+      problem_ = "LMConfig::model_type must be \"chat\" or \"responses\" (got \"" + config_.model_type + "\")";
+    } else if (config_.model_type == "responses" && api_ != detail::WireApi::openai_chat) {
+      problem_ = "LMConfig::model_type \"responses\" is OpenAI's Responses API, which " + model_ + " does not speak";
     } else {
+      if (config_.model_type == "responses") api_ = detail::WireApi::openai_responses;
       url_ = detail::endpoint_url(api_, std::move(endpoint.base));
     }
     if (problem_.empty() && (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0))
@@ -141,6 +152,7 @@ class BasicLM : public BaseLM {
   }
 
   [[nodiscard]] std::string model() const override { return model_; }
+  [[nodiscard]] std::string_view model_type() const noexcept override { return config_.model_type; }
   [[nodiscard]] const LMConfig& config() const noexcept { return config_; }
   /// The endpoint calls go to; empty when the LM is misconfigured (calls then fail with Errc::config).
   [[nodiscard]] const std::string& url() const noexcept { return url_; }

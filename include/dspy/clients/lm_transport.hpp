@@ -48,6 +48,8 @@ asio::awaitable<Result<LMResponse>> BasicLM<Executor>::fetch(const BasicLM* self
   if (request.config.timeout && *request.config.timeout <= std::chrono::milliseconds::zero())
     co_return self->fail(Errc::config, "CallConfig::timeout must be positive (got " +
                                            std::to_string(request.config.timeout->count()) + " ms)");
+  if (auto problem = detail::unsupported_content(self->api_, request))
+    co_return self->fail(Errc::bad_request, *problem);
   detail::HttpRequest http = self->http_request(request.config);
   const int n = request.config.n.value_or(1);
   if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {

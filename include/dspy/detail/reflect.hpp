@@ -174,7 +174,7 @@ namespace dspy {
 /// A struct made of two: `Base`'s fields then `Extra`'s (or, with ExtraFirst, `Extra`'s first). Both
 /// stay reachable by name through the bases, and aggregate initialization follows the field order:
 /// ChainOfThought's output is `Extended<Sig::Output, Reasoning, true>`, initialized as
-/// `{Reasoning{"..."}, {answer...}}`, with `.reasoning` and every field of Sig::Output.
+/// `{ChainOfThoughtReasoning{"..."}, {answer...}}`, with `.reasoning` and every field of Sig::Output.
 template <class Base, class Extra, bool ExtraFirst = false>
 struct Extended : std::conditional_t<ExtraFirst, Extra, Base>, std::conditional_t<ExtraFirst, Base, Extra> {};
 

@@ -11,8 +11,9 @@
 
 namespace dspy {
 
-/// The field ChainOfThought prepends (DSPy's `reasoning`, described as `${reasoning}`).
-struct Reasoning {
+/// The field ChainOfThought prepends (DSPy's `reasoning`, a `str` described as `${reasoning}`;
+/// dspy::Reasoning is the DSPy type a signature may declare itself).
+struct ChainOfThoughtReasoning {
   std::string reasoning;
 };
 
@@ -31,7 +32,7 @@ struct DocsOf<Sig> {
 template <Signature Sig>
 struct WithReasoning : detail::DocsOf<Sig> {
   using Input = typename Sig::Input;
-  using Output = Extended<typename Sig::Output, Reasoning, true>;
+  using Output = Extended<typename Sig::Output, ChainOfThoughtReasoning, true>;
   static inline const std::string instructions = signature_meta<Sig>().default_instructions;
 };
 

@@ -58,6 +58,7 @@ class PromptCache {
   static constexpr std::size_t kEntries = 4;
   struct Entry {
     AdapterHandle adapter;
+    const SignatureView* sig;
     std::shared_ptr<const PromptParts> parts;
   };
   mutable std::mutex mutex_;
@@ -139,8 +140,10 @@ class PredictCore : public PredictorBase {
  private:
   struct Run;  // one prediction's steps, shared by the blocking and the async path
 
-  DSPY_DECL void make_request(const AdapterHandle& ad, const void* input, const CallConfig& call,
-                              LMRequest& request) const;
+  // Builds the request for `lm`; returns the view it formats with (the signature's, or, when the
+  // LM reasons natively, the signature without its dspy::Reasoning output).
+  DSPY_DECL const SignatureView& make_request(const AdapterHandle& ad, const BaseLM* lm, const void* input,
+                                              const CallConfig& call, LMRequest& request) const;
 
   const SignatureView* view_;
   std::string_view type_name_;

@@ -31,12 +31,12 @@ DSPY_DECL std::shared_ptr<const PromptParts> PromptCache::get(const AdapterHandl
   {
     std::lock_guard lock(mutex_);
     for (const auto& e : entries_)
-      if (e.adapter == adapter) return e.parts;
+      if (e.adapter == adapter && e.sig == &sig) return e.parts;
   }
   auto parts = std::make_shared<const PromptParts>(adapter->prompt_parts(sig, instructions));
   std::lock_guard lock(mutex_);
   if (entries_.size() == kEntries) entries_.erase(entries_.begin());
-  entries_.push_back({adapter, parts});
+  entries_.push_back({adapter, &sig, parts});
   return parts;
 }
 
@@ -86,9 +86,9 @@ inline Error invalid_utf8_error(const FieldValues& input, const DemoList& demos,
   }
   // Not from a field: a format hook's own text.
   for (std::size_t k = 0; k < messages.size(); ++k)
-    if (const std::size_t at = find_invalid_utf8(messages[k].content); at != std::string_view::npos)
+    if (const std::size_t at = find_invalid_utf8(messages[k].content.text()); at != std::string_view::npos)
       return Error(Errc::bad_request, "message " + std::to_string(k) + " (" + messages[k].role + ") holds " +
-                                          describe_invalid_utf8(messages[k].content, at) +
+                                          describe_invalid_utf8(messages[k].content.text(), at) +
                                           "; JSON carries only UTF-8, so the request was not sent");
   return Error(Errc::bad_request, "the request holds text that is not UTF-8; it was not sent");
 }
@@ -98,7 +98,7 @@ inline Error invalid_utf8_error(const FieldValues& input, const DemoList& demos,
 // instructions', the same for every call.
 inline bool request_is_utf8(const LMRequest& request) noexcept {
   for (const Message& m : request.messages)
-    if (m.role != "system" && find_invalid_utf8(m.content) != std::string_view::npos) return false;
+    if (m.role != "system" && find_invalid_utf8(m.content.text()) != std::string_view::npos) return false;
   return true;
 }
 
@@ -165,23 +165,52 @@ DSPY_DECL Result<void> PredictCore::load_state(const boost::json::value& state) 
   return {};
 }
 
+// DSPy's Reasoning.adapt_to_native_lm_feature: with an LM that reasons natively, a
+// dspy::Reasoning output leaves the prompt and `reasoning_effort` (the call's, the predictor's,
+// the LM's, else "low") is sent. An explicit null effort keeps it in the prompt, as do GPT-5 models
+// on chat completions, whose reasoning does not come back there.
+inline const boost::json::value* native_reasoning_effort(const SignatureView& view, const BaseLM* lm,
+                                                         const CallConfig& merged) {
+  static const boost::json::value low = "low";
+  if (view.reasoning == view.outputs.size() || !lm || !lm->capabilities().reasoning) return nullptr;
+  const boost::json::value* effort = merged.extra.if_contains("reasoning_effort");
+  if (!effort) effort = lm->defaults().extra.if_contains("reasoning_effort");
+  if (effort && effort->is_null()) return nullptr;
+  if (lm->model_type() == "chat" && lm->model().find("gpt-5") != std::string::npos) return nullptr;
+  return effort ? effort : &low;
+}
+
 // Fills a default-constructed request (built in place in Run: a request is large to move).
-DSPY_DECL void PredictCore::make_request(const AdapterHandle& ad, const void* input, const CallConfig& call,
-                                         LMRequest& request) const {
-  if (!format_with_hook(*ad, input, request.messages)) {
-    const auto parts = prompts_.get(ad, *view_, instructions_);
-    request.messages = ad->format(*view_, *parts, demo_list(), FieldValues(view_->inputs, input));
-  }
+DSPY_DECL const SignatureView& PredictCore::make_request(const AdapterHandle& ad, const BaseLM* lm, const void* input,
+                                                         const CallConfig& call, LMRequest& request) const {
   request.config = config.merged_with(call);
+  const SignatureView* view = view_;
+  if (view_->without) {  // outputs the LM fills natively leave the prompt
+    std::uint64_t native = 0;
+    if (const boost::json::value* effort = native_reasoning_effort(*view_, lm, request.config)) {
+      request.config.extra["reasoning_effort"] = *effort;
+      native |= std::uint64_t{1} << view_->reasoning;
+    }
+    // DSPy's Citations.adapt_to_native_lm_feature: Anthropic models cite natively.
+    if (view_->citations < view_->outputs.size() && lm && lm->model().starts_with("anthropic/"))
+      native |= std::uint64_t{1} << view_->citations;
+    if (native) view = &view_->without(native);
+  }
+  if (!format_with_hook(*ad, input, request.messages)) {
+    const auto parts = prompts_.get(ad, *view, instructions_);
+    request.messages = ad->format(*view, *parts, demo_list(), FieldValues(view->inputs, input));
+  }
   // As DSPy: several completions at (near) zero temperature would all be the same.
   if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
     request.config.temperature = 0.7;
-  ad->configure_request(*view_, request);
+  ad->configure_request(*view, request);
+  return *view;
 }
 
 DSPY_DECL std::vector<Message> PredictCore::format_input(const void* input) const {
   LMRequest request;
-  make_request(resolve_adapter(adapter, *current_settings()), input, {}, request);
+  const SettingsPtr settings = current_settings();
+  make_request(resolve_adapter(adapter, *settings), lm_ ? lm_.get() : settings->lm.get(), input, {}, request);
   return std::move(request.messages);
 }
 
@@ -208,6 +237,7 @@ struct PredictCore::Run {
   Usage usage;
   std::vector<ParseNote> notes;
   AdapterHandle fallback{};
+  const SignatureView* view = nullptr;  // what the last request was formatted with
   std::optional<LMRequest> request{};
   std::chrono::steady_clock::time_point start{};
   std::optional<Result<PredictionParts>> out{};
@@ -274,7 +304,7 @@ struct PredictCore::Run {
       const boost::json::value inputs = fields_object(input_values());
       notify([&](Callback& cb) { cb.on_adapter_format_start(info, a.name(), inputs); });
     }
-    self.make_request(*adapter, input, call, request.emplace());
+    view = &self.make_request(*adapter, lm, input, call, request.emplace());
     if (tell) notify([&](Callback& cb) { cb.on_adapter_format_end(info, request->messages); });
     if (!request_is_utf8(*request)) {
       done(invalid_utf8_error(input_values(), self.demo_list(), request->messages));
@@ -310,7 +340,8 @@ struct PredictCore::Run {
       const std::string& text = r.completions[i];
       void* output = outputs.at(outputs.vector, i);
       if (tell) notify([&](Callback& c) { c.on_adapter_parse_start(info, ad.name(), text); });
-      std::optional<Error> error = ad.parse(*self.view_, text, output, &kept);
+      std::optional<Error> error = ad.parse(*view, text, output, &kept);
+      if (!error && view != self.view_) error = take_native(r, i, output, kept);
       if (tell) {
         const boost::json::value parsed =
             error ? boost::json::value(nullptr) : boost::json::value(fields_object({self.view_->outputs, output}));
@@ -325,6 +356,27 @@ struct PredictCore::Run {
       if (!r.cache_hit) (*lm_usage)[r.model] = r.usage;
     }
     return PredictionParts{std::move(raw), std::move(r), latency, std::move(kept), ad.name(), std::move(lm_usage)};
+  }
+
+  // The outputs left out of the prompt, from the reply's own reasoning and citations (none in the
+  // reply: left empty, as DSPy leaves them None).
+  std::optional<Error> take_native(const LMResponse& r, std::size_t i, void* output, std::vector<ParseNote>& kept) {
+    const SignatureView& full = *self.view_;
+    const auto fill = [&](std::size_t j, const boost::json::value& v) -> std::optional<Error> {
+      const FieldCodec& field = full.outputs[j];
+      if (auto e = field.from_json(v, output, ParseContext{&kept, field.name()}))
+        return Error(Errc::type_mismatch, "the reply's native " + std::string(field.name()) + ": " + *e);
+      return std::nullopt;
+    };
+    // A native output is one of the signature's that the request's view left out.
+    const auto native = [&](std::size_t j) {
+      return j < full.outputs.size() && view->output_index(full.output_names[j]) == view->outputs.size();
+    };
+    if (native(full.reasoning) && i < r.reasoning.size())
+      if (auto e = fill(full.reasoning, boost::json::string(r.reasoning[i]))) return e;
+    if (native(full.citations) && i < r.citations.size())
+      if (auto e = fill(full.citations, r.citations[i])) return e;
+    return std::nullopt;
   }
 
   // DSPy retries a reply the adapter could not parse once with its fallback (the ChatAdapter's

@@ -305,7 +305,7 @@ class ReAct {
     for (const auto& completion : final_prediction.completions()) outputs.push_back(Output{completion, {trajectory}});
     const auto raw = final_prediction.raw_completions();
     co_return Predicted<Output>(std::move(outputs), std::vector<std::string>(raw.begin(), raw.end()),
-                                LMResponse{{}, usage, final_prediction.model(), final_prediction.cache_hit()},
+                                LMResponse{.completions = {}, .usage = usage, .model = final_prediction.model(), .cache_hit = final_prediction.cache_hit()},
                                 latency, final_prediction.parse_notes(), final_prediction.adapter());
   }
 

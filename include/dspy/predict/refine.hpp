@@ -218,12 +218,13 @@ inline void show_input_as(std::vector<Message>& messages, const Adapter& adapter
                           const std::string& shown, const std::string& text) {
   std::string block;
   adapter.format_field_with_value(block, field, shown);
-  std::string& user = messages.back().content;
-  const std::size_t at = user.rfind(block);
-  if (at == std::string::npos) return;
   std::string replacement;
   adapter.format_field_with_value(replacement, field, text);
-  user.replace(at, block.size(), replacement);
+  // With content parts, the block is in one of the text parts.
+  messages.back().content.transform_text([&](std::string user) {
+    if (const std::size_t at = user.rfind(block); at != std::string::npos) user.replace(at, block.size(), replacement);
+    return user;
+  });
 }
 
 // DSPy passes module_names to its feedback signatures as the indented JSON dump of the list,

@@ -9,15 +9,79 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
 namespace dspy {
 
+/// One part of a message's content, as OpenAI chat completions writes it: `{"type": "text",
+/// "text": ...}`, `{"type": "image_url", "image_url": {"url": ...}}`, `input_audio`, `file` or
+/// `document`. Key order is kept: it reaches the wire as written.
+using ContentPart = boost::json::object;
+
+/// A message's content: a text, or a list of content parts (what images, audio, files and
+/// documents in a prompt become). `text()` is the text either way (for parts, the text parts
+/// joined), so code that reads prompts as text works on both.
+class Content {
+ public:
+  Content() = default;
+  Content(std::string text) : text_(std::move(text)) {}  // NOLINT: a text is a content
+  Content(const char* text) : text_(text) {}             // NOLINT
+  Content(std::string_view text) : text_(text) {}        // NOLINT
+  explicit Content(std::vector<ContentPart> parts) : parts_(std::move(parts)) { join_text(); }
+
+  /// A text (no parts).
+  [[nodiscard]] bool is_text() const noexcept { return parts_.empty(); }
+  /// The text, or the text parts joined.
+  [[nodiscard]] const std::string& text() const noexcept { return text_; }
+  /// The parts; empty for a text.
+  [[nodiscard]] const std::vector<ContentPart>& parts() const noexcept { return parts_; }
+
+  /// Rewrites the text, or each text part (redaction); other parts are kept.
+  template <class F>
+  void transform_text(F&& f) {
+    if (parts_.empty()) {
+      text_ = f(std::move(text_));
+      return;
+    }
+    for (auto& p : parts_)
+      if (auto* t = p.if_contains("text"); t && t->is_string() && is_text_part(p))
+        *t = f(std::string(t->get_string()));
+    join_text();
+  }
+
+  /// The content as the OpenAI API writes it: a string, or the array of parts.
+  [[nodiscard]] boost::json::value to_json() const {
+    if (parts_.empty()) return boost::json::string(text_);
+    return boost::json::array(parts_.begin(), parts_.end());
+  }
+
+  friend bool operator==(const Content&, const Content&) = default;
+
+  [[nodiscard]] static bool is_text_part(const ContentPart& p) {
+    const auto* type = p.if_contains("type");
+    return type && type->is_string() && type->get_string() == "text";
+  }
+
+ private:
+  void join_text() {
+    text_.clear();
+    for (const auto& p : parts_)
+      if (const auto* t = p.if_contains("text"); t && t->is_string() && is_text_part(p)) text_ += t->get_string();
+  }
+
+  std::string text_;
+  std::vector<ContentPart> parts_;
+};
+
 struct Message {
   std::string role{};  ///< "system", "user" or "assistant"
-  std::string content{};
+  Content content{};
   friend bool operator==(const Message&, const Message&) = default;
 };
 
@@ -83,8 +147,23 @@ struct LMRequest {
   boost::json::value response_format{};
 };
 
+/// What a model does natively (DSPy's `lm.supports_function_calling`, `supports_reasoning`,
+/// `supports_response_schema`). Adapters and types use them to pick native features: a
+/// dspy::Reasoning output, for one, leaves the prompt and takes the reply's own reasoning.
+struct LMCapabilities {
+  bool function_calling = false;
+  bool reasoning = false;
+  bool response_schema = false;
+  friend bool operator==(const LMCapabilities&, const LMCapabilities&) = default;
+};
+
 struct LMResponse {
   std::vector<std::string> completions{};  ///< one per choice (n)
+  /// Per choice, the model's own reasoning (OpenAI-compatible `reasoning_content`, Anthropic
+  /// thinking blocks); empty when the reply has none.
+  std::vector<std::string> reasoning{};
+  /// Per choice, the citations of the reply's text (Anthropic's Citations API); empty when none.
+  std::vector<boost::json::array> citations{};
   Usage usage{};
   std::string model{};
   bool cache_hit = false;

@@ -47,9 +47,49 @@ template <class T>
 concept JsonObject = std::is_same_v<T, boost::json::object>;
 template <class T>
 concept JsonAny = std::is_same_v<T, boost::json::value>;
+}  // namespace detail
+
+/// A DSPy type (dspy.Type, e.g. dspy::Image, dspy::Reasoning): a struct that says how it is
+/// written into prompts. It has `static constexpr std::string_view type_name` (the name the field
+/// list shows) and `format()`, which returns either content parts (a boost::json::array of OpenAI
+/// content parts: the value becomes parts of the user message, as DSPy's marker mechanism does) or
+/// a text. Optional members: `type_description` (DSPy's `description()`, a line in the field
+/// list), `static std::optional<std::string> parse(std::string_view, T&)` (the type may then be an
+/// output), `static std::optional<std::string> from_json(const boost::json::value&, T&)` (saved
+/// state, JSON replies), `to_json()` (its saved form, when not its text) and
+/// `static boost::json::object json_schema()`.
+template <class T>
+concept CustomType = std::is_class_v<T> && requires(const T& v) {
+  { T::type_name } -> std::convertible_to<std::string_view>;
+  v.format();
+};
+
+namespace detail {
+
+// A DSPy type whose values become content parts (images, audio, files, documents).
+template <class T>
+concept PartsType = CustomType<T> && requires(const T& v) {
+  { v.format() } -> std::same_as<boost::json::array>;
+};
+template <class T>
+concept ParsableType = CustomType<T> && requires(std::string_view s, T& out) {
+  { T::parse(s, out) } -> std::same_as<std::optional<std::string>>;
+};
+template <class T>
+concept JsonReadableType = CustomType<T> && requires(const boost::json::value& v, T& out) {
+  { T::from_json(v, out) } -> std::same_as<std::optional<std::string>>;
+};
+template <class T>
+concept DescribedType = CustomType<T> && requires { std::string_view{T::type_description}; };
+
+// DSPy's markers around a value's content parts inside a prompt's text; the adapter cuts user
+// messages at them into parts (dspy.adapters.types.base_type).
+inline constexpr std::string_view kCustomTypeStart = "<<CUSTOM-TYPE-START-IDENTIFIER>>";
+inline constexpr std::string_view kCustomTypeEnd = "<<CUSTOM-TYPE-END-IDENTIFIER>>";
+
 template <class T>
 concept Struct = std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_array_v<T> && !Vector<T> &&
-                 !StringMap<T> && !Optional<T> && !String<T> && !LiteralType<T>;
+                 !StringMap<T> && !Optional<T> && !String<T> && !LiteralType<T> && !CustomType<T>;
 
 template <class T>
 consteval bool is_supported_type();
@@ -62,7 +102,7 @@ consteval bool all_fields_supported(std::index_sequence<I...>) {
 template <class T>
 consteval bool is_supported_type() {
   if constexpr (String<T> || Integer<T> || Float<T> || Bool<T> || Enum<T> || LiteralType<T> || JsonObject<T> ||
-                JsonAny<T>)
+                JsonAny<T> || CustomType<T>)
     return true;
   else if constexpr (Vector<T> || Optional<T>) return is_supported_type<typename T::value_type>();
   else if constexpr (StringMap<T>) return is_supported_type<typename T::mapped_type>();
@@ -123,7 +163,46 @@ std::string make_type_name() {
   } else if constexpr (Vector<T>) return "list[" + make_type_name<typename T::value_type>() + "]";
   else if constexpr (StringMap<T>) return "dict[str, " + make_type_name<typename T::mapped_type>() + "]";
   else if constexpr (Optional<T>) return "Union[" + make_type_name<typename T::value_type>() + ", NoneType]";
+  else if constexpr (CustomType<T>) return std::string(std::string_view{T::type_name});
   else return std::string(type_name_of<T>);
+}
+
+// DSPy's "Type description of <Name>: <description>" lines for every DSPy type in T (inside
+// lists, maps and optionals too) that describes itself.
+template <class T>
+void append_type_descriptions(std::string& out) {
+  if constexpr (Vector<T> || Optional<T>) append_type_descriptions<typename T::value_type>(out);
+  else if constexpr (StringMap<T>) append_type_descriptions<typename T::mapped_type>(out);
+  else if constexpr (DescribedType<T>) {
+    if constexpr (!std::string_view{T::type_description}.empty()) {
+      out += "\n    Type description of ";
+      out += std::string_view{T::type_name};
+      out += ": ";
+      out += std::string_view{T::type_description};
+    }
+  }
+}
+
+// Whether T holds a DSPy type whose values become content parts.
+template <class T>
+constexpr bool holds_parts() {
+  if constexpr (Vector<T> || Optional<T>) return holds_parts<typename T::value_type>();
+  else if constexpr (StringMap<T>) return holds_parts<typename T::mapped_type>();
+  else return PartsType<T>;
+}
+
+// A DSPy type's value as its text in a prompt: the marked JSON of its parts, or its text
+// (DSPy's Type.serialize_model).
+template <CustomType T>
+std::string custom_type_text(const T& v) {
+  if constexpr (PartsType<T>) {
+    std::string out(kCustomTypeStart);
+    dump_py_json(out, v.format());
+    out += kCustomTypeEnd;
+    return out;
+  } else {
+    return std::string(v.format());
+  }
 }
 
 }  // namespace detail
@@ -217,6 +296,9 @@ boost::json::object schema_node(boost::json::object& defs) {
     out["type"] = "object";
     out["additionalProperties"] = true;
   } else if constexpr (JsonAny<T>) {  // pydantic: Any is the empty schema
+  } else if constexpr (CustomType<T>) {
+    if constexpr (requires { T::json_schema(); }) out = T::json_schema();
+    else out["type"] = "string";
   } else if constexpr (LiteralType<T>) {
     out["type"] = "string";
     if (T::choices.size() == 1) {
@@ -286,6 +368,7 @@ void write_json(std::string& out, const T& v) {
   else if constexpr (LiteralType<T>) append_json_string(out, v.value());
   else if constexpr (Enum<T>) append_json_string(out, enum_name(v));
   else if constexpr (JsonObject<T> || JsonAny<T>) dump_py_json(out, v);
+  else if constexpr (CustomType<T>) append_json_string(out, custom_type_text(v));
   else if constexpr (Optional<T>) {
     if (v) write_json(out, *v);
     else out += "null";
@@ -341,6 +424,7 @@ void render_value(std::string& out, const T& v) {
   else if constexpr (Float<T>) append_py_float(out, static_cast<double>(v));
   else if constexpr (LiteralType<T>) out += v.value();
   else if constexpr (Enum<T>) out += enum_name(v);
+  else if constexpr (CustomType<T>) out += custom_type_text(v);
   else if constexpr (Optional<T>) {
     if (v) render_value(out, *v);
     else out += "None";
@@ -358,6 +442,10 @@ boost::json::value to_json(const T& v) {
   else if constexpr (JsonObject<T> || JsonAny<T>) return v;
   else if constexpr (LiteralType<T>) return boost::json::string(v.value());
   else if constexpr (Enum<T>) return boost::json::string(enum_name(v));
+  else if constexpr (CustomType<T>) {  // DSPy's model_dump: the type's own, else its text in a prompt
+    if constexpr (requires { boost::json::value(v.to_json()); }) return boost::json::value(v.to_json());
+    else return boost::json::string(custom_type_text(v));
+  }
   else if constexpr (Optional<T>) return v ? to_json(*v) : boost::json::value(nullptr);
   else if constexpr (Vector<T>) {
     boost::json::array a;
@@ -673,6 +761,9 @@ std::optional<std::string> parse_text(std::string_view text, T& out, const Parse
     if (auto err = parse_text(text, inner, ctx)) return err;
     out = std::move(inner);
     return std::nullopt;
+  } else if constexpr (CustomType<T>) {
+    if constexpr (ParsableType<T>) return T::parse(text, out);
+    else return std::string(std::string_view{T::type_name}) + " is not read from LM text";
   } else if constexpr (JsonAny<T>) {
     // As DSPy's parse_value for Any: JSON (or a Python literal) when the text is one, else the text.
     std::string how;
@@ -751,6 +842,13 @@ std::optional<std::string> from_json(const boost::json::value& v, T& out, const 
       return std::nullopt;
     }
     return expected(path, "a boolean", v);
+  } else if constexpr (CustomType<T>) {
+    std::optional<std::string> err;
+    if constexpr (JsonReadableType<T>) err = T::from_json(v, out);
+    else if constexpr (ParsableType<T>) err = v.is_string() ? T::parse(v.get_string(), out) : expected(path, "a string", v);
+    else err = std::string(std::string_view{T::type_name}) + " is not read from JSON";
+    if (err) return at(path) + *err;
+    return std::nullopt;
   } else if constexpr (JsonAny<T>) {
     out = v;
     return std::nullopt;

@@ -49,6 +49,36 @@ concept Signature = requires {
 
 namespace detail {
 
+// Reports an output field of a DSPy type that is never read from a reply (Image, Audio, File,
+// Document, History: inputs only, as in DSPy); its template arguments name the field and type.
+template <class Owner, class FieldName, class Type>
+constexpr void input_only_type_as_output() {
+  static_assert(always_false<Type>,
+                "dspy: this DSPy type is an input type and cannot be an output field; "
+                "input_only_type_as_output<Owner, FieldName, Type> names the field and the type. Move the field "
+                "to Sig::Input (an LM reply cannot hold an image, audio, a file, a document or a conversation "
+                "History), or use std::string / a struct for what the LM should write.");
+}
+
+template <class T>
+consteval bool readable_output() {
+  if constexpr (Vector<T> || Optional<T>) return readable_output<typename T::value_type>();
+  else if constexpr (StringMap<T>) return readable_output<typename T::mapped_type>();
+  else if constexpr (CustomType<T>) return ParsableType<T>;
+  else if constexpr (requires { T::is_history; }) return false;
+  else return true;
+}
+
+template <class S, std::size_t... I>
+consteval void check_outputs_readable(std::index_sequence<I...>) {
+  (
+      [] {
+        if constexpr (!readable_output<field_type<I, S>>())
+          input_only_type_as_output<S, field_name_t<S, I>, field_type<I, S>>();
+      }(),
+      ...);
+}
+
 template <class Sig>
 concept HasInstructions = requires { std::string_view{Sig::instructions}; };
 template <class Sig>
@@ -160,6 +190,7 @@ consteval bool validate_signature() {
       static_assert(field_count<In> + field_count<Out> <= 64, "dspy: a signature has at most 64 fields.");
       detail::check_field_types<In>(std::make_index_sequence<field_count<In>>{});
       detail::check_field_types<Out>(std::make_index_sequence<field_count<Out>>{});
+      if constexpr (FieldType<Out>) detail::check_outputs_readable<Out>(std::make_index_sequence<field_count<Out>>{});
       static_assert(detail::unique_names<In>() && detail::unique_names<Out>(),
                     "dspy: a field name appears twice in Sig::Input or Sig::Output (ChainOfThought<Sig> adds "
                     "`reasoning`: a Sig that already has it needs another name for its own field).");
@@ -224,6 +255,9 @@ struct FieldMeta {
   std::string_view desc;  ///< the doc, or empty
   bool is_str = false;
   std::string structure;  ///< `{name}` plus the type note, as in the prompt's structure block
+  /// DSPy's `\n    Type description of Document: ...` lines for the DSPy types in the field's
+  /// type, shown after its doc; usually empty.
+  std::string type_description{};
 };
 
 struct SignatureMeta {
@@ -238,7 +272,7 @@ namespace detail {
 template <class T>
 std::string output_type_note() {
   std::string desc;
-  if constexpr (String<T>) return {};
+  if constexpr (String<T> || CustomType<T>) return {};  // a DSPy type's format says it all
   else if constexpr (Bool<T>) desc = "must be True or False";
   else if constexpr (Integer<T>) desc = "must be a single int value";
   else if constexpr (Float<T>) desc = "must be a single float value";
@@ -270,7 +304,12 @@ std::vector<FieldMeta> field_metas(std::string_view (*doc)(std::string_view), st
        field_names<S>[I], dspy_type_name<field_type<I, S>>(), doc(field_names<S>[I]),
        String<field_type<I, S>>,
        "{" + std::string(field_names<S>[I]) + "}" +
-           (IsOutput ? output_type_note<field_type<I, S>>() : std::string())}),
+           (IsOutput ? output_type_note<field_type<I, S>>() : std::string()),
+       [] {
+         std::string d;
+         append_type_descriptions<field_type<I, S>>(d);
+         return d;
+       }()}),
    ...);
   return out;
 }

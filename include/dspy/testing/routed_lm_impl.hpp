@@ -140,7 +140,7 @@ DSPY_DECL bool from_signature(const SignatureView& sig, const std::vector<Messag
   const Message* system = last_message(messages, "system");
   if (!system) return false;
   const std::string fields = field_description(*sig.meta);
-  const std::string_view text = system->content;
+  const std::string_view text = system->content.text();
   return text.starts_with(fields) && text.substr(fields.size()).starts_with('\n');
 }
 
@@ -241,7 +241,7 @@ DSPY_DECL Result<Route> route_from_json(const boost::json::value& rule, const st
                  }
                  if (regex) {
                    const Message* user = last_message(request.messages, "user");
-                   if (!user || !std::regex_search(user->content, *regex)) {
+                   if (!user || !std::regex_search(user->content.text(), *regex)) {
                      why = "the regex does not match the last user message";
                      return std::nullopt;
                    }
@@ -260,7 +260,7 @@ DSPY_DECL RequestFields read_request(const std::vector<Message>& messages) {
   const Message* system = dspy::detail::last_message(messages, "system");
   const Message* user = dspy::detail::last_message(messages, "user");
   if (system) {
-    const std::string_view text = system->content;
+    const std::string_view text = system->content.text();
     if (text.find(dspy::detail::kJsonStructure) != std::string_view::npos) out.adapter = "JSONAdapter";
     else if (text.find(dspy::detail::kChatCompleted) != std::string_view::npos) out.adapter = "ChatAdapter";
     else if (text.find(dspy::detail::kStructureIntro) != std::string_view::npos) out.adapter = "XMLAdapter";
@@ -268,7 +268,7 @@ DSPY_DECL RequestFields read_request(const std::vector<Message>& messages) {
     out.output_names = dspy::detail::listed_fields(text, "Your output fields are:\n");
   }
   if (!user) return out;
-  std::string_view text = user->content;
+  std::string_view text = user->content.text();
   if (const std::size_t cut = text.rfind(dspy::detail::kRequirementsStart); cut != std::string_view::npos)
     text = text.substr(0, cut);
   if (out.adapter == "XMLAdapter") dspy::detail::read_xml_blocks(text, out.inputs);
@@ -287,7 +287,7 @@ DSPY_DECL RoutedLM& RoutedLM::when_user_message(const std::string& regex, Reply 
               [re = std::regex(regex, std::regex::ECMAScript), reply = std::move(reply)](
                   const LMRequest& request, const RequestFields&, std::string& why) -> std::optional<Reply> {
                 const Message* user = dspy::detail::last_message(request.messages, "user");
-                if (user && std::regex_search(user->content, re)) return reply;
+                if (user && std::regex_search(user->content.text(), re)) return reply;
                 why = "no match";
                 return std::nullopt;
               }});

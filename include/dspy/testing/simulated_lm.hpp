@@ -132,7 +132,7 @@ inline bool is_number(const std::string& s) {
 inline ChatPrompt read_chat_prompt(const std::vector<Message>& messages) {
   ChatPrompt p;
   if (messages.empty()) return p;
-  const std::string_view system = messages.front().role == "system" ? std::string_view(messages.front().content) : "";
+  const std::string_view system = messages.front().role == "system" ? std::string_view(messages.front().content.text()) : "";
   p.input_fields = detail::sim::listed_fields(system, "Your input fields are:", "Your output fields are:");
   p.output_fields = detail::sim::listed_fields(system, "Your output fields are:", "All interactions will be structured");
   constexpr std::string_view objective = "your objective is: ";
@@ -140,15 +140,15 @@ inline ChatPrompt read_chat_prompt(const std::vector<Message>& messages) {
     p.instructions = std::string(detail::sim::trim(system.substr(at + objective.size())));
   p.demos = static_cast<std::size_t>(
       std::count_if(messages.begin(), messages.end() - 1, [](const Message& m) { return m.role == "assistant"; }));
-  if (messages.back().role == "user") p.inputs = detail::sim::blocks(messages.back().content);
+  if (messages.back().role == "user") p.inputs = detail::sim::blocks(messages.back().content.text());
   // A demo's user turn shows each input field once (the final one also names the outputs).
   for (std::size_t i = 1; i + 2 < messages.size(); ++i) {
     if (messages[i].role != "user" || messages[i + 1].role != "assistant") continue;
     std::vector<std::string> shown;
-    for (auto& [name, value] : detail::sim::blocks(messages[i].content)) shown.push_back(std::move(name));
+    for (auto& [name, value] : detail::sim::blocks(messages[i].content.text())) shown.push_back(std::move(name));
     if (p.input_fields.empty() || shown != p.input_fields) continue;
     ++p.same_kind_demos;
-    const auto reply = detail::sim::blocks(messages[i + 1].content);
+    const auto reply = detail::sim::blocks(messages[i + 1].content.text());
     const bool worked = std::all_of(p.output_fields.begin(), p.output_fields.end(), [&](const std::string& field) {
       return std::any_of(reply.begin(), reply.end(),
                          [&](const auto& b) { return b.first == field && !b.second.starts_with("Not supplied"); });
@@ -380,7 +380,7 @@ inline std::string simulate_reply(const std::vector<Message>& messages, const Si
   const ChatPrompt p = read_chat_prompt(messages);
   std::string shown;  // everything but the system message: what a prompting model reads
   for (std::size_t i = messages.empty() || messages.front().role != "system" ? 0 : 1; i < messages.size(); ++i)
-    shown += messages[i].content;
+    shown += messages[i].content.text();
   const std::string shown_low = detail::sim::lower(shown);
   const std::string_view shown_task =
       shown_low.find("passage") != std::string::npos || shown_low.find("context") != std::string::npos ? factoid_task
@@ -470,7 +470,7 @@ class SimulatedLM : public BaseLM {
       r.usage.completion_tokens += estimate_tokens(r.completions.back().size());
     }
     std::size_t chars = 0;
-    for (const auto& m : request.messages) chars += m.content.size();
+    for (const auto& m : request.messages) chars += m.content.text().size();
     r.usage.prompt_tokens = estimate_tokens(chars);
     r.usage.total_tokens = r.usage.prompt_tokens + r.usage.completion_tokens;
     return r;

@@ -24,8 +24,12 @@ namespace dspy::detail {
 DSPY_DECL std::string encode_cache_entry(const std::string& key, const LMResponse& response) {
   boost::json::array completions;
   for (const auto& c : response.completions) completions.emplace_back(c);
-  const std::string body =
-      boost::json::serialize(boost::json::object{{"model", response.model}, {"completions", std::move(completions)}});
+  boost::json::object entry{{"model", response.model}, {"completions", std::move(completions)}};
+  if (!response.reasoning.empty())
+    entry["reasoning"] = boost::json::array(response.reasoning.begin(), response.reasoning.end());
+  if (!response.citations.empty())
+    entry["citations"] = boost::json::array(response.citations.begin(), response.citations.end());
+  const std::string body = boost::json::serialize(entry);
   std::string out;
   out.reserve(cache_entry_magic.size() + 2 * 65 + 1 + body.size());
   out.append(cache_entry_magic).append(" ").append(key).append(" ").append(sha256_hex(body)).append("\n");
@@ -54,6 +58,20 @@ DSPY_DECL std::optional<LMResponse> decode_cache_entry(const std::string& key, s
   for (const auto& c : completions->get_array()) {
     if (!c.is_string()) return std::nullopt;
     out.completions.emplace_back(c.get_string());
+  }
+  if (const auto* reasoning = obj.if_contains("reasoning")) {
+    if (!reasoning->is_array() || reasoning->get_array().size() != out.completions.size()) return std::nullopt;
+    for (const auto& r : reasoning->get_array()) {
+      if (!r.is_string()) return std::nullopt;
+      out.reasoning.emplace_back(r.get_string());
+    }
+  }
+  if (const auto* citations = obj.if_contains("citations")) {
+    if (!citations->is_array() || citations->get_array().size() != out.completions.size()) return std::nullopt;
+    for (const auto& c : citations->get_array()) {
+      if (!c.is_array()) return std::nullopt;
+      out.citations.push_back(c.get_array());
+    }
   }
   return out;
 }

@@ -26,7 +26,7 @@
 
 namespace dspy::detail {
 
-enum class WireApi : std::uint8_t { openai_chat, anthropic_messages };
+enum class WireApi : std::uint8_t { openai_chat, anthropic_messages, openai_responses };
 
 /// A provider prefix of a DSPy/LiteLLM model string ("groq/llama-3.1-8b-instant").
 struct Provider {
@@ -157,6 +157,7 @@ inline void warn_tls_unverified(const std::string& where, std::string_view key, 
 inline std::string endpoint_url(WireApi api, std::string base) {
   while (!base.empty() && base.back() == '/') base.pop_back();
   if (api == WireApi::openai_chat) return base.ends_with("/chat/completions") ? base : base + "/chat/completions";
+  if (api == WireApi::openai_responses) return base.ends_with("/responses") ? base : base + "/responses";
   if (base.ends_with("/v1/messages")) return base;
   return base.ends_with("/v1") ? base + "/messages" : base + "/v1/messages";
 }
@@ -185,6 +186,161 @@ inline bool openai_reasoning_model(std::string_view model_id) {
   const auto digit = [&](std::size_t i) { return rest[i] >= '0' && rest[i] <= '9'; };
   return rest.size() == 11 && rest[0] == '-' && rest[5] == '-' && rest[8] == '-' && digit(1) && digit(2) &&
          digit(3) && digit(4) && digit(6) && digit(7) && digit(9) && digit(10);
+}
+
+inline boost::json::array string_array(const std::vector<std::string>& v) {
+  boost::json::array out;
+  for (const auto& s : v) out.emplace_back(s);
+  return out;
+}
+
+// What a model family does natively, as LiteLLM's model table reports it for the common ones;
+// anything else reports nothing (LMConfig::capabilities says otherwise).
+inline LMCapabilities known_capabilities(std::string_view model) {
+  std::string m(model);
+  std::transform(m.begin(), m.end(), m.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  const auto has = [&](std::string_view s) { return m.find(s) != std::string::npos; };
+  const std::string_view name = std::string_view(m).substr(m.rfind('/') == std::string::npos ? 0 : m.rfind('/') + 1);
+  LMCapabilities c;
+  if (has("claude")) {
+    c.function_calling = c.response_schema = true;
+    c.reasoning = has("claude-3-7") || has("sonnet-4") || has("opus-4") || has("haiku-4");
+  } else if (name.starts_with("gpt-4") || name.starts_with("gpt-5") || openai_reasoning_model(name)) {
+    c.function_calling = c.response_schema = true;
+    c.reasoning = openai_reasoning_model(name);
+  } else if (has("deepseek-reasoner") || has("deepseek-r1") || has("qwq")) {
+    c.reasoning = true;
+  } else if (has("gemini-2.5")) {
+    c = {true, true, true};
+  }
+  return c;
+}
+
+// A `data:<media type>;base64,<payload>` URI split in two; nullopt for anything else.
+struct DataUri {
+  std::string_view media_type;
+  std::string_view data;
+};
+inline std::optional<DataUri> split_data_uri(std::string_view uri) {
+  if (!uri.starts_with("data:")) return std::nullopt;
+  const std::size_t comma = uri.find(',');
+  const std::size_t semi = uri.find(';');
+  if (comma == std::string_view::npos || semi == std::string_view::npos || semi > comma ||
+      uri.substr(semi, comma - semi) != ";base64")
+    return std::nullopt;
+  return DataUri{uri.substr(5, semi - 5), uri.substr(comma + 1)};
+}
+
+inline const boost::json::object* sub_object(const ContentPart& part, std::string_view key) {
+  const auto* v = part.if_contains(key);
+  return v ? v->if_object() : nullptr;
+}
+inline std::string_view sub_string(const boost::json::object* o, std::string_view key) {
+  const auto* v = o ? o->if_contains(key) : nullptr;
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// Why a request's content cannot go to this API (Anthropic reads no audio, and files only by
+// data URI or file id), or nullopt.
+inline std::optional<std::string> unsupported_content(WireApi api, const LMRequest& request) {
+  if (api != WireApi::anthropic_messages) return std::nullopt;
+  for (std::size_t k = 0; k < request.messages.size(); ++k)
+    for (const ContentPart& part : request.messages[k].content.parts()) {
+      const std::string_view type = sub_string(&part, "type");
+      const auto where = [&] { return " (message " + std::to_string(k) + ", " + request.messages[k].role + ")"; };
+      if (type == "input_audio") return "the Anthropic Messages API takes no audio input" + where();
+      if (type == "image_url" && sub_string(sub_object(part, "image_url"), "url").starts_with("data:") &&
+          !split_data_uri(sub_string(sub_object(part, "image_url"), "url")))
+        return "an image's data URI is not base64 (`data:<type>;base64,<data>`)" + where();
+      if (type == "file") {
+        const auto* file = sub_object(part, "file");
+        if (sub_string(file, "file_id").empty() && !split_data_uri(sub_string(file, "file_data")))
+          return "a file needs a base64 data URI or a file id for the Anthropic Messages API" + where();
+      }
+    }
+  return std::nullopt;
+}
+
+// A content part as an Anthropic content block: images by URL or base64 source, files as
+// documents; text and documents (DSPy writes them in Anthropic's shape) pass as they are.
+inline boost::json::object anthropic_block(const ContentPart& part) {
+  const std::string_view type = sub_string(&part, "type");
+  if (type == "image_url") {
+    const std::string_view url = sub_string(sub_object(part, "image_url"), "url");
+    if (const auto uri = split_data_uri(url))
+      return {{"type", "image"}, {"source", {{"type", "base64"}, {"media_type", uri->media_type}, {"data", uri->data}}}};
+    return {{"type", "image"}, {"source", {{"type", "url"}, {"url", url}}}};
+  }
+  if (type == "file") {
+    const auto* file = sub_object(part, "file");
+    boost::json::object block{{"type", "document"}};
+    if (const auto uri = split_data_uri(sub_string(file, "file_data")))
+      block["source"] = {{"type", "base64"}, {"media_type", uri->media_type}, {"data", uri->data}};
+    else
+      block["source"] = {{"type", "file"}, {"file_id", sub_string(file, "file_id")}};
+    if (const auto name = sub_string(file, "filename"); !name.empty()) block["title"] = name;
+    return block;
+  }
+  return part;
+}
+
+inline boost::json::value anthropic_content(const Content& content) {
+  if (content.is_text()) return boost::json::string(content.text());
+  boost::json::array blocks;
+  for (const ContentPart& part : content.parts()) blocks.push_back(anthropic_block(part));
+  return blocks;
+}
+
+// A content part as a Responses API input block (DSPy's content_block_to_responses): text typed
+// by direction (a replayed assistant turn is output), images by URL, files flattened.
+inline boost::json::object responses_block(const ContentPart& part, std::string_view role) {
+  const std::string_view type = sub_string(&part, "type");
+  const char* text_type = role == "assistant" ? "output_text" : "input_text";
+  if (type == "text") return {{"type", text_type}, {"text", sub_string(&part, "text")}};
+  if (type == "image_url") return {{"type", "input_image"}, {"image_url", sub_string(sub_object(part, "image_url"), "url")}};
+  if (type == "file") {
+    boost::json::object block{{"type", "input_file"}};
+    for (const char* key : {"file_data", "filename", "file_id"})
+      if (const auto v = sub_string(sub_object(part, "file"), key); !v.empty()) block[key] = v;
+    return block;
+  }
+  return part;
+}
+
+// The Responses API body (DSPy's model_type="responses"): messages become `input` items, the
+// effort becomes `reasoning` (with an automatic summary, which comes back as the reasoning), a
+// response_format becomes `text.format`.
+inline boost::json::object responses_body(const std::string& model_id, const LMRequest& request,
+                                          const CallConfig& config, bool stream) {
+  boost::json::object body;
+  body["model"] = model_id;
+  boost::json::array input;
+  for (const auto& m : request.messages) {
+    boost::json::array content;
+    if (m.content.is_text()) content.push_back(responses_block({{"type", "text"}, {"text", m.content.text()}}, m.role));
+    for (const ContentPart& part : m.content.parts()) content.push_back(responses_block(part, m.role));
+    input.push_back({{"role", m.role}, {"content", std::move(content)}});
+  }
+  body["input"] = std::move(input);
+  for (const auto& kv : config.extra)
+    if (kv.key() != "reasoning_effort") body[kv.key()] = kv.value();
+  if (config.temperature) body["temperature"] = *config.temperature;
+  if (config.max_tokens) body["max_output_tokens"] = *config.max_tokens;
+  if (config.n) body["n"] = *config.n;
+  if (config.stop) body["stop"] = string_array(*config.stop);
+  if (const auto* effort = config.extra.if_contains("reasoning_effort"); effort && !body.contains("reasoning"))
+    body["reasoning"] = {{"effort", *effort}, {"summary", "auto"}};
+  if (const auto* format = request.response_format.if_object()) {
+    boost::json::object f = *format;  // chat's {"type", "json_schema": {...}} is flat here
+    if (const auto* inner = format->if_contains("json_schema"); inner && inner->is_object()) {
+      f.erase("json_schema");
+      for (const auto& kv : inner->get_object()) f[kv.key()] = kv.value();
+    }
+    body["text"] = {{"format", std::move(f)}};
+  }
+  if (stream) body["stream"] = true;
+  return body;
 }
 
 /// Writes a request body as JSON text straight into a string: the shape is fixed, so no DOM is
@@ -232,9 +388,10 @@ class BodyWriter {
     out_ += '}';
   }
 
-  /// The messages as [{"role": ..., "content": ...}, ...], skipping those `skip` is true for.
-  template <class Skip>
-  void messages(const std::vector<Message>& messages, Skip&& skip) {
+  /// The messages as [{"role": ..., "content": ...}, ...], skipping those `skip` is true for;
+  /// `content` writes a message's content that is not plain text (its parts).
+  template <class Skip, class Parts>
+  void messages(const std::vector<Message>& messages, Skip&& skip, Parts&& content) {
     out_ += '[';
     bool first = true;
     for (const auto& m : messages) {
@@ -244,7 +401,8 @@ class BodyWriter {
       out_ += R"({"role":)";
       string(m.role);
       out_ += R"(,"content":)";
-      string(m.content);
+      if (m.content.is_text()) string(m.content.text());
+      else value(content(m.content));
       out_ += '}';
     }
     out_ += ']';
@@ -268,7 +426,9 @@ class BodyWriter {
 inline void openai_body(BodyWriter& w, const std::string& model_id, const LMRequest& request, const CallConfig& config,
                         bool stream) {
   w.field("model", [&] { w.string(model_id); });
-  w.field("messages", [&] { w.messages(request.messages, [](const Message&) { return false; }); });
+  w.field("messages", [&] {
+    w.messages(request.messages, [](const Message&) { return false; }, [](const Content& c) { return c.to_json(); });
+  });
   if (config.temperature) w.field("temperature", [&] { w.value(*config.temperature); });
   if (config.max_tokens)
     w.field(openai_reasoning_model(model_id) ? "max_completion_tokens" : "max_tokens",
@@ -291,10 +451,12 @@ inline void anthropic_body(BodyWriter& w, const std::string& model_id, const LMR
   for (const auto& m : request.messages) {
     if (m.role != "system") continue;
     if (!system.empty()) system += "\n\n";
-    system += m.content;
+    system += m.content.text();
   }
   if (!system.empty()) w.field("system", [&] { w.string(system); });
-  w.field("messages", [&] { w.messages(request.messages, [](const Message& m) { return m.role == "system"; }); });
+  w.field("messages", [&] {
+    w.messages(request.messages, [](const Message& m) { return m.role == "system"; }, &anthropic_content);
+  });
   // Required by the API; LiteLLM's default.
   w.field("max_tokens", [&] { w.value(config.max_tokens.value_or(4096)); });
   if (config.temperature) w.field("temperature", [&] { w.value(*config.temperature); });
@@ -307,9 +469,10 @@ inline void anthropic_body(BodyWriter& w, const std::string& model_id, const LMR
 /// `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
 inline std::string request_body(WireApi api, const std::string& model_id, const LMRequest& request,
                                 const CallConfig& config, bool stream = false) {
+  if (api == WireApi::openai_responses) return boost::json::serialize(responses_body(model_id, request, config, stream));
   std::string out;
   std::size_t size = 128 + model_id.size();
-  for (const auto& m : request.messages) size += 32 + m.content.size() + m.content.size() / 8;
+  for (const auto& m : request.messages) size += 32 + m.content.text().size() + m.content.text().size() / 8;
   out.reserve(size);
   BodyWriter w(out, config.extra);
   if (api == WireApi::openai_chat) openai_body(w, model_id, request, config, stream);
@@ -369,20 +532,59 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
   LMResponse out;
   const auto* usage = o->if_contains("usage");
   const auto* u = usage ? usage->if_object() : nullptr;
-  if (api == WireApi::openai_chat) {
+  if (api == WireApi::openai_responses) {
+    // Output items: messages' output_text is the text, reasoning items' summary the reasoning.
+    const auto* output = o->if_contains("output");
+    if (!output || !output->is_array()) return Error(Errc::bad_response, "the reply has no output");
+    std::string text, reasoning;
+    bool reasoned = false;
+    for (const auto& item : output->get_array()) {
+      const auto* it = item.if_object();
+      if (!it) continue;
+      const std::string_view type = sub_string(it, "type");
+      const auto* blocks = it->if_contains(type == "reasoning" ? "summary" : "content");
+      if (!blocks || !blocks->is_array()) continue;
+      for (const auto& b : blocks->get_array()) {
+        const auto* bo = b.if_object();
+        if (!bo) continue;
+        if (type == "message" && sub_string(bo, "type") == "output_text") text += sub_string(bo, "text");
+        if (type == "reasoning") reasoning += sub_string(bo, "text"), reasoned = true;
+      }
+    }
+    out.completions.push_back(std::move(text));
+    if (reasoned) out.reasoning.push_back(std::move(reasoning));
+    if (u) {
+      out.usage.prompt_tokens = int_field(*u, "input_tokens");
+      out.usage.completion_tokens = int_field(*u, "output_tokens");
+      out.usage.total_tokens = int_field(*u, "total_tokens");
+    }
+  } else if (api == WireApi::openai_chat) {
     const auto* choices = o->if_contains("choices");
     if (!choices || !choices->is_array() || choices->get_array().empty())
       return Error(Errc::bad_response, "the reply has no choices");
-    std::vector<std::pair<std::int64_t, std::string>> indexed;
+    struct Choice {
+      std::int64_t index;
+      std::string text;
+      std::string reasoning;  // reasoning models' `reasoning_content` (DeepSeek, vLLM, LiteLLM)
+    };
+    std::vector<Choice> indexed;
+    bool reasoned = false;
     for (const auto& c : choices->get_array()) {
       const auto* co = c.if_object();
       const auto* msg = co ? co->if_contains("message") : nullptr;
       if (!msg || !msg->is_object()) return Error(Errc::bad_response, "a choice has no message");
       const auto* content = msg->get_object().if_contains("content");
-      indexed.emplace_back(int_field(*co, "index"), content ? text_of(*content) : std::string());
+      const auto* reasoning = msg->get_object().if_contains("reasoning_content");
+      const bool has_reasoning = reasoning && reasoning->is_string();
+      reasoned = reasoned || has_reasoning;
+      indexed.push_back({int_field(*co, "index"), content ? text_of(*content) : std::string(),
+                         has_reasoning ? std::string(reasoning->get_string()) : std::string()});
     }
-    std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [i, text] : indexed) out.completions.push_back(std::move(text));
+    std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    for (auto& c : indexed) {
+      out.completions.push_back(std::move(c.text));
+      if (reasoned) out.reasoning.push_back(std::move(c.reasoning));
+    }
     if (u) {
       out.usage.prompt_tokens = int_field(*u, "prompt_tokens");
       out.usage.completion_tokens = int_field(*u, "completion_tokens");
@@ -392,6 +594,23 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     const auto* content = o->if_contains("content");
     if (!content || !content->is_array()) return Error(Errc::bad_response, "the reply has no content");
     out.completions.push_back(text_of(*content));
+    // Extended thinking: the `thinking` blocks are the reply's reasoning. Text blocks may carry
+    // citations of the request's documents (the Citations API), kept in order.
+    std::string thinking;
+    bool thought = false;
+    boost::json::array citations;
+    for (const auto& block : content->get_array()) {
+      const auto* b = block.if_object();
+      if (!b) continue;
+      if (const auto* t = b->if_contains("thinking"); t && t->is_string()) {
+        thinking += t->get_string();
+        thought = true;
+      }
+      if (const auto* c = b->if_contains("citations"); c && c->is_array())
+        for (const auto& one : c->get_array()) citations.push_back(one);
+    }
+    if (thought) out.reasoning.push_back(std::move(thinking));
+    if (!citations.empty()) out.citations.push_back(std::move(citations));
     if (u) {
       out.usage.prompt_tokens = anthropic_prompt_tokens(*u);
       out.usage.completion_tokens = int_field(*u, "output_tokens");
@@ -490,8 +709,9 @@ class StreamDecoder {
       return r;
     }
     if (!done_)
-      return Error(Errc::bad_response, api_ == WireApi::openai_chat ? "the stream ended before [DONE]"
-                                                                     : "the stream ended before message_stop");
+      return Error(Errc::bad_response, api_ == WireApi::openai_chat        ? "the stream ended before [DONE]"
+                                       : api_ == WireApi::openai_responses ? "the stream ended before response.completed"
+                                                                           : "the stream ended before message_stop");
     LMResponse out;
     out.completions = std::move(texts_);
     if (out.completions.empty()) out.completions.emplace_back();
@@ -525,6 +745,7 @@ class StreamDecoder {
       return fail(stream_error_errc(type, e.data), "error event in the stream: " + provider_message(e.data), e.data);
     }
     if (api_ == WireApi::openai_chat) return openai_chunk(*o);
+    if (api_ == WireApi::openai_responses) return responses_event(*o);
     return anthropic_event(*o);
   }
 
@@ -542,6 +763,24 @@ class StreamDecoder {
       usage_.prompt_tokens = int_field(u->get_object(), "prompt_tokens");
       usage_.completion_tokens = int_field(u->get_object(), "completion_tokens");
       usage_.total_tokens = int_field(u->get_object(), "total_tokens");
+    }
+    return true;
+  }
+
+  bool responses_event(const boost::json::object& o) {
+    const std::string_view t = sub_string(&o, "type");
+    if (t == "response.output_text.delta") {
+      text(0, sub_string(&o, "delta"));
+    } else if (t == "response.completed") {
+      done_ = true;
+      if (const auto* r = o.if_contains("response"); r && r->is_object())
+        if (const auto* u = r->get_object().if_contains("usage"); u && u->is_object()) {
+          usage_.prompt_tokens = int_field(u->get_object(), "input_tokens");
+          usage_.completion_tokens = int_field(u->get_object(), "output_tokens");
+          usage_.total_tokens = int_field(u->get_object(), "total_tokens");
+        }
+    } else if (t == "response.failed" || t == "response.incomplete") {
+      return fail(Errc::server, "the response stream ended with " + std::string(t), provider_message(std::string()));
     }
     return true;
   }
