@@ -34,8 +34,7 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "--print-body") {
     dspy::LMRequest request;
     request.messages = cot.format({question(0)});
-    std::cout << boost::json::serialize(
-        dspy::detail::request_body(dspy::detail::WireApi::openai_chat, "bench", request, request.config));
+    std::cout << dspy::detail::request_body(dspy::detail::WireApi::openai_chat, "bench", request, request.config);
     return 0;
   }
   if (argc != 4) {

@@ -177,6 +177,41 @@ TEST(LmWire, ReasoningModelsTakeMaxCompletionTokens) {
   EXPECT_TRUE(got[2].json().as_object().contains("max_tokens"));
 }
 
+// The body is written as text, not through a JSON DOM: it must still be what boost::json would
+// write for the same object (key order, escapes, numbers), with `extra` replacing a field in place.
+TEST(LmWire, BodiesAreWhatTheJsonSerializerWouldWrite) {
+  dspy::LMRequest request;
+  std::string every_control;
+  for (char c = 1; c < 0x20; ++c) every_control += c;
+  request.messages = {{"system", "quote \" backslash \\ " + every_control + " del \x7f utf8 \xc3\xa9"},
+                      {"user", std::string("nul \0 here", 10)},
+                      {"assistant", ""}};
+  request.response_format = {{"type", "json_object"}};
+  dspy::CallConfig config{.temperature = 0.25, .max_tokens = 9, .n = 2, .stop = std::vector<std::string>{"a\nb", ""}};
+  config.extra = {{"seed", 7}, {"temperature", 1.5}, {"stream", false}, {"metadata", {{"k", {1, "x", nullptr}}}}};
+  for (auto api : {dspy::detail::WireApi::openai_chat, dspy::detail::WireApi::anthropic_messages})
+    for (bool stream : {false, true}) {
+      const std::string body = dspy::detail::request_body(api, "m\"1", request, config, stream);
+      const boost::json::value v = boost::json::parse(body);
+      EXPECT_EQ(boost::json::serialize(v), body);
+      const auto& o = v.as_object();
+      EXPECT_EQ(o.at("temperature"), 1.5);       // extra wins...
+      EXPECT_EQ(std::next(o.begin())->key(),      // ...in the field's place
+                api == dspy::detail::WireApi::openai_chat ? "messages" : "system");
+      EXPECT_EQ(o.at("seed"), 7);
+      EXPECT_EQ(o.at("stream"), false);  // extra's, whether the call streams or not
+      EXPECT_EQ(o.at("model"), "m\"1");
+    }
+  const auto openai = boost::json::parse(
+      dspy::detail::request_body(dspy::detail::WireApi::openai_chat, "m", request, config)).as_object();
+  EXPECT_EQ(openai.at("messages").as_array()[0].at("content").as_string(), request.messages[0].content.text());
+  EXPECT_EQ(openai.at("messages").as_array()[1].at("content").as_string(), request.messages[1].content.text());
+  std::vector<std::string_view> keys;
+  for (const auto& kv : openai) keys.push_back(kv.key());
+  EXPECT_EQ(keys, (std::vector<std::string_view>{"model", "messages", "temperature", "max_tokens", "n", "stop",
+                                                 "response_format", "seed", "stream", "metadata"}));
+}
+
 TEST(LmWire, ReasoningModelNamesFollowDspy) {
   for (const char* yes : {"o1", "o3-mini", "O4-MINI", "o1-pro-2025-03-19", "o3-2025-04-16", "gpt-5", "gpt-5-mini",
                           "gpt-5-nano-2025-08-07", "azure/o3"})

@@ -199,7 +199,7 @@ class BasicLM : public BaseLM {
   [[nodiscard]] detail::HttpRequest http_request(const CallConfig& config) const;
 
   [[nodiscard]] std::string body_for(const LMRequest& request, const CallConfig& config, bool stream) const {
-    return boost::json::serialize(detail::request_body(api_, model_id_, request, config, stream));
+    return detail::request_body(api_, model_id_, request, config, stream);
   }
 
   // One request with its retries. With `on_text`, the body is a stream read as it arrives.

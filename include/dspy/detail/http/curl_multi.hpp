@@ -1,34 +1,34 @@
 // HTTP over libcurl's multi interface, driven by Boost.Asio: one curl multi per execution context,
 // shared by every LM that runs there (so connections are reused across LMs and calls).
 //
-// Integration: curl's socket callbacks on the Asio reactor, not a poll thread. The reactor is
-// epoll, O(ready sockets) per wake-up, so 10,000 transfers in flight cost what the active ones
-// cost, where poll() is O(connections) on every turn; and no thread hop sits on the reply path.
-// The price is curl's socket contract, handled here:
-//  - curl owns its sockets: we watch a socket through a stream_descriptor and release() it
-//    (never close) on CURL_POLL_REMOVE.
-//  - POLL_REMOVE is not close: a connection parked in curl's cache is removed and later added
-//    again, and its descriptor number can be reused by a new socket meanwhile. Each add gets a
-//    fresh watch object, so a late completion of an old wait never touches a new socket.
-//  - Asio's epoll reactor is edge-triggered and never tries a wait speculatively: readiness that
-//    arrived before a wait was queued produces no new edge. A wait is re-armed after every
-//    socket_action; when curl newly asks for a direction we arm first and then poll() once, and
-//    act at once if the socket is already ready.
+// Integration: curl's socket callbacks on an epoll set of our own, which the Asio reactor watches
+// as one descriptor; no poll thread, no thread hop on the reply path. epoll is O(ready sockets)
+// per wake-up, so 10,000 transfers in flight cost what the active ones cost.
+//  - The set is level-triggered: a socket curl did not drain is reported again, and a socket is
+//    one epoll_ctl when curl starts or stops watching it (curl's socket callback), nothing per
+//    read. One wake-up serves every ready socket: epoll_wait on the set, socket_action for each.
+//  - Asio's reactor watches the set edge-triggered and never tries a wait speculatively: the
+//    wait is queued before the set is looked at a last time, so readiness that arrives in
+//    between wakes it.
+//  - curl owns its sockets: its POLL_REMOVE comes before it closes one, and we only remove it
+//    from the set (a closed descriptor leaves the set by itself in any case).
 //  - curl must not be re-entered from its own callbacks: a 0 ms timer request is served by a
 //    posted timer wait, and completions are delivered by post, after socket_action returned.
 #pragma once
 
-#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -103,15 +103,16 @@ class BasicCurlService : public asio::execution_context::service {
     return svc;
   }
 
-  /// Starts `request`; `handler` gets the HttpResponse through its own executor. Cancelling
-  /// through the handler's cancellation slot removes the transfer and completes it as cancelled.
+  /// Starts `request`, which must outlive the completion (the caller awaits it); `handler` gets
+  /// the HttpResponse through its own executor. Cancelling through the handler's cancellation
+  /// slot removes the transfer and completes it as cancelled.
   template <class Handler>
-  void start(HttpRequest request, Handler handler) {
+  void start(const HttpRequest& request, Handler handler) {
     Executor work =
         asio::prefer(asio::get_associated_executor(handler, *strand_), asio::execution::outstanding_work.tracked);
     auto slot = asio::get_associated_cancellation_slot(handler);
     // Constructed in place: Boost 1.81's any_completion_handler recurses on assignment.
-    auto t = std::make_shared<Transfer>(std::move(request), std::move(handler), std::move(work));
+    auto t = std::make_shared<Transfer>(request, std::move(handler), std::move(work));
     if (slot.is_connected()) {
       t->slot = slot;
       slot.template emplace<Canceller>(Canceller{this, t});
@@ -120,15 +121,15 @@ class BasicCurlService : public asio::execution_context::service {
   }
 
  private:
+  struct Easy;
+
   struct Transfer {
     template <class Handler>
-    Transfer(HttpRequest r, Handler&& h, Executor w)
-        : request(std::move(r)), handler(std::forward<Handler>(h)), work(std::move(w)) {}
-    HttpRequest request;
+    Transfer(const HttpRequest& r, Handler&& h, Executor w)
+        : request(r), handler(std::forward<Handler>(h)), work(std::move(w)) {}
+    const HttpRequest& request;  // the caller's, alive until the handler runs
     HttpResponse response;
-    CURL* easy = nullptr;
-    curl_slist* headers = nullptr;
-    char errbuf[CURL_ERROR_SIZE] = {};
+    Easy* easy = nullptr;  // while curl has the transfer
     asio::any_completion_handler<void(HttpResponse)> handler;
     Executor work;
     asio::cancellation_slot slot;
@@ -148,14 +149,25 @@ class BasicCurlService : public asio::execution_context::service {
     }
   };
 
-  struct Socket {
-    explicit Socket(const Executor& ex) : sd(ex) {}
-    asio::posix::stream_descriptor sd;
-    curl_socket_t fd = CURL_SOCKET_BAD;
-    int want = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits
-    bool reading = false;
-    bool writing = false;
-    bool removed = false;
+  // A pooled easy handle and the options it was last given: a transfer sets only what differs
+  // from the previous one on the handle (no curl_easy_reset, no header list rebuilt), as a
+  // client that reuses its handles does. Its callbacks get the Easy, which knows the transfer.
+  struct Easy {
+    CURL* h = nullptr;
+    std::shared_ptr<Transfer> transfer;  // the one it carries now
+    std::size_t active_index = 0;        // in active_, while it carries one
+    curl_slist* headers = nullptr;
+    std::vector<std::string> header_lines;  // what `headers` holds
+    std::string url;
+    std::string ca_bundle;
+    long timeout_ms = -1;
+    int verify_tls = -1;
+    char errbuf[CURL_ERROR_SIZE] = {};
+
+    ~Easy() {
+      if (h) curl_easy_cleanup(h);
+      curl_slist_free_all(headers);
+    }
   };
 
   void init(const Executor& ex) {
@@ -163,6 +175,9 @@ class BasicCurlService : public asio::execution_context::service {
     if (multi_) return;
     strand_.emplace(asio::make_strand(ex));
     timer_.emplace(*strand_);
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) return;  // calls fail with CURLE_FAILED_INIT (see add)
+    events_.emplace(*strand_, ep);
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &BasicCurlService::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
@@ -176,46 +191,103 @@ class BasicCurlService : public asio::execution_context::service {
 
   void shutdown() override {
     if (!multi_) return;
-    // Unwatch first: curl_multi_cleanup closes the cached connections and reports removals.
-    for (auto& [fd, s] : sockets_) {
-      s->removed = true;
-      s->sd.release();
+    for (Easy* e : active_) {
+      curl_multi_remove_handle(multi_, e->h);
+      reply_budget().give_back(std::exchange(e->transfer->budgeted, 0));
+      e->transfer->easy = nullptr;
+      delete e;
     }
-    sockets_.clear();
-    for (auto& [easy, t] : transfers_) {
-      curl_multi_remove_handle(multi_, easy);
-      release(*t);
-    }
-    transfers_.clear();
-    curl_multi_cleanup(multi_);
+    active_.clear();
+    curl_multi_cleanup(multi_);  // closes the cached connections (removing them from the set)
     multi_ = nullptr;
-    for (CURL* easy : idle_) curl_easy_cleanup(easy);
     idle_.clear();
+    events_.reset();  // closes the set
     // The timer and strand belong to services created after this one, so destroyed before it.
     timer_.reset();
     strand_.reset();
   }
 
-  CURL* take_easy() {
-    if (idle_.empty()) return curl_easy_init();
-    CURL* easy = idle_.back();
-    idle_.pop_back();
-    return easy;
+  // A handle from the pool, or a new one with the options every transfer shares. A handle that
+  // trusted a CA bundle is not reused for a request that trusts the system's (curl cannot be
+  // told to go back to its built-in default but by a reset).
+  std::unique_ptr<Easy> take_easy(const HttpRequest& r) {
+    if (!idle_.empty()) {
+      std::unique_ptr<Easy> e = std::move(idle_.back());
+      idle_.pop_back();
+      if (e->ca_bundle.empty() || !r.ca_bundle.empty()) return e;
+    }
+    auto e = std::make_unique<Easy>();
+    e->h = curl_easy_init();
+    if (!e->h) return nullptr;
+    CURL* h = e->h;
+    // An LM is reached over HTTP(S) only: a file:// or other base URL fails here, as a config error.
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl was built with
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "dspy-cpp/0.1");
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &BasicCurlService::on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, e.get());
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &BasicCurlService::on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, e.get());
+    curl_easy_setopt(h, CURLOPT_PRIVATE, e.get());
+    return e;
   }
 
+  // Gives the transfer's handle back to the pool (or frees it: the pool keeps 64) and its bytes
+  // back to the reply budget.
   void release(Transfer& t) {
     reply_budget().give_back(std::exchange(t.budgeted, 0));
-    curl_slist_free_all(t.headers);
-    t.headers = nullptr;
-    if (!t.easy) return;
-    // Pooled handles skip curl_easy_init's allocations; reset drops every per-request option.
-    if (idle_.size() < 64) {
-      curl_easy_reset(t.easy);
-      idle_.push_back(t.easy);
-    } else {
-      curl_easy_cleanup(t.easy);
+    Easy* e = std::exchange(t.easy, nullptr);
+    if (!e) return;
+    Easy* last = active_.back();
+    last->active_index = e->active_index;
+    active_[e->active_index] = last;
+    active_.pop_back();
+    std::unique_ptr<Easy> owned(e);
+    owned->transfer.reset();
+    if (idle_.size() < 64) idle_.push_back(std::move(owned));
+  }
+
+  // Sets the options of `r` that differ from what the handle last carried.
+  static void configure(Easy& e, const HttpRequest& r) {
+    CURL* h = e.h;
+    if (e.header_lines != r.headers) {
+      curl_slist_free_all(e.headers);
+      e.headers = nullptr;
+      for (const auto& line : r.headers) e.headers = curl_slist_append(e.headers, line.c_str());
+      // curl would send "Expect: 100-continue" for bodies over 1 KiB: a round trip for nothing.
+      e.headers = curl_slist_append(e.headers, "Expect:");
+      e.header_lines = r.headers;
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, e.headers);
     }
-    t.easy = nullptr;
+    if (e.url != r.url) {
+      e.url = r.url;
+      curl_easy_setopt(h, CURLOPT_URL, e.url.c_str());
+      // Over TLS, wait for a connection in progress to learn (by ALPN) whether it multiplexes,
+      // rather than open a second one. Plain http is HTTP/1.1 here: waiting would serialise the
+      // first transfers behind the first reply.
+      curl_easy_setopt(h, CURLOPT_PIPEWAIT, e.url.starts_with("https://") ? 1L : 0L);
+    }
+    if (const long ms = static_cast<long>(r.timeout.count()); e.timeout_ms != ms) {
+      e.timeout_ms = ms;
+      curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+    }
+    if (const int verify = r.verify_tls ? 1 : 0; e.verify_tls != verify) {
+      e.verify_tls = verify;
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L);
+    }
+    if (e.ca_bundle != r.ca_bundle) {  // never back to empty: see take_easy
+      e.ca_bundle = r.ca_bundle;
+      curl_easy_setopt(h, CURLOPT_CAINFO, e.ca_bundle.c_str());
+    }
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    e.errbuf[0] = '\0';
   }
 
   void add(const std::shared_ptr<Transfer>& t) {
@@ -223,56 +295,29 @@ class BasicCurlService : public asio::execution_context::service {
       t->response.cancelled = true;
       return complete(t);
     }
-    CURL* e = take_easy();
-    if (!e) {
+    std::unique_ptr<Easy> owned = multi_ ? take_easy(t->request) : nullptr;
+    if (!owned) {
       t->response.curl = CURLE_OUT_OF_MEMORY;
       t->response.curl_error = "curl_easy_init failed";
       return complete(t);
     }
+    Easy* e = owned.release();
+    e->transfer = t;
+    e->active_index = active_.size();
+    active_.push_back(e);
     t->easy = e;
-    for (const auto& h : t->request.headers) t->headers = curl_slist_append(t->headers, h.c_str());
-    // curl would send "Expect: 100-continue" for bodies over 1 KiB: a round trip for nothing.
-    t->headers = curl_slist_append(t->headers, "Expect:");
-    curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
-    // An LM is reached over HTTP(S) only: a file:// or other base URL fails here, as a config error.
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t->request.timeout.count()));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl was built with
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-    // Over TLS, wait for a connection in progress to learn (by ALPN) whether it multiplexes,
-    // rather than open a second one. Plain http is HTTP/1.1 here: waiting would serialise the
-    // first transfers behind the first reply.
-    if (t->request.url.starts_with("https://")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->request.verify_tls ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->request.verify_tls ? 2L : 0L);
-    if (!t->request.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t->request.ca_bundle.c_str());
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "dspy-cpp/0.1");
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &BasicCurlService::on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &BasicCurlService::on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-    if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
+    configure(*e, t->request);
+    if (CURLMcode rc = curl_multi_add_handle(multi_, e->h); rc != CURLM_OK) {
       t->response.curl = CURLE_FAILED_INIT;
       t->response.curl_error = curl_multi_strerror(rc);
       return complete(t);
     }
-    transfers_.emplace(e, t);
   }
 
   void cancel(const std::shared_ptr<Transfer>& t) {
     t->cancel_requested = true;
-    auto it = transfers_.find(t->easy);
-    if (!t->easy || it == transfers_.end()) return;  // not added yet (add() completes it) or done
-    transfers_.erase(it);
-    curl_multi_remove_handle(multi_, t->easy);
+    if (!t->easy) return;  // not added yet (add() completes it) or done
+    curl_multi_remove_handle(multi_, t->easy->h);
     t->response.cancelled = true;
     complete(t);
   }
@@ -289,16 +334,16 @@ class BasicCurlService : public asio::execution_context::service {
     int left = 0;
     while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
       if (m->msg != CURLMSG_DONE) continue;
-      CURL* e = m->easy_handle;
+      CURL* h = m->easy_handle;
       const CURLcode result = m->data.result;
-      auto it = transfers_.find(e);
-      if (it == transfers_.end()) continue;
-      std::shared_ptr<Transfer> t = std::move(it->second);
-      transfers_.erase(it);
+      Easy* e = nullptr;
+      curl_easy_getinfo(h, CURLINFO_PRIVATE, &e);
+      if (!e || !e->transfer) continue;
+      std::shared_ptr<Transfer> t = e->transfer;
       t->response.curl = result;
-      if (result != CURLE_OK) t->response.curl_error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->response.status);
-      curl_multi_remove_handle(multi_, e);
+      if (result != CURLE_OK) t->response.curl_error = e->errbuf[0] ? e->errbuf : curl_easy_strerror(result);
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->response.status);
+      curl_multi_remove_handle(multi_, h);
       complete(t);
     }
   }
@@ -309,73 +354,65 @@ class BasicCurlService : public asio::execution_context::service {
     drain_completed();
   }
 
-  void arm(const std::shared_ptr<Socket>& s) {
-    if ((s->want & CURL_POLL_IN) && !s->reading) {
-      s->reading = true;
-      s->sd.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this, s](boost::system::error_code ec) { on_ready(s, CURL_CSELECT_IN, ec); });
-    }
-    if ((s->want & CURL_POLL_OUT) && !s->writing) {
-      s->writing = true;
-      s->sd.async_wait(asio::posix::stream_descriptor::wait_write,
-                       [this, s](boost::system::error_code ec) { on_ready(s, CURL_CSELECT_OUT, ec); });
-    }
-  }
-
-  void on_ready(const std::shared_ptr<Socket>& s, int direction, boost::system::error_code ec) {
-    (direction == CURL_CSELECT_IN ? s->reading : s->writing) = false;
-    if (s->removed || ec == asio::error::operation_aborted) return;
-    const int wanted = direction == CURL_CSELECT_IN ? CURL_POLL_IN : CURL_POLL_OUT;
-    if (!(s->want & wanted)) return;  // curl stopped asking while the wait was queued
-    act(s->fd, ec ? (direction | CURL_CSELECT_ERR) : direction);
-    if (!s->removed) arm(s);
-  }
-
-  // Acts on a socket that was ready before its wait was queued (see the edge-trigger note above).
-  void kick(const std::shared_ptr<Socket>& s, int gained) {
-    pollfd p{s->fd, static_cast<short>(((gained & CURL_POLL_IN) ? POLLIN : 0) | ((gained & CURL_POLL_OUT) ? POLLOUT : 0)),
-             0};
-    if (::poll(&p, 1, 0) <= 0 || p.revents == 0) return;
-    const int events = ((p.revents & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
-                       ((p.revents & POLLOUT) ? CURL_CSELECT_OUT : 0) | ((p.revents & POLLERR) ? CURL_CSELECT_ERR : 0);
-    asio::post(*strand_, [this, s, events] {
-      if (s->removed) return;
-      act(s->fd, events);
-      if (!s->removed) arm(s);
+  // Queues a wait for the set to become readable, unless one is queued or the set is empty (a
+  // wait on an empty set would keep the io_context's run() from returning).
+  void watch_events() {
+    if (events_waiting_ || watched_ == 0) return;
+    events_waiting_ = true;
+    events_->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+      events_waiting_ = false;
+      // A wait cancelled because the set emptied may end after a socket came back to it.
+      if (!ec || (ec == asio::error::operation_aborted && watched_ > 0)) on_events();
     });
   }
 
-  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
-    auto* self = static_cast<BasicCurlService*>(userp);
-    if (what == CURL_POLL_REMOVE) {
-      self->forget(fd);
-      return 0;
-    }
-    std::shared_ptr<Socket>& s = self->sockets_[fd];
-    if (!s) {
-      s = std::make_shared<Socket>(*self->strand_);
-      s->fd = fd;
-      boost::system::error_code ec;
-      s->sd.assign(fd, ec);
-      if (ec) {
-        self->sockets_.erase(fd);
-        return -1;
+  // Acts on the ready sockets of the set until none is ready, the wait queued before the last
+  // look. After 16 full batches the rest waits for a posted turn, so other work runs meanwhile.
+  void on_events() {
+    epoll_event ready[64];
+    for (int round = 0; round < 16; ++round) {
+      int n = ::epoll_wait(events_->native_handle(), ready, 64, 0);
+      if (n <= 0) {
+        if (events_waiting_ || watched_ == 0) return;
+        watch_events();
+        n = ::epoll_wait(events_->native_handle(), ready, 64, 0);
+        if (n <= 0) return;
       }
+      for (int i = 0; i < n; ++i) {
+        const std::uint32_t e = ready[i].events;
+        const int what = ((e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
+                         ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((e & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+        int running = 0;
+        curl_multi_socket_action(multi_, ready[i].data.fd, what, &running);
+      }
+      drain_completed();
     }
-    const int gained = what & ~s->want;
-    s->want = what;
-    const std::shared_ptr<Socket> keep = s;  // `s` refers into the map, which kick() may not outlive
-    self->arm(keep);
-    if (gained) self->kick(keep, gained);
-    return 0;
+    asio::post(*strand_, [this] { on_events(); });
   }
 
-  void forget(curl_socket_t fd) {
-    auto it = sockets_.find(fd);
-    if (it == sockets_.end()) return;
-    it->second->removed = true;
-    it->second->sd.release();  // stop watching; curl closes the socket itself
-    sockets_.erase(it);
+  // curl starts, changes or stops watching `fd`. `socketp` (set by curl_multi_assign) is
+  // non-null while the socket is in the set.
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
+    auto* self = static_cast<BasicCurlService*>(userp);
+    const int ep = self->events_->native_handle();
+    if (what == CURL_POLL_REMOVE) {
+      ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);  // fails only if curl already closed it
+      if (socketp && --self->watched_ == 0 && self->events_waiting_) self->events_->cancel();
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0U);
+    ev.data.fd = fd;
+    if (socketp) {
+      if (::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    }
+    // A descriptor number curl reuses after a close is new to the set (EEXIST: it was not).
+    if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 && (errno != EEXIST || ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0))
+      return -1;
+    curl_multi_assign(self->multi_, fd, self);
+    ++self->watched_;
+    self->watch_events();
+    return 0;
   }
 
   // Re-arming an Asio timer rewrites the reactor's timerfd, and curl moves its deadline on
@@ -419,10 +456,11 @@ class BasicCurlService : public asio::execution_context::service {
   }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* userp) {
-    auto* t = static_cast<Transfer*>(userp);
+    auto* e = static_cast<Easy*>(userp);
+    Transfer* t = e->transfer.get();
     if (t->request.on_data) {
       long status = 0;
-      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      curl_easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, &status);
       if (status >= 200 && status < 300) {
         // A stream is held whole by its decoder too: the same bound as a buffered body.
         if (size * count > t->request.max_response_bytes - std::min(t->request.max_response_bytes, t->streamed))
@@ -463,7 +501,7 @@ class BasicCurlService : public asio::execution_context::service {
   }
 
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* userp) {
-    auto* t = static_cast<Transfer*>(userp);
+    Transfer* t = static_cast<Easy*>(userp)->transfer.get();
     const std::string_view line(data, size * count);
     if (line.starts_with("HTTP/")) t->response.retry_after.clear();  // a new response (after 100, redirects)
     constexpr std::string_view name = "retry-after:";
@@ -484,9 +522,11 @@ class BasicCurlService : public asio::execution_context::service {
   bool timer_armed_ = false;
   bool timeout_posted_ = false;
   CURLM* multi_ = nullptr;
-  std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
-  std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
-  std::vector<CURL*> idle_;
+  std::vector<Easy*> active_;  // the handles curl has (owned here; Easy::active_index is the slot)
+  std::optional<asio::posix::stream_descriptor> events_;  // the epoll set of curl's sockets
+  bool events_waiting_ = false;
+  std::size_t watched_ = 0;  // sockets in the set
+  std::vector<std::unique_ptr<Easy>> idle_;
 };
 
 using CurlService = BasicCurlService<>;
@@ -495,12 +535,13 @@ using CurlService = BasicCurlService<>;
 extern template class BasicCurlService<asio::any_io_executor>;  // compiled in <dspy/src.hpp>
 #endif
 
-/// `co_await async_http(ex, request, asio::use_awaitable)`: one POST on `ex`'s shared curl multi.
+/// `co_await async_http(ex, request, asio::use_awaitable)`: one POST on `ex`'s shared curl multi;
+/// `request` must outlive the completion (it is not copied).
 template <class Token>
-auto async_http(const asio::any_io_executor& ex, HttpRequest request, Token&& token) {
+auto async_http(const asio::any_io_executor& ex, const HttpRequest& request, Token&& token) {
   return asio::async_initiate<Token, void(HttpResponse)>(
-      [](auto handler, CurlService* svc, HttpRequest req) { svc->start(std::move(req), std::move(handler)); }, token,
-      &CurlService::of(ex), std::move(request));
+      [](auto handler, CurlService* svc, const HttpRequest* req) { svc->start(*req, std::move(handler)); }, token,
+      &CurlService::of(ex), &request);
 }
 
 }  // namespace dspy::detail

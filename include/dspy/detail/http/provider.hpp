@@ -19,6 +19,7 @@
 
 #include "../../primitives/error.hpp"
 #include "../../primitives/message.hpp"
+#include "../text/pytext.hpp"
 #include "../text/redact.hpp"
 #include "../text/tolerant.hpp"
 #include "sse.hpp"
@@ -342,46 +343,142 @@ inline boost::json::object responses_body(const std::string& model_id, const LMR
   return body;
 }
 
-/// The request body; `config` already merged (LM defaults < call). `rollout_id` is never sent.
-/// With `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
-inline boost::json::object request_body(WireApi api, const std::string& model_id, const LMRequest& request,
-                                        const CallConfig& config, bool stream = false) {
-  if (api == WireApi::openai_responses) return responses_body(model_id, request, config, stream);
-  boost::json::object body;
-  body["model"] = model_id;
-  boost::json::array messages;
-  if (api == WireApi::openai_chat) {
-    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content.to_json()}});
-    body["messages"] = std::move(messages);
-    if (config.temperature) body["temperature"] = *config.temperature;
-    if (config.max_tokens)
-      body[openai_reasoning_model(model_id) ? "max_completion_tokens" : "max_tokens"] = *config.max_tokens;
-    if (config.n) body["n"] = *config.n;
-    if (config.stop) body["stop"] = string_array(*config.stop);
-    if (!request.response_format.is_null()) body["response_format"] = request.response_format;
-  } else {
-    // System messages become the `system` field; Anthropic has no `n` and no response_format.
-    std::string system;
-    for (const auto& m : request.messages) {
-      if (m.role == "system") {
-        if (!system.empty()) system += "\n\n";
-        system += m.content.text();
-      } else {
-        messages.push_back({{"role", m.role}, {"content", anthropic_content(m.content)}});
-      }
+/// Writes a request body as JSON text straight into a string: the shape is fixed, so no DOM is
+/// built (the DOM and its serializer cost more than the call's formatting). Keys are written in
+/// the order a boost::json::object would hold them, and strings and numbers as its serializer
+/// writes them.
+class BodyWriter {
+ public:
+  BodyWriter(std::string& out, const boost::json::object& extra) : out_(out), extra_(extra) { out_ += '{'; }
+
+  /// The field `key`, unless `extra` sets it: then extra's value goes here, where the DOM's
+  /// assignment would have put it. `write` appends the value.
+  template <class Write>
+  void field(std::string_view key, Write&& write) {
+    start_key(key);
+    if (const auto* v = extra_.empty() ? nullptr : extra_.if_contains(key)) {
+      value(*v);
+      written_.push_back(key);
+    } else {
+      std::forward<Write>(write)();
     }
-    if (!system.empty()) body["system"] = std::move(system);
-    body["messages"] = std::move(messages);
-    body["max_tokens"] = config.max_tokens.value_or(4096);  // required by the API; LiteLLM's default
-    if (config.temperature) body["temperature"] = *config.temperature;
-    if (config.stop) body["stop_sequences"] = string_array(*config.stop);
   }
+
+  void string(std::string_view s) { append_json_string(out_, s); }
+
+  void strings(const std::vector<std::string>& v) {
+    out_ += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) out_ += ',';
+      string(v[i]);
+    }
+    out_ += ']';
+  }
+
+  /// Any JSON value (numbers as boost::json writes them).
+  void value(const boost::json::value& v) { out_ += boost::json::serialize(v); }
+
+  /// The rest of `extra` (the keys no field() took), then the closing brace.
+  void finish() {
+    for (const auto& kv : extra_) {
+      if (std::find(written_.begin(), written_.end(), kv.key()) != written_.end()) continue;
+      start_key(kv.key());
+      value(kv.value());
+    }
+    out_ += '}';
+  }
+
+  /// The messages as [{"role": ..., "content": ...}, ...], skipping those `skip` is true for;
+  /// `content` writes a message's content that is not plain text (its parts).
+  template <class Skip, class Parts>
+  void messages(const std::vector<Message>& messages, Skip&& skip, Parts&& content) {
+    out_ += '[';
+    bool first = true;
+    for (const auto& m : messages) {
+      if (skip(m)) continue;
+      if (!first) out_ += ',';
+      first = false;
+      out_ += R"({"role":)";
+      string(m.role);
+      out_ += R"(,"content":)";
+      if (m.content.is_text()) string(m.content.text());
+      else value(content(m.content));
+      out_ += '}';
+    }
+    out_ += ']';
+  }
+
+  std::string& out() { return out_; }
+
+ private:
+  void start_key(std::string_view key) {
+    if (out_.back() != '{') out_ += ',';
+    string(key);
+    out_ += ':';
+  }
+
+  std::string& out_;
+  const boost::json::object& extra_;
+  std::vector<std::string_view> written_;  // keys of `extra` already written in place
+};
+
+/// An OpenAI chat completions body (see request_body).
+inline void openai_body(BodyWriter& w, const std::string& model_id, const LMRequest& request, const CallConfig& config,
+                        bool stream) {
+  w.field("model", [&] { w.string(model_id); });
+  w.field("messages", [&] {
+    w.messages(request.messages, [](const Message&) { return false; }, [](const Content& c) { return c.to_json(); });
+  });
+  if (config.temperature) w.field("temperature", [&] { w.value(*config.temperature); });
+  if (config.max_tokens)
+    w.field(openai_reasoning_model(model_id) ? "max_completion_tokens" : "max_tokens",
+            [&] { w.value(*config.max_tokens); });
+  if (config.n) w.field("n", [&] { w.value(*config.n); });
+  if (config.stop) w.field("stop", [&] { w.strings(*config.stop); });
+  if (!request.response_format.is_null()) w.field("response_format", [&] { w.value(request.response_format); });
   if (stream) {
-    body["stream"] = true;
-    if (api == WireApi::openai_chat) body["stream_options"] = {{"include_usage", true}};
+    w.field("stream", [&] { w.out() += "true"; });
+    w.field("stream_options", [&] { w.out() += R"({"include_usage":true})"; });
   }
-  for (const auto& kv : config.extra) body[kv.key()] = kv.value();
-  return body;
+}
+
+/// An Anthropic Messages body (see request_body): system messages become the `system` field;
+/// Anthropic has no `n` and no response_format.
+inline void anthropic_body(BodyWriter& w, const std::string& model_id, const LMRequest& request,
+                           const CallConfig& config, bool stream) {
+  w.field("model", [&] { w.string(model_id); });
+  std::string system;
+  for (const auto& m : request.messages) {
+    if (m.role != "system") continue;
+    if (!system.empty()) system += "\n\n";
+    system += m.content.text();
+  }
+  if (!system.empty()) w.field("system", [&] { w.string(system); });
+  w.field("messages", [&] {
+    w.messages(request.messages, [](const Message& m) { return m.role == "system"; }, &anthropic_content);
+  });
+  // Required by the API; LiteLLM's default.
+  w.field("max_tokens", [&] { w.value(config.max_tokens.value_or(4096)); });
+  if (config.temperature) w.field("temperature", [&] { w.value(*config.temperature); });
+  if (config.stop) w.field("stop_sequences", [&] { w.strings(*config.stop); });
+  if (stream) w.field("stream", [&] { w.out() += "true"; });
+}
+
+/// The request body as JSON text; `config` already merged (LM defaults < call), its `extra`
+/// fields last (replacing a field of the same name in place). `rollout_id` is never sent. With
+/// `stream`, the reply comes as server-sent events (with usage at the end, for OpenAI).
+inline std::string request_body(WireApi api, const std::string& model_id, const LMRequest& request,
+                                const CallConfig& config, bool stream = false) {
+  if (api == WireApi::openai_responses) return boost::json::serialize(responses_body(model_id, request, config, stream));
+  std::string out;
+  std::size_t size = 128 + model_id.size();
+  for (const auto& m : request.messages) size += 32 + m.content.text().size() + m.content.text().size() / 8;
+  out.reserve(size);
+  BodyWriter w(out, config.extra);
+  if (api == WireApi::openai_chat) openai_body(w, model_id, request, config, stream);
+  else anthropic_body(w, model_id, request, config, stream);
+  w.finish();
+  return out;
 }
 
 // A whole number from a reply (an index, a token count); a count past INT64_MAX is held there,
@@ -423,8 +520,12 @@ inline std::string text_of(const boost::json::value& content) {
 
 /// The completions and usage of a 2xx reply, or why the reply is unusable.
 inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
+  // The DOM lives only here (the texts are copied out): a bump allocator over a stack buffer
+  // makes a typical reply's parse allocation-free, and frees it all at once.
+  unsigned char buffer[4096];
+  boost::json::monotonic_resource arena(buffer, sizeof buffer);
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  boost::json::value v = boost::json::parse(body, ec, &arena);
   if (ec) return Error(Errc::bad_response, "the reply is not JSON (" + ec.message() + ")");
   const auto* o = v.if_object();
   if (!o) return Error(Errc::bad_response, "the reply is not a JSON object");
