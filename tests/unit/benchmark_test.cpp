@@ -389,6 +389,23 @@ TEST(BenchmarkReport, CountsCacheHitsAndErrorsByType) {
   EXPECT_EQ(f.accuracy, 0);
   EXPECT_NE(dspy::to_table(failed).find("rate_limited 10"), std::string::npos);
   EXPECT_NE(dspy::to_html(failed).find("Errors by type"), std::string::npos);
+
+  // Replies that took transport retries: counted, kept in the JSON, summed by a merge.
+  struct Flaky : dspy::BaseLM {
+    std::string model() const override { return "flaky/lm"; }
+    boost::asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest) override {
+      co_return dspy::LMResponse{.completions = {"[[ ## answer ## ]]\n0"}, .model = "flaky/lm", .retries = 2};
+    }
+  };
+  const auto flaky = dspy::benchmark(program, dev, dspy::answer_exact_match, {{"flaky", std::make_shared<Flaky>()}},
+                                     {.evaluate = {.concurrency = 2, .progress = false}})
+                         .value();
+  const auto fs = flaky.summary(flaky.models[0]);
+  EXPECT_EQ(fs.calls.retries, 20u);
+  const auto back = dspy::BenchmarkReport::from_json(flaky.to_json());
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->summary(back->models[0]).calls.retries, 20u);
+  EXPECT_NE(dspy::summary_csv(flaky).find(",retries,"), std::string::npos);
 }
 
 TEST(Benchmark, RefusesBadOptionsAndRunsAProgramAsConfigured) {

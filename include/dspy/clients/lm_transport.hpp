@@ -125,6 +125,7 @@ asio::awaitable<Result<LMResponse>> BasicLM<Executor>::exchange(detail::HttpRequ
     if (auto* done = std::get_if<Result<LMResponse>>(&outcome)) {
       if (!*done) co_return fail(done->error().code(), done->error().message(), done->error().raw_response());
       (*done)->model = model_;
+      (*done)->retries = attempt - 1;
       if (limiter_) limiter_->charge((*done)->usage.total_tokens);
       co_return std::move(*done);
     }

@@ -102,6 +102,7 @@ struct CallCounts {
   std::int64_t tokens_in = 0;   ///< cache hits spend none
   std::int64_t tokens_out = 0;
   std::map<std::string, std::size_t> errors{};  ///< failed calls by error code
+  std::size_t retries = 0;  ///< transport retries of the calls that got a reply
   friend bool operator==(const CallCounts&, const CallCounts&) = default;
 };
 
@@ -197,6 +198,7 @@ class CallCounter : public Callback {
       ++counts_.errors[std::string(to_string(response.error().code()))];
       return;
     }
+    counts_.retries += static_cast<std::size_t>(std::max(response->retries, 0));
     if (response->cache_hit) {
       ++counts_.cache_hits;
       return;

@@ -203,7 +203,8 @@ inline boost::json::object calls_json(const CallCounts& c) {
           {"cache_hits", c.cache_hits},
           {"tokens_in", c.tokens_in},
           {"tokens_out", c.tokens_out},
-          {"errors", counts_json(c.errors)}};
+          {"errors", counts_json(c.errors)},
+          {"retries", c.retries}};
 }
 
 inline boost::json::object summary_json(const ModelSummary& s) {
@@ -359,6 +360,11 @@ DSPY_DECL Result<BenchmarkReport> BenchmarkReport::from_json(const boost::json::
     const auto max_tokens = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     if (*tin > max_tokens || *tout > max_tokens) return read.bad(where + ".calls", "token counts out of range");
     run.calls = {*n_calls, *hits, static_cast<std::int64_t>(*tin), static_cast<std::int64_t>(*tout), std::move(*errors)};
+    if (c.contains("retries")) {  // absent from reports written before retries were counted
+      const auto retries = read.count(c, "retries");
+      if (!retries) return read.bad(where + ".calls.retries", "expected a count");
+      run.calls.retries = *retries;
+    }
     for (std::size_t k = 0; k < reps->get_array().size(); ++k) {
       auto rep = EvaluationResult::from_json(reps->get_array()[k]);
       if (!rep) return read.bad(where + ".repeats[" + std::to_string(k) + "]", rep.error().message());
@@ -442,6 +448,7 @@ DSPY_DECL Result<BenchmarkReport> merge(std::vector<BenchmarkReport> shards) {
       run.calls.tokens_in += c.tokens_in;
       run.calls.tokens_out += c.tokens_out;
       for (const auto& [code, k] : c.errors) run.calls.errors[code] += k;
+      run.calls.retries += c.retries;
       run.wall_s = std::max(run.wall_s, s.models[m].wall_s);
     }
   }

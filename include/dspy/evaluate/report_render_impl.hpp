@@ -166,8 +166,9 @@ DSPY_DECL std::string to_table(const BenchmarkReport& report) {
     return std::to_string(s.calls.tokens_in) + " / " + std::to_string(s.calls.tokens_out);
   });
   add("cost", [](const ModelSummary& s) { return detail::cost_text(s.cost_usd); });
-  add("LM calls / cache hits", [](const ModelSummary& s) {
-    return std::to_string(s.calls.calls) + " / " + std::to_string(s.calls.cache_hits);
+  add("LM calls / cache hits / retries", [](const ModelSummary& s) {
+    return std::to_string(s.calls.calls) + " / " + std::to_string(s.calls.cache_hits) + " / " +
+           std::to_string(s.calls.retries);
   });
   add("throughput", [](const ModelSummary& s) {
     return detail::fixed(s.throughput, 1) + " examples/s (" + detail::fixed(s.wall_s, 2) + " s)";
@@ -211,7 +212,8 @@ DSPY_DECL std::string summary_csv(const BenchmarkReport& report) {
   std::string out;
   detail::csv::append_record(out, {"label", "model", "examples", "repeats", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
                                    "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_max_ms", "tokens_in",
-                                   "tokens_out", "cost_usd", "calls", "cache_hits", "failed", "wall_s", "throughput_per_s"});
+                                   "tokens_out", "cost_usd", "calls", "cache_hits", "retries", "failed", "wall_s",
+                                   "throughput_per_s"});
   for (const auto& s : report.summaries())
     detail::csv::append_record(
         out, {s.label, s.model, std::to_string(s.examples), std::to_string(s.repeats), detail::py_float(s.accuracy),
@@ -219,7 +221,8 @@ DSPY_DECL std::string summary_csv(const BenchmarkReport& report) {
               detail::py_float(s.latency_p90_ms), detail::py_float(s.latency_p99_ms), detail::py_float(s.latency_max_ms),
               std::to_string(s.calls.tokens_in), std::to_string(s.calls.tokens_out),
               s.cost_usd ? detail::py_float(*s.cost_usd) : std::string(), std::to_string(s.calls.calls),
-              std::to_string(s.calls.cache_hits), std::to_string(s.failed), detail::py_float(s.wall_s),
+              std::to_string(s.calls.cache_hits), std::to_string(s.calls.retries), std::to_string(s.failed),
+              detail::py_float(s.wall_s),
               detail::py_float(s.throughput)});
   return out;
 }
@@ -540,7 +543,7 @@ DSPY_DECL std::string to_html(const BenchmarkReport& report, const std::vector<C
 
   s += "<section><h2>Summary</h2>\n<div class=\"scroll\"><table class=\"summary\">\n<tr><th>model</th><th class=\"num\">accuracy</th><th "
        "class=\"num\">95% CI</th><th class=\"num\">p50 / p90 / p99 / max (ms)</th><th class=\"num\">tokens in / out</th><th "
-       "class=\"num\">cost</th><th class=\"num\">LM calls</th><th class=\"num\">cache hits</th><th class=\"num\">failed</th><th "
+       "class=\"num\">cost</th><th class=\"num\">LM calls</th><th class=\"num\">cache hits</th><th class=\"num\">retries</th><th class=\"num\">failed</th><th "
        "class=\"num\">throughput</th><th class=\"num\">wall</th></tr>\n";
   for (const auto& sm : summaries)
     s += "<tr><td><b>" + escape_markup(sm.label) + "</b><br/><span class=\"muted\">" + escape_markup(sm.model) +
@@ -551,7 +554,7 @@ DSPY_DECL std::string to_html(const BenchmarkReport& report, const std::vector<C
          std::to_string(sm.calls.tokens_in) + " / " + std::to_string(sm.calls.tokens_out) + "</td><td class=\"num\">" +
          escape_markup(sm.cost_usd ? detail::cost_text(sm.cost_usd) : "n/a") + "</td><td class=\"num\">" +
          std::to_string(sm.calls.calls) + "</td><td class=\"num\">" + std::to_string(sm.calls.cache_hits) +
-         "</td><td class=\"num\">" + std::to_string(sm.failed) + "</td><td class=\"num\">" + detail::fixed(sm.throughput, 1) +
+         "</td><td class=\"num\">" + std::to_string(sm.calls.retries) + "</td><td class=\"num\">" + std::to_string(sm.failed) + "</td><td class=\"num\">" + detail::fixed(sm.throughput, 1) +
          "/s</td><td class=\"num\">" + detail::fixed(sm.wall_s, 2) + " s</td></tr>\n";
   s += "</table></div>\n";
   bool any_errors = false;

@@ -167,6 +167,8 @@ struct LMResponse {
   Usage usage{};
   std::string model{};
   bool cache_hit = false;
+  /// Attempts after the first that the transport made for this reply (0 from the cache).
+  int retries = 0;
 };
 
 /// Receives the text of a reply's first completion as it arrives, piece by piece.
