@@ -372,4 +372,48 @@ TEST(ResponsesApi, OnlyForOpenAICompatibleModels) {
             std::string::npos);
 }
 
+struct Caption {
+  struct Input {
+    dspy::Image image;
+    dspy::History history;
+  };
+  struct Output {
+    std::string caption;
+  };
+};
+
+// Demos holding images and histories survive save and load, and a state saved by DSPy (media as
+// its marked content parts, as Python's Predict.dump_state writes them) loads.
+TEST(RichState, DemosWithImagesAndHistoriesRoundTripAndDspyStateLoads) {
+  dspy::History history;
+  history.messages.push_back({{"caption", "A cat."}});
+  dspy::Predict<Caption> p;
+  p.demos.push_back({.input = {.image = {"https://example.com/dog.png"}, .history = history},
+                     .output = {.caption = "A dog."}});
+  const auto state = p.dump_state();
+  dspy::Predict<Caption> q;
+  ASSERT_TRUE(q.load_state(state));
+  ASSERT_EQ(q.demos.size(), 1u);
+  EXPECT_EQ(q.demos[0].input.image.url, "https://example.com/dog.png");
+  EXPECT_EQ(q.demos[0].input.history, history);
+  EXPECT_EQ(q.dump_state(), state);
+
+  const auto dspy_saved = boost::json::parse(R"({"traces": [], "train": [], "demos": [{"image":)"
+      R"( "<<CUSTOM-TYPE-START-IDENTIFIER>>[{\"type\": \"image_url\", \"image_url\": {\"url\":)"
+      R"( \"https://example.com/cat.jpg\"}}]<<CUSTOM-TYPE-END-IDENTIFIER>>", "history": {"messages": []},)"
+      R"( "caption": "A cat."}], "signature": {"instructions": "Given the fields `image`, `history`, produce the)"
+      R"( fields `caption`.", "fields": [{"prefix": "Image:", "description": "${image}"}, {"prefix": "History:",)"
+      R"( "description": "${history}"}, {"prefix": "Caption:", "description": "${caption}"}]}, "lm": null})");
+  dspy::Predict<Caption> r;
+  ASSERT_TRUE(r.load_state(dspy_saved));
+  ASSERT_EQ(r.demos.size(), 1u);
+  EXPECT_EQ(r.demos[0].input.image.url, "https://example.com/cat.jpg");
+  // The demo's user message carries the image as a part, as DSPy sends it.
+  const auto messages = r.format({.image = {"https://example.com/x.png"}, .history = {}});
+  bool demo_image = false;
+  for (const auto& part : messages[1].content.parts())
+    demo_image = demo_image || (part.at("type") == "image_url" && part.at("image_url").at("url") == "https://example.com/cat.jpg");
+  EXPECT_TRUE(demo_image);
+}
+
 }  // namespace multimodal_wire_test
