@@ -35,6 +35,10 @@ namespace detail {
 /// output, else `<name>\nvalue\n</name>` with a str output's `&` and `<` escaped.
 DSPY_DECL void append_xml_output(std::string& out, const FieldCodec& field, const boost::json::value& value);
 
+/// How pydantic prints an annotation: DSPy's `Optional[X]` is `Union[X, NoneType]` (DSPy's
+/// field errors name the field by it).
+[[nodiscard]] DSPY_DECL std::string pydantic_annotation(std::string_view type_name);
+
 class XMLAdapterImpl final : public Adapter {
  public:
   explicit XMLAdapterImpl(XMLAdapter options = {}) : options_(options) {}

@@ -104,8 +104,7 @@ DSPY_DECL std::string XMLAdapterImpl::format_assistant_message_content(const Sig
   return strip_in_place(std::move(s));
 }
 
-// How pydantic prints an annotation: DSPy's `Optional[X]` is `Union[X, NoneType]`.
-inline std::string pydantic_annotation(std::string_view type_name) {
+DSPY_DECL std::string pydantic_annotation(std::string_view type_name) {
   std::string out;
   for (std::size_t i = 0; i < type_name.size();) {
     if (type_name.substr(i, 9) != "Optional[") {
