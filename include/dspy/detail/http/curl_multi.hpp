@@ -491,6 +491,10 @@ class BasicCurlService : public asio::execution_context::service {
     }
     t->response.over_budget = true;
     t->response.limit = reply_budget().limit.load(std::memory_order_relaxed);
+    // Its bytes go back now, not at completion: another reply's piece handled in the same
+    // socket action must not fail for bytes this dead transfer still held.
+    reply_budget().give_back(std::exchange(t->budgeted, 0));
+    std::string().swap(t->response.body);
     return false;
   }
 
