@@ -18,7 +18,15 @@
 // file.
 //
 // REPLIES.jsonl holds one reply per line: a JSON string (the completion text) or an object with
-// a "content" string. Replies are served in order and cycle. With --routes, each request gets the
+// a "content" string, "tool_calls", or both. "tool_calls" is a list of function calls
+// {"id"?, "name", "arguments"?}, the arguments an object or JSON text (none: {}); an absent id is
+// made up ("call_<n>" on /v1/chat/completions, "toolu_<n>" on /v1/messages). They are served in
+// OpenAI's shape (message.tool_calls entries of type "function" with the arguments as JSON text,
+// content null when there is no text, finish_reason "tool_calls") or as Anthropic tool_use blocks
+// after the text (stop_reason "tool_use"), and streamed as OpenAI delta.tool_calls chunks (the
+// arguments in pieces) or Anthropic tool_use content blocks with input_json_delta pieces. A routes
+// file's route may carry "tool_calls" too. Requests may hold tool calls and tool messages (OpenAI
+// "tool" messages, Anthropic tool_result blocks). Replies are served in order and cycle. With --routes, each request gets the
 // reply of the first route that matches it, as dspy::testing::RoutedLM::load_routes reads the file
 // (README, "Test LMs"); a request no route matches is answered 400 with the reasons. With --simulate, replies come from
 // dspy::testing::simulate_reply (it solves the shipped arithmetic and factoid datasets and is
@@ -70,49 +78,73 @@ using asio::ip::tcp;
 // Files larger than this are refused: the server holds them in memory.
 constexpr std::uintmax_t kMaxFileBytes = 64U << 20U;
 
+// One choice of an answer: its text and the function calls it asks for (ids may be empty: the
+// answer makes them up).
+struct Choice {
+  std::string text;
+  std::vector<dspy::MessageToolCall> calls;
+};
+
 struct Script {
-  std::vector<std::string> replies;  // empty: routes or simulate
+  std::vector<Choice> replies;  // empty: routes or simulate
   std::chrono::milliseconds latency{0};
   dspy::testing::SimulatedLMOptions simulated{};
   std::size_t next = 0;
   std::uint64_t served = 0;
+  std::uint64_t call_ids = 0;  // tool call ids made up so far
   std::optional<dspy::testing::RoutedLM> routes{};
 
   // `draw` is the completion's index: the simulated model's samples differ by it.
-  std::string take(const std::vector<dspy::Message>& prompt, std::uint64_t draw = 0) {
-    if (replies.empty()) return dspy::testing::simulate_reply(prompt, simulated, draw);
-    const std::string& r = replies[next];
+  Choice take(const std::vector<dspy::Message>& prompt, std::uint64_t draw = 0) {
+    if (replies.empty()) return {dspy::testing::simulate_reply(prompt, simulated, draw), {}};
+    const Choice& r = replies[next];
     next = (next + 1) % replies.size();
     return r;
   }
 
-  // The request's `n` completions; with routes, the route's reply or why none matched.
-  dspy::Result<std::vector<std::string>> completions(const std::vector<dspy::Message>& prompt, std::int64_t n) {
+  // The request's `n` choices; with routes, the route's reply or why none matched.
+  dspy::Result<std::vector<Choice>> completions(const std::vector<dspy::Message>& prompt, std::int64_t n) {
+    std::vector<Choice> out;
     if (routes) {
       dspy::LMRequest request{.messages = prompt, .config = {.n = static_cast<int>(n)}};
       auto reply = routes->reply_to(request);
       if (!reply) return std::move(reply).error();
-      return std::move(reply->completions);
+      for (std::size_t i = 0; i < reply->completions.size(); ++i)
+        out.push_back({std::move(reply->completions[i]),
+                       i < reply->tool_calls.size() ? std::move(reply->tool_calls[i]) : std::vector<dspy::MessageToolCall>{}});
+      return out;
     }
-    std::vector<std::string> out;
     for (std::int64_t i = 0; i < n; ++i) out.push_back(take(prompt, static_cast<std::uint64_t>(i)));
     return out;
   }
 };
 
-std::vector<std::string> load_replies(const std::string& path) {
-  std::vector<std::string> out;
+std::vector<Choice> load_replies(const std::string& path) {
+  std::vector<Choice> out;
   auto read = dspy::detail::for_each_jsonl_row(
       path,
       [&](std::size_t line, const json::value& v) -> dspy::Result<void> {
-        const json::string* text = v.if_string();
-        if (v.is_object())
-          if (const auto* c = v.get_object().if_contains("content"); c && c->is_string()) text = &c->get_string();
-        if (!text)
+        const auto bad = [&] {
           return dspy::Error(dspy::Errc::parse_error,
                              dspy::detail::at_line(path, line) +
-                                 "expected a JSON string or an object with a \"content\" string");
-        out.emplace_back(*text);
+                                 "expected a JSON string or an object with a \"content\" string and/or \"tool_calls\"");
+        };
+        if (v.is_string()) {
+          out.push_back({std::string(v.get_string()), {}});
+          return {};
+        }
+        if (!v.is_object()) return bad();
+        Choice choice;
+        const auto* content = v.get_object().if_contains("content");
+        const auto* calls = v.get_object().if_contains("tool_calls");
+        if ((!content && !calls) || (content && !content->is_string())) return bad();
+        if (content) choice.text = content->get_string();
+        if (calls) {
+          auto read = dspy::detail::scripted_tool_calls(*calls, dspy::detail::at_line(path, line) + "\"tool_calls\"");
+          if (!read) return std::move(read).error();
+          choice.calls = std::move(*read);
+        }
+        out.push_back(std::move(choice));
         return {};
       },
       kMaxFileBytes);
@@ -121,25 +153,41 @@ std::vector<std::string> load_replies(const std::string& path) {
   return out;
 }
 
-// The conversation of a request: Anthropic's top-level system prompt, then the messages.
+std::string string_at(const json::object* o, std::string_view key) {
+  const auto* v = o ? o->if_contains(key) : nullptr;
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// The conversation of a request: Anthropic's top-level system prompt, then the messages, with
+// OpenAI's tool calls and tool messages (content null, `tool_calls`, `tool_call_id`); Anthropic's
+// tool_use and tool_result blocks stay content blocks.
 std::vector<dspy::Message> prompt_of(const json::object& body) {
   std::vector<dspy::Message> out;
   if (const auto* s = body.if_contains("system"); s && s->is_string()) out.push_back({"system", std::string(s->get_string())});
   if (const auto* m = body.if_contains("messages"); m && m->is_array())
-    for (const auto& msg : m->get_array())
-      if (const auto* o = msg.if_object()) {
-        const auto* role = o->if_contains("role");
-        const auto* content = o->if_contains("content");
-        if (!role || !role->is_string() || !content) continue;
-        if (content->is_string()) {
-          out.push_back({std::string(role->get_string()), std::string(content->get_string())});
-        } else if (content->is_array()) {  // content parts or blocks: images, files, documents and text
-          std::vector<dspy::ContentPart> parts;
-          for (const auto& p : content->get_array())
-            if (p.is_object()) parts.push_back(p.get_object());
-          out.push_back({std::string(role->get_string()), dspy::Content(std::move(parts))});
-        }
+    for (const auto& msg : m->get_array()) {
+      const auto* o = msg.if_object();
+      if (!o || !o->contains("role") || !o->at("role").is_string()) continue;
+      dspy::Message message{.role = string_at(o, "role"),
+                            .tool_call_id = string_at(o, "tool_call_id"),
+                            .name = string_at(o, "name")};
+      const auto* content = o->if_contains("content");
+      if (content && content->is_string()) {
+        message.content = std::string(content->get_string());
+      } else if (content && content->is_array()) {  // content parts or blocks: images, files, documents and text
+        std::vector<dspy::ContentPart> parts;
+        for (const auto& p : content->get_array())
+          if (p.is_object()) parts.push_back(p.get_object());
+        message.content = dspy::Content(std::move(parts));
       }
+      if (const auto* calls = o->if_contains("tool_calls"); calls && calls->is_array())
+        for (const auto& c : calls->get_array()) {
+          const auto* function = c.is_object() ? c.get_object().if_contains("function") : nullptr;
+          const auto* f = function ? function->if_object() : nullptr;
+          message.tool_calls.push_back({string_at(c.if_object(), "id"), string_at(f, "name"), string_at(f, "arguments")});
+        }
+      out.push_back(std::move(message));
+    }
   return out;
 }
 
@@ -241,33 +289,61 @@ std::pair<http::status, json::value> answer(Script& script, const http::request<
   std::int64_t n = 1;
   if (const auto* v = body.if_contains("n"); openai && v && v->is_int64() && v->get_int64() > 0)
     n = std::min<std::int64_t>(v->get_int64(), 128);
-  auto texts = script.completions(messages, n);
-  if (!texts) return {http::status::bad_request, error_body(texts.error().message())};
+  auto choices = script.completions(messages, n);
+  if (!choices) return {http::status::bad_request, error_body(choices.error().message())};
+  for (auto& choice : *choices)
+    for (auto& call : choice.calls)
+      if (call.id.empty()) call.id = (openai ? "call_" : "toolu_") + std::to_string(++script.call_ids);
+  const auto completion_tokens = [](const Choice& c) {
+    std::size_t chars = c.text.size();
+    for (const auto& call : c.calls) chars += call.name.size() + call.arguments.size();
+    return estimate_tokens(chars);
+  };
   if (anthropic) {
-    const std::string& text = texts->front();
-    const std::int64_t completion = estimate_tokens(text.size());
+    const Choice& choice = choices->front();
+    json::array blocks;
+    if (!choice.text.empty() || choice.calls.empty()) blocks.push_back({{"type", "text"}, {"text", choice.text}});
+    for (const auto& call : choice.calls) {
+      json::value input = json::parse(call.arguments, ec);
+      if (ec || !input.is_object())
+        return {http::status::bad_request,
+                error_body("the scripted arguments of tool call `" + call.name +
+                           "` are not a JSON object, and Anthropic's tool_use input must be one")};
+      blocks.push_back({{"type", "tool_use"}, {"id", call.id}, {"name", call.name}, {"input", std::move(input)}});
+    }
     return {http::status::ok,
             {{"id", "msg_demo_" + std::to_string(script.served)},
              {"type", "message"},
              {"role", "assistant"},
              {"model", model},
-             {"content", {{{"type", "text"}, {"text", text}}}},
-             {"stop_reason", "end_turn"},
-             {"usage", {{"input_tokens", prompt}, {"output_tokens", completion}}}}};
+             {"content", std::move(blocks)},
+             {"stop_reason", choice.calls.empty() ? "end_turn" : "tool_use"},
+             {"usage", {{"input_tokens", prompt}, {"output_tokens", completion_tokens(choice)}}}}};
   }
-  json::array choices;
+  json::array out;
   std::int64_t completion = 0;
-  for (std::size_t i = 0; i < texts->size(); ++i) {
-    const std::string& text = (*texts)[i];
-    completion += estimate_tokens(text.size());
-    choices.push_back(
-        {{"index", i}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}});
+  for (std::size_t i = 0; i < choices->size(); ++i) {
+    const Choice& choice = (*choices)[i];
+    completion += completion_tokens(choice);
+    json::object message{{"role", "assistant"}, {"content", choice.text}};
+    if (!choice.calls.empty()) {
+      if (choice.text.empty()) message["content"] = nullptr;
+      json::array calls;
+      for (const auto& call : choice.calls)
+        calls.push_back({{"id", call.id},
+                         {"type", "function"},
+                         {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+      message["tool_calls"] = std::move(calls);
+    }
+    out.push_back({{"index", i},
+                   {"message", std::move(message)},
+                   {"finish_reason", choice.calls.empty() ? "stop" : "tool_calls"}});
   }
   return {http::status::ok,
           {{"id", "chatcmpl-demo-" + std::to_string(script.served)},
            {"object", "chat.completion"},
            {"model", model},
-           {"choices", std::move(choices)},
+           {"choices", std::move(out)},
            {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}}};
 }
 
@@ -295,7 +371,6 @@ std::vector<std::string> stream_events(const json::object& reply, const json::ob
   const json::value id = reply.at("id");
   const json::value model = reply.at("model");
   if (reply.contains("content")) {  // Anthropic
-    const std::string_view text = reply.at("content").at(0).at("text").as_string();
     const json::object& usage = reply.at("usage").as_object();
     events.push_back(sse({{"type", "message_start"},
                           {"message",
@@ -307,17 +382,25 @@ std::vector<std::string> stream_events(const json::object& reply, const json::ob
                             {"stop_reason", nullptr},
                             {"usage", {{"input_tokens", usage.at("input_tokens")}, {"output_tokens", 1}}}}}},
                          "message_start"));
-    events.push_back(sse(
-        {{"type", "content_block_start"}, {"index", 0}, {"content_block", {{"type", "text"}, {"text", ""}}}},
-        "content_block_start"));
-    events.push_back(sse({{"type", "ping"}}, "ping"));
-    for (std::string_view piece : pieces(text, 8))
-      events.push_back(sse(
-          {{"type", "content_block_delta"}, {"index", 0}, {"delta", {{"type", "text_delta"}, {"text", piece}}}},
-          "content_block_delta"));
-    events.push_back(sse({{"type", "content_block_stop"}, {"index", 0}}, "content_block_stop"));
+    const json::array& blocks = reply.at("content").as_array();
+    for (std::size_t index = 0; index < blocks.size(); ++index) {
+      const json::object& block = blocks[index].as_object();
+      const bool tool = block.at("type") == "tool_use";
+      // A tool_use block starts with an empty input, which input_json_delta pieces then spell out.
+      const json::value start = tool ? json::value{{"type", "tool_use"}, {"id", block.at("id")}, {"name", block.at("name")}, {"input", json::object{}}}
+                                     : json::value{{"type", "text"}, {"text", ""}};
+      events.push_back(sse({{"type", "content_block_start"}, {"index", index}, {"content_block", start}}, "content_block_start"));
+      if (index == 0) events.push_back(sse({{"type", "ping"}}, "ping"));
+      const std::string text = tool ? json::serialize(block.at("input")) : std::string(block.at("text").as_string());
+      for (std::string_view piece : pieces(text, 8)) {
+        const json::value delta = tool ? json::value{{"type", "input_json_delta"}, {"partial_json", piece}}
+                                       : json::value{{"type", "text_delta"}, {"text", piece}};
+        events.push_back(sse({{"type", "content_block_delta"}, {"index", index}, {"delta", delta}}, "content_block_delta"));
+      }
+      events.push_back(sse({{"type", "content_block_stop"}, {"index", index}}, "content_block_stop"));
+    }
     events.push_back(sse({{"type", "message_delta"},
-                          {"delta", {{"stop_reason", "end_turn"}, {"stop_sequence", nullptr}}},
+                          {"delta", {{"stop_reason", reply.at("stop_reason")}, {"stop_sequence", nullptr}}},
                           {"usage", {{"output_tokens", usage.at("output_tokens")}}}},
                          "message_delta"));
     events.push_back(sse({{"type", "message_stop"}}, "message_stop"));
@@ -327,12 +410,30 @@ std::vector<std::string> stream_events(const json::object& reply, const json::ob
     return json::value{
         {"id", id}, {"object", "chat.completion.chunk"}, {"model", model}, {"choices", std::move(choices)}};
   };
+  const auto delta = [&](const json::value& index, json::object d) {
+    return sse(chunk({{{"index", index}, {"delta", std::move(d)}, {"finish_reason", nullptr}}}));
+  };
   for (const auto& c : reply.at("choices").as_array()) {
     const json::value index = c.at("index");
-    events.push_back(sse(chunk({{{"index", index}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}})));
-    for (std::string_view piece : pieces(c.at("message").at("content").as_string(), 8))
-      events.push_back(sse(chunk({{{"index", index}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}})));
-    events.push_back(sse(chunk({{{"index", index}, {"delta", json::object{}}, {"finish_reason", "stop"}}})));
+    const json::object& message = c.at("message").as_object();
+    const json::value& content = message.at("content");
+    events.push_back(delta(index, {{"role", "assistant"}, {"content", content.is_null() ? json::value(nullptr) : json::value("")}}));
+    if (content.is_string())
+      for (std::string_view piece : pieces(content.get_string(), 8)) events.push_back(delta(index, {{"content", piece}}));
+    // Each call opens with its id, type and name, then its arguments text comes in pieces.
+    if (const auto* calls = message.if_contains("tool_calls"))
+      for (std::size_t i = 0; i < calls->as_array().size(); ++i) {
+        const json::object& call = calls->as_array()[i].as_object();
+        const json::object& function = call.at("function").as_object();
+        events.push_back(delta(index, {{"tool_calls",
+                                        {{{"index", i},
+                                          {"id", call.at("id")},
+                                          {"type", "function"},
+                                          {"function", {{"name", function.at("name")}, {"arguments", ""}}}}}}}));
+        for (std::string_view piece : pieces(function.at("arguments").as_string(), 8))
+          events.push_back(delta(index, {{"tool_calls", {{{"index", i}, {"function", {{"arguments", piece}}}}}}}));
+      }
+    events.push_back(sse(chunk({{{"index", index}, {"delta", json::object{}}, {"finish_reason", c.at("finish_reason")}}})));
   }
   const auto* options = request.if_contains("stream_options");
   if (options && options->is_object() && options->get_object().if_contains("include_usage") &&
@@ -460,7 +561,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    Script script{simulate || routed ? std::vector<std::string>{} : load_replies(args[0]), latency};
+    Script script{simulate || routed ? std::vector<Choice>{} : load_replies(args[0]), latency};
     if (error_rate) script.simulated.error_rate = [rate = *error_rate](const dspy::testing::ChatPrompt&) { return rate; };
     if (routed) {
       script.routes.emplace("demo");

@@ -87,6 +87,13 @@ DSPY_DECL std::string format_fields(std::string_view adapter, const boost::json:
 // A route for one line of a routes file (`where` locates the line in errors).
 DSPY_DECL Result<Route> route_from_json(const boost::json::value& rule, const std::string& where);
 
+// Scripted tool calls, as routes and replies files give them: a list of `{"id"?, "name",
+// "arguments"?}` with the arguments an object or JSON text (kept as given, so broken JSON can be
+// scripted; none: `{}`). An absent id stays empty (the demo server makes one up). `where` locates
+// the list in errors.
+DSPY_DECL Result<std::vector<MessageToolCall>> scripted_tool_calls(const boost::json::value& calls,
+                                                                   const std::string& where);
+
 // A route of signature Sig: `answer(input, why)` gives the output (or the error) that answers a
 // request of Sig, or nullopt with why not in `why`; the output is written as the request's
 // adapter writes a reply.

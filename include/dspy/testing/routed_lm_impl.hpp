@@ -189,6 +189,7 @@ DSPY_DECL Result<Route> route_from_json(const boost::json::value& rule, const st
   std::optional<testing::RequestFields> signature;  // its input_names and output_names
   std::optional<std::regex> regex;
   std::optional<boost::json::value> reply;
+  std::vector<MessageToolCall> calls;
   for (const auto& [key, value] : rule.get_object()) {
     if (key == "match") {
       if (!value.is_object()) return bad("\"match\" must be an object of input field names and values");
@@ -214,15 +215,20 @@ DSPY_DECL Result<Route> route_from_json(const boost::json::value& rule, const st
         return bad("\"reply\" must be a string (the completion) or an object of output field values, got " +
                    json_kind_name(value));
       reply = value;
+    } else if (key == "tool_calls") {
+      auto read = scripted_tool_calls(value, where + ": \"tool_calls\"");
+      if (!read) return read.error();
+      calls = std::move(*read);
     } else {
       return bad("unknown key \"" + std::string(key) +
-                 "\" (a route has \"signature\", \"match\", \"regex\" and \"reply\")");
+                 "\" (a route has \"signature\", \"match\", \"regex\", \"reply\" and \"tool_calls\")");
     }
   }
-  if (!reply) return bad("the route has no \"reply\"");
+  if (!reply && calls.empty()) return bad("the route has no \"reply\" and no \"tool_calls\"");
   return Route{where, [match = std::move(match), signature = std::move(signature), regex = std::move(regex),
-                       reply = std::move(*reply)](const LMRequest& request, const testing::RequestFields& fields,
-                                                  std::string& why) -> std::optional<testing::TestReply> {
+                       reply = std::move(reply), calls = std::move(calls)](
+                          const LMRequest& request, const testing::RequestFields& fields,
+                          std::string& why) -> std::optional<testing::TestReply> {
                  if (signature && (signature->input_names != fields.input_names ||
                                    signature->output_names != fields.output_names)) {
                    why = "the request's signature is \"" + fields.signature() + "\"";
@@ -246,9 +252,50 @@ DSPY_DECL Result<Route> route_from_json(const boost::json::value& rule, const st
                      return std::nullopt;
                    }
                  }
-                 if (reply.is_string()) return testing::TestReply(std::string(reply.get_string()));
-                 return testing::TestReply(format_fields(fields.adapter, reply.get_object()));
+                 std::string text;
+                 if (reply) text = reply->is_string() ? std::string(reply->get_string())
+                                                      : format_fields(fields.adapter, reply->get_object());
+                 if (calls.empty()) return testing::TestReply(std::move(text));
+                 // Every choice the request asks for gets the text and the calls.
+                 const auto n = static_cast<std::size_t>(std::max(request.config.n.value_or(1), 1));
+                 LMResponse response;
+                 response.completions.assign(n, text);
+                 response.tool_calls.assign(n, calls);
+                 return testing::TestReply(std::move(response));
                }};
+}
+
+DSPY_DECL Result<std::vector<MessageToolCall>> scripted_tool_calls(const boost::json::value& calls,
+                                                                   const std::string& where) {
+  const auto bad = [&](std::string what) { return Error(Errc::parse_error, where + ": " + std::move(what)); };
+  if (!calls.is_array()) return bad("expected a list of tool calls, got " + json_kind_name(calls));
+  std::vector<MessageToolCall> out;
+  for (std::size_t i = 0; i < calls.get_array().size(); ++i) {
+    const boost::json::value& call = calls.get_array()[i];
+    const std::string at = "call " + std::to_string(i) + ": ";
+    if (!call.is_object()) return bad(at + "expected an object with \"name\" and \"arguments\", got " + json_kind_name(call));
+    MessageToolCall c{.arguments = "{}"};
+    bool named = false;
+    for (const auto& [key, value] : call.get_object()) {
+      if (key == "name" && value.is_string() && !value.get_string().empty()) {
+        c.name = value.get_string();
+        named = true;
+      } else if (key == "id" && value.is_string()) {
+        c.id = value.get_string();
+      } else if (key == "arguments" && (value.is_string() || value.is_object())) {
+        c.arguments = value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value);
+      } else if (key == "name" || key == "id" || key == "arguments") {
+        return bad(at + "\"" + std::string(key) + "\" must be " +
+                   (key == "arguments" ? "an object or JSON text" : key == "id" ? "a string" : "a non-empty string") + ", got " +
+                   json_kind_name(value));
+      } else {
+        return bad(at + "unknown key \"" + std::string(key) + "\" (a call has \"id\", \"name\" and \"arguments\")");
+      }
+    }
+    if (!named) return bad(at + "the call has no \"name\"");
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace dspy::detail

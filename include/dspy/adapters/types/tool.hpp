@@ -376,6 +376,12 @@ class TypedTool {
         co_return ToolOutcome{nullptr, "Arg " + std::string(kv.key()) + " is not in the tool's args."};
     }
     if (!body_) co_return ToolOutcome{nullptr, "the tool `" + std::string(name) + "` has no function"};
+    // An argument with a default may be left out, as in a Python call: it takes its initializer.
+    if constexpr (detail::HasArgDefaults<Args>) {
+      const boost::json::value initial = dspy::to_json(Args{});
+      for (std::string_view d : Args::defaults)
+        if (!args.contains(d)) args[d] = initial.at(d);
+    }
     Args parsed{};
     if (auto err = from_json(boost::json::value(std::move(args)), parsed)) co_return ToolOutcome{nullptr, *err};
     auto pending = body_(std::move(parsed));  // not inside co_await: GCC 12 bug 100611
