@@ -292,6 +292,26 @@ TEST_F(DemoServerToolsTest, StreamedToolCallsInBothShapes) {
   EXPECT_EQ(json::parse(inputs[1]), (json::object{{"city", "Zürich"}}));
 }
 
+// The LM reads the streamed calls back: the same ToolCalls as unstreamed, the text streamed.
+TEST_F(DemoServerToolsTest, StreamedCallsReachAStreamingPredict) {
+  const std::string replies = write("mixed.jsonl", {kTextAndCall});
+  for (const std::string provider : {"openai", "anthropic"}) {
+    SCOPED_TRACE(provider);
+    auto server = DemoServer::start(DSPY_DEMO_SERVER, {replies});
+    ASSERT_TRUE(server) << server.error().message();
+    const auto answer = desk(lm_of(*server, provider + "/demo"));
+    std::string streamed;
+    const auto r = answer.stream({"Which city is the capital?", tools()},
+                                 [&](const dspy::StreamChunk& c) { streamed += c.text; });
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->answer, "checking");
+    EXPECT_EQ(streamed, "checking");
+    ASSERT_EQ(r->tool_calls.tool_calls.size(), 1U);
+    EXPECT_EQ(r->tool_calls.tool_calls[0].id, provider == "openai" ? "call_1" : "toolu_1");
+    EXPECT_EQ(r->tool_calls.tool_calls[0].args, (json::object{{"city", "Bern"}}));
+  }
+}
+
 TEST_F(DemoServerToolsTest, MalformedScriptedCallsAreRefusedWithTheLine) {
   const std::string replies =
       write("bad.jsonl", {R"("fine")", R"({"tool_calls": [{"name": "lookup", "args": {"city": "Bern"}}]})"});
