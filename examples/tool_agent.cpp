@@ -78,9 +78,13 @@ int main(int argc, char** argv) {
   const std::string question =
       argc > 1 ? argv[1] : "I drive from Lisbon to Porto, then on to Madrid. How many miles is that in total?";
   auto lm = example_lm("tool_agent");
-  // The demo server answers tool calls whatever the model's name says; a real model's family
-  // tells the LM whether it calls functions natively.
-  if (lm.offline()) lm.lm->set_capabilities({.function_calling = true});
+  // Offline: the demo server calls functions whatever the model's name says, and it replies in
+  // script order, so no step may come from the cache (a cached first step would leave the
+  // script's first reply to answer the second). Online, the model's family tells the LM whether
+  // it calls functions natively.
+  if (lm.offline())
+    lm.lm = std::make_shared<dspy::LM>(
+        lm.server->lm("openai/demo", {.cache = false, .capabilities = dspy::LMCapabilities{.function_calling = true}}));
 
   dspy::ReActV2<TripQuestion> agent({dspy::tool<"distance">(&distance_km, "The road distance between two cities, in km."),
                                      dspy::tool<"convert">(&convert, "Converts a distance between km and miles.")},
