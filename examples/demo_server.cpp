@@ -26,8 +26,9 @@
 // after the text (stop_reason "tool_use"), and streamed as OpenAI delta.tool_calls chunks (the
 // arguments in pieces) or Anthropic tool_use content blocks with input_json_delta pieces. A routes
 // file's route may carry "tool_calls" too. Requests may hold tool calls and tool messages (OpenAI
-// "tool" messages, Anthropic tool_result blocks). Replies are served in order and cycle. With --routes, each request gets the
-// reply of the first route that matches it, as dspy::testing::RoutedLM::load_routes reads the file
+// "tool" messages, Anthropic tool_result blocks). Replies are served in order and cycle.
+//
+// With --routes, each request gets the reply of the first route that matches it, as dspy::testing::RoutedLM::load_routes reads the file
 // (README, "Test LMs"); a request no route matches is answered 400 with the reasons. With --simulate, replies come from
 // dspy::testing::simulate_reply (it solves the shipped arithmetic and factoid datasets and is
 // wrong on a fixed share of items; with --error-rate, on a share R of every prompt's items, so
