@@ -430,6 +430,124 @@ TEST(LmStream, AThrowingPartialListenerBecomesTheCallsError) {
   EXPECT_NE(r.error().message().find("listener gave up at 3"), std::string::npos) << r.error().message();
 }
 
+// ---- native reasoning in streams ----
+
+struct Socks {
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    dspy::Reasoning reasoning;
+    int answer = 0;
+  };
+};
+
+// Server-sent events named after their JSON's type, as Anthropic and the Responses API send them.
+std::string typed_events(const std::vector<boost::json::value>& events) {
+  std::string out;
+  for (const auto& e : events)
+    out += "event: " + std::string(e.at("type").as_string()) + "\ndata: " + boost::json::serialize(e) + "\n\n";
+  return out;
+}
+
+// The request asked for native reasoning: reasoning_effort sent, the Reasoning field not in the prompt.
+void expect_native_request(const dspy::test::Received& request, std::string_view system) {
+  const auto body = request.json().as_object();
+  EXPECT_EQ(body.at("stream"), true);
+  EXPECT_NE(request.body.find("\"reasoning_effort\":\"low\""), std::string::npos) << request.body;
+  EXPECT_EQ(system.find("[[ ## reasoning ## ]]"), std::string::npos) << system;
+  EXPECT_NE(system.find("[[ ## answer ## ]]"), std::string::npos) << system;
+}
+
+TEST(LmStream, OpenAIReasoningContentDeltasFillANativeReasoningOutput) {
+  std::string body;
+  const auto chunk = [&](boost::json::object delta) {
+    body += "data: " +
+            boost::json::serialize(boost::json::object{
+                {"choices", {{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}}}}}) +
+            "\n\n";
+  };
+  for (const char* piece : {"7 pairs", ", 2 socks", " each."}) chunk({{"reasoning_content", piece}});
+  for (const auto& d : deltas("[[ ## answer ## ]]\n14\n\n[[ ## completed ## ]]\n", 4)) chunk({{"content", d}});
+  body += "data: [DONE]\n\n";
+  TestServer server;
+  server.push(sse_reply(body));
+  dspy::Predict<Socks> p;
+  p.set_lm(dspy::LM("openai/o3-mini", config_for(server)));
+  std::vector<std::pair<std::optional<std::string>, std::optional<int>>> seen;
+  auto r = p.stream({.question = "How many socks in seven pairs?"}, [&](const dspy::Partial<Socks::Output>& partial) {
+    const auto& reasoning = partial.get<"reasoning">();
+    seen.emplace_back(reasoning ? std::optional(reasoning->content) : std::nullopt, partial.get<"answer">());
+  });
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "7 pairs, 2 socks each.");
+  EXPECT_EQ(r->answer, 14);
+  // The answer as its section completes; the reasoning, read from the reply's own, at the end.
+  EXPECT_EQ(seen, (decltype(seen){{std::nullopt, 14}, {"7 pairs, 2 socks each.", 14}}));
+  const auto requests = server.requests();
+  const auto& request = requests.at(0);
+  expect_native_request(request, request.json().at("messages").at(0).at("content").as_string());
+}
+
+TEST(LmStream, AnthropicThinkingDeltasFillANativeReasoningOutput) {
+  const auto delta = [](int index, boost::json::object d) {
+    return boost::json::value{{"type", "content_block_delta"}, {"index", index}, {"delta", std::move(d)}};
+  };
+  std::vector<boost::json::value> events = {
+      {{"type", "message_start"}, {"message", {{"usage", {{"input_tokens", 20}, {"output_tokens", 1}}}}}},
+      {{"type", "content_block_start"}, {"index", 0}, {"content_block", {{"type", "thinking"}, {"thinking", ""}}}},
+      delta(0, {{"type", "thinking_delta"}, {"thinking", "Pairs"}}),
+      delta(0, {{"type", "thinking_delta"}, {"thinking", " of two."}}),
+      delta(0, {{"type", "signature_delta"}, {"signature", "c2ln"}}),
+      {{"type", "content_block_stop"}, {"index", 0}},
+      {{"type", "content_block_start"}, {"index", 1}, {"content_block", {{"type", "text"}, {"text", ""}}}},
+      delta(1, {{"type", "text_delta"}, {"text", "[[ ## answer ## ]]\n1"}}),
+      delta(1, {{"type", "text_delta"}, {"text", "4\n"}}),
+      {{"type", "content_block_stop"}, {"index", 1}},
+      {{"type", "message_delta"}, {"delta", {{"stop_reason", "end_turn"}}}, {"usage", {{"output_tokens", 9}}}},
+      {{"type", "message_stop"}}};
+  TestServer server;
+  server.push(sse_reply(typed_events(events)));
+  dspy::Predict<Socks> p;
+  p.set_lm(dspy::LM("anthropic/claude-sonnet-4-5", config_for(server)));
+  Fields chunks;
+  auto r = p.stream({.question = "How many socks in seven pairs?"},
+                    [&](const dspy::StreamChunk& c) { chunks[std::string(c.field)] += c.text; });
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "Pairs of two.");
+  EXPECT_EQ(r->answer, 14);
+  EXPECT_EQ(r.value().raw_completion(), "[[ ## answer ## ]]\n14\n");  // thinking is not text
+  EXPECT_EQ(chunks, (Fields{{"answer", "14"}}));
+  EXPECT_EQ(r.value().usage(), (dspy::Usage{20, 9, 29}));
+  const auto requests = server.requests();
+  const auto& request = requests.at(0);
+  expect_native_request(request, request.json().at("system").as_string());
+}
+
+TEST(LmStream, ResponsesReasoningSummaryDeltasFillANativeReasoningOutput) {
+  std::vector<boost::json::value> events = {
+      {{"type", "response.created"}},
+      {{"type", "response.reasoning_summary_text.delta"}, {"delta", "Two socks"}},
+      {{"type", "response.reasoning_summary_text.delta"}, {"delta", " a pair."}},
+      {{"type", "response.output_text.delta"}, {"delta", "[[ ## answer ## ]]\n"}},
+      {{"type", "response.output_text.delta"}, {"delta", "14"}},
+      {{"type", "response.completed"},
+       {"response", {{"usage", {{"input_tokens", 30}, {"output_tokens", 8}, {"total_tokens", 38}}}}}}};
+  TestServer server;
+  server.push(sse_reply(typed_events(events)));
+  auto config = config_for(server);
+  config.model_type = "responses";
+  dspy::Predict<Socks> p;
+  p.set_lm(dspy::LM("openai/o4-mini", config));
+  auto r = p.stream({.question = "How many socks in seven pairs?"}, [](const dspy::StreamChunk&) {});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "Two socks a pair.");
+  EXPECT_EQ(r->answer, 14);
+  const auto body = server.requests().at(0).json();
+  EXPECT_EQ(body.at("reasoning"), (boost::json::value{{"effort", "low"}, {"summary", "auto"}}));
+  EXPECT_EQ(server.requests().at(0).body.find("[[ ## reasoning ## ]]"), std::string::npos);
+}
+
 TEST(LmStream, AnLmThatCannotStreamGivesItsChunksAtTheEnd) {
   dspy::Predict<Explain> p;
   p.set_lm(dspy::testing::ScriptedLM({kReply}));

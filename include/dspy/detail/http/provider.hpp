@@ -715,6 +715,11 @@ class StreamDecoder {
     LMResponse out;
     out.completions = std::move(texts_);
     if (out.completions.empty()) out.completions.emplace_back();
+    if (reasoned_) {  // as a whole reply: one reasoning per completion once any choice has some
+      if (out.completions.size() < reasonings_.size()) out.completions.resize(reasonings_.size());
+      reasonings_.resize(out.completions.size());
+      out.reasoning = std::move(reasonings_);
+    }
     out.usage = usage_;
     complete_total(out.usage);
     return out;
@@ -755,9 +760,12 @@ class StreamDecoder {
         const auto* co = c.if_object();
         if (!co) continue;
         const auto* delta = co->if_contains("delta");
-        const auto* content = delta && delta->is_object() ? delta->get_object().if_contains("content") : nullptr;
-        if (content && content->is_string())
-          text(static_cast<std::size_t>(int_field(*co, "index")), content->get_string());
+        const auto* d = delta ? delta->if_object() : nullptr;
+        const auto index = static_cast<std::size_t>(int_field(*co, "index"));
+        const auto* content = d ? d->if_contains("content") : nullptr;
+        if (content && content->is_string()) text(index, content->get_string());
+        if (const auto* r = d ? d->if_contains("reasoning_content") : nullptr; r && r->is_string())
+          reasoning(index, r->get_string());
       }
     if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
       usage_.prompt_tokens = int_field(u->get_object(), "prompt_tokens");
@@ -771,6 +779,8 @@ class StreamDecoder {
     const std::string_view t = sub_string(&o, "type");
     if (t == "response.output_text.delta") {
       text(0, sub_string(&o, "delta"));
+    } else if (t == "response.reasoning_summary_text.delta") {
+      reasoning(0, sub_string(&o, "delta"));
     } else if (t == "response.completed") {
       done_ = true;
       if (const auto* r = o.if_contains("response"); r && r->is_object())
@@ -795,8 +805,11 @@ class StreamDecoder {
     } else if (t == "message_delta") {
       if (const auto* mu = o.if_contains("usage")) u = mu->if_object();
     } else if (t == "content_block_delta") {
-      if (const auto* d = o.if_contains("delta"); d && d->is_object())
+      if (const auto* d = o.if_contains("delta"); d && d->is_object()) {
         if (const auto* s = d->get_object().if_contains("text"); s && s->is_string()) text(0, s->get_string());
+        // Extended thinking's thinking_delta: the reply's reasoning.
+        if (const auto* s = d->get_object().if_contains("thinking"); s && s->is_string()) reasoning(0, s->get_string());
+      }
     } else if (t == "message_stop") {
       done_ = true;
     }
@@ -818,6 +831,13 @@ class StreamDecoder {
     }
   }
 
+  void reasoning(std::size_t index, std::string_view piece) {
+    if (index >= 1024) return;  // not a real choice index
+    if (reasonings_.size() <= index) reasonings_.resize(index + 1);
+    reasonings_[index].append(piece);
+    reasoned_ = true;
+  }
+
   bool fail(Errc code, std::string what, std::string_view data) {
     raw_.assign(data);
     error_.emplace(code, std::move(what));
@@ -833,6 +853,8 @@ class StreamDecoder {
   bool done_ = false;
   bool delivered_ = false;
   std::vector<std::string> texts_;
+  std::vector<std::string> reasonings_;  ///< per choice, the model's own reasoning
+  bool reasoned_ = false;
   Usage usage_;
   std::string raw_;
   std::optional<Error> error_;
