@@ -271,6 +271,31 @@ TEST(NativeReasoning, ChainOfThoughtWithAReasoningRationaleTakesTheModelsOwnReas
       << body;
 }
 
+// With the JSONAdapter the prompt loses the native Reasoning field, but the structured-output
+// schema still lists it: DSPy 3.3.1's JSONAdapter.__call__ builds response_format from the whole
+// signature before Adapter._call_preprocess deletes the field (json_adapter.py, base.py).
+TEST(NativeReasoning, TheJsonAdaptersSchemaIsTheWholeSignaturesAsInDspy) {
+  TestServer server;
+  server.push({.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":"{\"answer\": 14}",)"
+                       R"("reasoning_content":"7 pairs, 2 each."}}],"usage":{"prompt_tokens":9,"completion_tokens":4}})"});
+  dspy::Predict<Socks> predict;
+  predict.adapter = dspy::JSONAdapter{};
+  predict.set_lm(std::make_shared<dspy::LM>(
+      "openai/o3-mini", dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-json-1", .cache = false}));
+  const auto r = predict({"How many socks in seven pairs?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "7 pairs, 2 each.");
+  EXPECT_EQ(r->answer, 14);
+  const auto body = server.requests().at(0).json();
+  EXPECT_EQ(body.at("reasoning_effort"), "low");
+  // The field list and the JSON structure lose it (the default instructions, fixed with the signature, keep its name).
+  const std::string_view system = body.at("messages").at(0).at("content").as_string();
+  EXPECT_EQ(system.find("`reasoning` (str)"), std::string::npos) << system;
+  EXPECT_EQ(system.find("\"reasoning\":"), std::string::npos) << system;
+  const auto& schema = body.at("response_format").at("json_schema").at("schema");
+  EXPECT_EQ(schema.at("required"), (boost::json::array{"reasoning", "answer"}));
+}
+
 // An explicit null effort keeps the field in the prompt, as a text section.
 TEST(NativeReasoning, ANullEffortKeepsTheFieldAsText) {
   TestServer server;
