@@ -468,7 +468,9 @@ TEST(LmStream, OpenAIReasoningContentDeltasFillANativeReasoningOutput) {
             "\n\n";
   };
   for (const char* piece : {"7 pairs", ", 2 socks", " each."}) chunk({{"reasoning_content", piece}});
-  for (const auto& d : deltas("[[ ## answer ## ]]\n14\n\n[[ ## completed ## ]]\n", 4)) chunk({{"content", d}});
+  // A section of the native field, which the prompt no longer asks for, is not the output.
+  for (const auto& d : deltas("[[ ## reasoning ## ]]\nWritten.\n\n[[ ## answer ## ]]\n14\n\n[[ ## completed ## ]]\n", 4))
+    chunk({{"content", d}});
   body += "data: [DONE]\n\n";
   TestServer server;
   server.push(sse_reply(body));
