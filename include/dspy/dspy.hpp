@@ -50,5 +50,6 @@
 #include "predict/parallel.hpp"
 #include "predict/predict.hpp"
 #include "predict/react.hpp"
+#include "predict/react_v2.hpp"
 #include "predict/refine.hpp"
-#include "predict/tool.hpp"
+#include "adapters/types/tool.hpp"

@@ -1,6 +1,6 @@
 // expect-error: `finish` is ReAct's own tool
 #include <dspy/predict/react.hpp>
-#include <dspy/predict/tool.hpp>
+#include <dspy/adapters/types/tool.hpp>
 
 struct QA {
   struct Input {

@@ -1,6 +1,6 @@
 // expect-error: the tool's argument must be an aggregate struct of its arguments
 // expect-single-error
-#include <dspy/predict/tool.hpp>
+#include <dspy/adapters/types/tool.hpp>
 
 struct SearchArgs {
   std::string query;

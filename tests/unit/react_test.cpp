@@ -170,7 +170,7 @@ TEST(Tool, CallsConvertArgumentsAndReportErrors) {
   EXPECT_EQ(run_tool(count, {{"query", "four"}}).value, json::value(4));
   EXPECT_EQ(run_tool(count, {{"query", "none"}}).error, "nothing to count");
 
-  const auto now = dspy::Tool<"now">([] { return 42; }, "Current hour.");
+  const auto now = dspy::TypedTool<"now">([] { return 42; }, "Current hour.");
   EXPECT_EQ(now.format(), "now, whose description is <desc>Current hour.</desc>. It takes arguments {}.");
   EXPECT_EQ(run_tool(now, {}).value, json::value(42));
 }

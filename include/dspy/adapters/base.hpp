@@ -136,6 +136,12 @@ class Adapter {
 
   /// Adds this adapter's options to a request (JSONAdapter: the structured-output `response_format`).
   virtual void configure_request(const SignatureView& /*sig*/, LMRequest& /*request*/) const {}
+  /// DSPy's use_native_function_calling: with a dspy::ToolCalls output and an LM whose
+  /// capabilities say function_calling, the tools input goes to the LM as the request's `tools`
+  /// and the calls come back from the reply's own tool calls.
+  [[nodiscard]] virtual bool use_native_function_calling() const noexcept { return false; }
+  /// DSPy's parallel_tool_calls, sent with native tool calls when set.
+  [[nodiscard]] virtual std::optional<bool> parallel_tool_calls() const noexcept { return std::nullopt; }
   /// The adapter that asks once more when this one cannot parse a reply (ChatAdapter: the
   /// JSONAdapter); null: none.
   [[nodiscard]] virtual AdapterHandle fallback() const { return {}; }

@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "../detail/text/pytext.hpp"
 #include "../primitives/message.hpp"
 #include "base.hpp"
 #include "signature_view.hpp"
@@ -54,15 +56,75 @@ DSPY_DECL void Adapter::format_demos(const SignatureView& sig, const DemoList& d
   }
 }
 
+namespace detail {
+// DSPy's _tool_calls_from_message: the first value of a turn that holds tool calls.
+inline const boost::json::key_value_pair* turn_tool_calls(const boost::json::object& turn) {
+  for (const auto& kv : turn)
+    if (const auto* o = kv.value().if_object(); o && o->contains("tool_calls")) return &kv;
+  return nullptr;
+}
+}  // namespace detail
+
 DSPY_DECL void Adapter::format_conversation_history(const SignatureView& sig, const boost::json::array& turns,
                                                     std::vector<Message>& messages) const {
   for (const boost::json::value& t : turns) {
     if (!t.is_object()) continue;
     const boost::json::object& turn = t.get_object();
+    const boost::json::key_value_pair* held = detail::turn_tool_calls(turn);
+    ToolCalls calls;
+    if (held && ToolCalls::from_json(held->value(), calls)) held = nullptr;
+    std::optional<ToolCallResults> results = held ? calls.tool_call_results : std::nullopt;
     std::string user = format_user_message_content(sig, FieldValues(sig.inputs, turn, false), {}, {});
     if (!user.empty()) messages.push_back({"user", std::move(user)});
-    messages.push_back(
-        {"assistant", format_assistant_message_content(sig, FieldValues(sig.outputs, turn, true), {})});
+    if (held && use_native_function_calling()) {
+      // The turn's other outputs as text, its calls as the assistant's native tool calls, and
+      // each result as a tool message; results that do not answer the calls one by one, by id,
+      // are left out (and the calls with them).
+      std::vector<FieldCodec> shown;
+      for (std::size_t j = 0; j < sig.outputs.size(); ++j) {
+        const auto* v = turn.if_contains(sig.outputs[j].name());
+        if (j != sig.tool_calls && sig.outputs[j].name() != held->key() && v && !v->is_null())
+          shown.push_back(sig.outputs[j]);
+      }
+      std::string content = shown.empty() ? std::string()
+                                          : format_assistant_message_content(sig, FieldValues(shown, turn, false), {});
+      if (results) {
+        const auto& r = results->tool_call_results;
+        bool answered = r.size() == calls.tool_calls.size();
+        for (std::size_t i = 0; answered && i < r.size(); ++i)
+          answered = calls.tool_calls[i].id && !calls.tool_calls[i].id->empty() && r[i].call_id == calls.tool_calls[i].id;
+        if (!answered) results.reset();
+      }
+      if (!content.empty() || results) {
+        Message assistant{"assistant", std::move(content)};
+        if (results)
+          for (const auto& c : calls.tool_calls)
+            assistant.tool_calls.push_back({*c.id, c.name, detail::ascii_escaped(detail::py_json(c.args))});
+        messages.push_back(std::move(assistant));
+      }
+      if (results)
+        for (const auto& r : results->tool_call_results)
+          messages.push_back({.role = "tool",
+                              .content = r.value.is_string() ? std::string(r.value.get_string()) : detail::py_json(r.value),
+                              .tool_call_id = *r.call_id,
+                              .name = r.name});
+      continue;
+    }
+    if (!held) {
+      messages.push_back(
+          {"assistant", format_assistant_message_content(sig, FieldValues(sig.outputs, turn, true), {})});
+      continue;
+    }
+    // Text mode: the calls as DSPy writes them (no ids, no results), then the results as a user
+    // message of their own.
+    boost::json::object shown = turn;
+    shown[held->key()] = boost::json::parse(calls.format());
+    messages.push_back({"assistant", format_assistant_message_content(sig, FieldValues(sig.outputs, shown, true), {})});
+    if (results) {  // DSPy's _TOOL_CALL_RESULTS_SIGNATURE: one input field, `tool_call_results`
+      std::string content;
+      format_field_with_value(content, "tool_call_results", results->format());
+      messages.push_back({"user", std::move(content)});
+    }
   }
 }
 

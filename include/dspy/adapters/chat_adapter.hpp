@@ -25,10 +25,23 @@ class ChatAdapterImpl;
 /// JSONAdapter unless `use_json_adapter_fallback` is false.
 struct ChatAdapter {
   bool use_json_adapter_fallback = true;
+  /// DSPy's use_native_function_calling (off by default for this adapter) and parallel_tool_calls.
+  bool use_native_function_calling = false;
+  std::optional<bool> parallel_tool_calls{};
   using adapter_type = detail::ChatAdapterImpl;
 };
 
 namespace detail {
+
+/// The JSONAdapter a ChatAdapter or XMLAdapter asks once more with: it keeps their native
+/// function calling settings, as DSPy's does.
+inline AdapterHandle json_fallback(bool native, std::optional<bool> parallel) {
+  if (!native && !parallel) {
+    static const AdapterHandle plain = JSONAdapter{.use_native_function_calling = false};
+    return plain;
+  }
+  return JSONAdapter{.use_native_function_calling = native, .parallel_tool_calls = parallel};
+}
 
 class ChatAdapterImpl final : public Adapter {
  public:
@@ -65,8 +78,14 @@ class ChatAdapterImpl final : public Adapter {
 
   [[nodiscard]] AdapterHandle fallback() const override {
     if (!options_.use_json_adapter_fallback) return {};
-    static const AdapterHandle json = JSONAdapter{};
-    return json;
+    return json_fallback(options_.use_native_function_calling, options_.parallel_tool_calls);
+  }
+
+  [[nodiscard]] bool use_native_function_calling() const noexcept override {
+    return options_.use_native_function_calling;
+  }
+  [[nodiscard]] std::optional<bool> parallel_tool_calls() const noexcept override {
+    return options_.parallel_tool_calls;
   }
 
  private:

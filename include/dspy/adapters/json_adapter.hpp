@@ -22,6 +22,9 @@ class JSONAdapterImpl;
 
 /// Outputs as one JSON object; asks the provider for structured output.
 struct JSONAdapter {
+  /// DSPy's default for the JSONAdapter: tools go to LMs that call functions natively.
+  bool use_native_function_calling = true;
+  std::optional<bool> parallel_tool_calls{};
   using adapter_type = detail::JSONAdapterImpl;
 };
 
@@ -29,7 +32,7 @@ namespace detail {
 
 class JSONAdapterImpl final : public Adapter {
  public:
-  explicit JSONAdapterImpl(JSONAdapter /*options*/ = {}) {}
+  explicit JSONAdapterImpl(JSONAdapter options = {}) : options_(options) {}
 
   [[nodiscard]] std::string_view name() const noexcept override { return "JSONAdapter"; }
 
@@ -58,8 +61,18 @@ class JSONAdapterImpl final : public Adapter {
   }
 
   void configure_request(const SignatureView& sig, LMRequest& request) const override {
-    request.response_format = sig.response_format();
+    request.response_format = sig.structured_response_format();
   }
+
+  [[nodiscard]] bool use_native_function_calling() const noexcept override {
+    return options_.use_native_function_calling;
+  }
+  [[nodiscard]] std::optional<bool> parallel_tool_calls() const noexcept override {
+    return options_.parallel_tool_calls;
+  }
+
+ private:
+  JSONAdapter options_;
 };
 
 }  // namespace detail

@@ -22,6 +22,7 @@
 #include "../signatures/signature.hpp"
 #include "types/citations.hpp"
 #include "types/reasoning.hpp"
+#include "types/tool.hpp"
 
 namespace dspy {
 
@@ -62,6 +63,12 @@ struct SignatureView {
   std::span<const std::string_view> output_names;
   /// The OpenAI `response_format` for structured outputs (JSONAdapter), built on first use.
   const boost::json::value& (*response_format)() = nullptr;
+  /// A reduced view's (see `without`): the full one's less the outputs left out; else null.
+  const boost::json::value* reduced_response_format = nullptr;
+
+  [[nodiscard]] const boost::json::value& structured_response_format() const {
+    return reduced_response_format ? *reduced_response_format : response_format();
+  }
   /// An input holds a DSPy type that becomes content parts (an Image, ...): user messages are
   /// then cut into parts.
   bool has_parts = false;
@@ -71,9 +78,17 @@ struct SignatureView {
   /// model's own reasoning) and the first dspy::Citations (Anthropic's citations).
   std::size_t reasoning = 0;
   std::size_t citations = 0;
-  /// This signature without the outputs of a mask (bit j: output j), as the prompt shows it when
-  /// the LM fills them natively (DSPy's signature.delete); null when there are none to leave out.
-  const SignatureView& (*without)(std::uint64_t outputs) = nullptr;
+  /// Native function calling: the first dspy::ToolCalls output (or outputs.size()), and the
+  /// first input of dspy::Tool or std::vector<dspy::Tool> (or inputs.size()).
+  std::size_t tool_calls = 0;
+  std::size_t tools = 0;
+  /// This signature without the outputs and inputs of two masks (bit j: field j), as the prompt
+  /// shows it when the LM fills outputs natively or takes inputs natively (DSPy's
+  /// signature.delete); null when there are none to leave out.
+  const SignatureView& (*without)(std::uint64_t outputs, std::uint64_t inputs) = nullptr;
+  /// The inputs an Input leaves out of the prompt altogether (bit i; ReActV2's step inputs after
+  /// the first step); null when none can be.
+  std::uint64_t (*absent)(const void* input) = nullptr;
 
   [[nodiscard]] std::size_t output_index(std::string_view name) const noexcept {
     return static_cast<std::size_t>(std::find(output_names.begin(), output_names.end(), name) - output_names.begin());
@@ -272,34 +287,40 @@ std::optional<std::string> xml_to(const std::vector<const XmlElement*>& els, T& 
 // required and forbids others.
 DSPY_DECL void enforce_required(boost::json::value& v);
 
+// The format for Out's outputs but those of `left_out` (bit j: output j).
+template <class Out>
+boost::json::value build_response_format(std::uint64_t left_out) {
+  bool open_mapping = false;
+  boost::json::object defs;
+  boost::json::object properties;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          if (left_out >> I & 1U) return;
+          using F = field_type<I, Out>;
+          // A ToolCalls output's calls hold arguments of any shape (DSPy: json_object mode).
+          open_mapping = open_mapping || StringMap<F> || JsonObject<F> || std::is_same_v<F, ToolCalls>;
+          boost::json::object prop = schema_node<F>(defs);
+          if constexpr (!Struct<typename unwrap_optional<F>::type> && !Enum<typename unwrap_optional<F>::type>)
+            prop["title"] = title_case(field_names<Out>[I]);
+          properties[field_names<Out>[I]] = std::move(prop);
+        }(),
+        ...);
+  }(std::make_index_sequence<field_count<Out>>{});
+  // Structured outputs need every property declared: open-ended maps get plain JSON mode.
+  if (open_mapping) return boost::json::value{{"type", "json_object"}};
+  boost::json::value schema = boost::json::object{
+      {"type", "object"}, {"properties", std::move(properties)}, {"title", "DSPyProgramOutputs"}};
+  if (!defs.empty()) schema.get_object()["$defs"] = std::move(defs);
+  enforce_required(schema);
+  return boost::json::value{
+      {"type", "json_schema"},
+      {"json_schema", {{"name", "DSPyProgramOutputs"}, {"strict", true}, {"schema", std::move(schema)}}}};
+}
+
 template <class Out>
 const boost::json::value& json_response_format() {
-  static const boost::json::value format = [] {
-    bool open_mapping = false;
-    boost::json::object defs;
-    boost::json::object properties;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (
-          [&] {
-            using F = field_type<I, Out>;
-            open_mapping = open_mapping || StringMap<F> || JsonObject<F>;
-            boost::json::object prop = schema_node<F>(defs);
-            if constexpr (!Struct<typename unwrap_optional<F>::type> && !Enum<typename unwrap_optional<F>::type>)
-              prop["title"] = title_case(field_names<Out>[I]);
-            properties[field_names<Out>[I]] = std::move(prop);
-          }(),
-          ...);
-    }(std::make_index_sequence<field_count<Out>>{});
-    // Structured outputs need every property declared: open-ended maps get plain JSON mode.
-    if (open_mapping) return boost::json::value{{"type", "json_object"}};
-    boost::json::value schema = boost::json::object{
-        {"type", "object"}, {"properties", std::move(properties)}, {"title", "DSPyProgramOutputs"}};
-    if (!defs.empty()) schema.get_object()["$defs"] = std::move(defs);
-    enforce_required(schema);
-    return boost::json::value{
-        {"type", "json_schema"},
-        {"json_schema", {{"name", "DSPyProgramOutputs"}, {"strict", true}, {"schema", std::move(schema)}}}};
-  }();
+  static const boost::json::value format = build_response_format<Out>(0);
   return format;
 }
 
@@ -349,20 +370,52 @@ namespace detail {
 struct ReducedView {
   SignatureMeta meta;
   std::vector<std::string_view> names;
+  boost::json::value response_format;
   SignatureView view;
 };
-DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs);
+DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs,
+                                                   std::uint64_t inputs, boost::json::value response_format);
+
+using ResponseFormatBuilder = boost::json::value (*)(std::uint64_t left_out);
+
+using ReducedViews = std::vector<std::pair<std::pair<std::uint64_t, std::uint64_t>, std::unique_ptr<ReducedView>>>;
 
 // The reduced views of one signature, made on first use (at most one per mask, kept for good).
 DSPY_DECL const SignatureView& cached_reduced_view(const SignatureView& full, std::uint64_t outputs,
-                                                   std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>>& cache,
-                                                   std::mutex& mutex);
+                                                   std::uint64_t inputs, ReducedViews& cache, std::mutex& mutex,
+                                                   ResponseFormatBuilder format);
 
 template <Signature Sig>
-const SignatureView& view_without(std::uint64_t outputs) {
+const SignatureView& view_without(std::uint64_t outputs, std::uint64_t inputs) {
   static std::mutex mutex;
-  static std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>> cache;
-  return cached_reduced_view(signature_view<Sig>(), outputs, cache, mutex);
+  static ReducedViews cache;
+  return cached_reduced_view(signature_view<Sig>(), outputs, inputs, cache, mutex,
+                             &build_response_format<typename Sig::Output>);
+}
+
+template <class T>
+constexpr bool is_tools_input() {
+  if constexpr (Vector<T>) return std::is_same_v<typename T::value_type, Tool>;
+  else return std::is_same_v<T, Tool>;
+}
+
+// An input of this kind (ReActV2's step inputs) is left out of the prompt when empty.
+template <class T>
+concept OmittableInput = requires { T::omittable; };
+
+template <class In>
+std::uint64_t absent_inputs(const void* input) {
+  const In& in = *static_cast<const In*>(input);
+  std::uint64_t out = 0;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          if constexpr (OmittableInput<field_type<I, In>>)
+            if (!get_field<I>(in).has_value()) out |= std::uint64_t{1} << I;
+        }(),
+        ...);
+  }(std::make_index_sequence<field_count<In>>{});
+  return out;
 }
 }  // namespace detail
 
@@ -380,21 +433,29 @@ const SignatureView& signature_view() {
     v.output_names = field_names<Out>;
     v.response_format = &detail::json_response_format<Out>;
     v.history = field_count<In>;
-    v.reasoning = v.citations = field_count<Out>;
+    v.reasoning = v.citations = v.tool_calls = field_count<Out>;
+    v.tools = field_count<In>;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       const bool is_reasoning[] = {false, std::is_same_v<field_type<I, Out>, Reasoning>...};
       const bool is_citations[] = {false, std::is_same_v<field_type<I, Out>, Citations>...};
+      const bool is_tool_calls[] = {false, std::is_same_v<field_type<I, Out>, ToolCalls>...};
       for (std::size_t i = field_count<Out>; i-- > 0;) {
         if (is_reasoning[i + 1]) v.reasoning = i;
         if (is_citations[i + 1]) v.citations = i;
+        if (is_tool_calls[i + 1]) v.tool_calls = i;
       }
     }(std::make_index_sequence<field_count<Out>>{});
-    if (v.reasoning < field_count<Out> || v.citations < field_count<Out>) v.without = &detail::view_without<Sig>;
+    if (v.reasoning < field_count<Out> || v.citations < field_count<Out> || v.tool_calls < field_count<Out>)
+      v.without = &detail::view_without<Sig>;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       v.has_parts = (detail::holds_parts<field_type<I, In>>() || ...);
       const bool is_history[] = {false, requires { field_type<I, In>::is_history; }...};
-      for (std::size_t i = field_count<In>; i-- > 0;)
+      const bool is_tools[] = {false, detail::is_tools_input<field_type<I, In>>()...};
+      for (std::size_t i = field_count<In>; i-- > 0;) {
         if (is_history[i + 1]) v.history = i;
+        if (is_tools[i + 1]) v.tools = i;
+      }
+      if constexpr ((detail::OmittableInput<field_type<I, In>> || ...)) v.absent = &detail::absent_inputs<In>;
     }(std::make_index_sequence<field_count<In>>{});
     return v;
   }();

@@ -60,11 +60,21 @@ DSPY_DECL void enforce_required(boost::json::value& v) {
 namespace dspy {
 
 namespace detail {
-DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs) {
+DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, std::uint64_t outputs,
+                                                   std::uint64_t inputs, boost::json::value response_format) {
   auto r = std::make_unique<ReducedView>();
-  r->meta.inputs = full.meta->inputs;
   r->meta.default_instructions = full.meta->default_instructions;  // fixed with the signature, as in DSPy
   r->view = full;
+  r->view.inputs.clear();
+  r->view.history = r->view.tools = full.inputs.size();
+  for (std::size_t i = 0; i < full.inputs.size(); ++i) {
+    if (inputs >> i & 1U) continue;
+    if (i == full.history) r->view.history = r->view.inputs.size();
+    r->meta.inputs.push_back(full.meta->inputs[i]);
+    r->view.inputs.push_back(full.inputs[i]);
+  }
+  for (std::size_t i = 0; i < r->view.inputs.size(); ++i) r->view.inputs[i].meta = &r->meta.inputs[i];
+  if (r->view.history == full.inputs.size()) r->view.history = r->view.inputs.size();
   r->view.outputs.clear();
   for (std::size_t j = 0; j < full.outputs.size(); ++j) {
     if (outputs >> j & 1U) continue;
@@ -75,18 +85,20 @@ DSPY_DECL std::unique_ptr<ReducedView> reduce_view(const SignatureView& full, st
   r->view.meta = &r->meta;
   for (std::size_t i = 0; i < r->view.outputs.size(); ++i) r->view.outputs[i].meta = &r->meta.outputs[i];
   r->view.output_names = r->names;
-  r->view.reasoning = r->view.citations = r->view.outputs.size();
+  r->view.reasoning = r->view.citations = r->view.tool_calls = r->view.outputs.size();
   r->view.without = nullptr;
+  r->response_format = std::move(response_format);  // of the outputs left, as DSPy builds it
+  r->view.reduced_response_format = &r->response_format;
   return r;
 }
 
-DSPY_DECL const SignatureView& cached_reduced_view(
-    const SignatureView& full, std::uint64_t outputs,
-    std::vector<std::pair<std::uint64_t, std::unique_ptr<ReducedView>>>& cache, std::mutex& mutex) {
+DSPY_DECL const SignatureView& cached_reduced_view(const SignatureView& full, std::uint64_t outputs,
+                                                   std::uint64_t inputs, ReducedViews& cache, std::mutex& mutex,
+                                                   ResponseFormatBuilder format) {
   std::lock_guard lock(mutex);
   for (const auto& [mask, view] : cache)
-    if (mask == outputs) return view->view;
-  cache.emplace_back(outputs, reduce_view(full, outputs));
+    if (mask == std::pair{outputs, inputs}) return view->view;
+  cache.emplace_back(std::pair{outputs, inputs}, reduce_view(full, outputs, inputs, format(outputs)));
   return cache.back().second->view;
 }
 }  // namespace detail

@@ -82,6 +82,7 @@ DSPY_DECL std::optional<boost::json::array> marked_json(std::string_view inner);
 DSPY_DECL void split_content_parts(std::vector<Message>& messages);
 
 inline std::string type_info(const FieldMeta& f) {
+  if (!f.format_hint.empty()) return " (" + std::string(f.format_hint) + ")";
   return f.is_str ? std::string() : " (must be formatted as a valid Python " + f.type_name + ")";
 }
 

@@ -295,7 +295,7 @@ DSPY_DECL std::optional<Error> check_complete(std::string_view adapter, const Si
   const std::size_t n = sig.outputs.size();
   for (std::size_t j = 0; j < n; ++j)
     if (!(seen >> j & 1U) && sig.outputs[j].is_optional) seen |= std::uint64_t{1} << j;
-  if (seen == ~std::uint64_t{0} >> (64 - n)) return std::nullopt;
+  if (n == 0 || seen == ~std::uint64_t{0} >> (64 - n)) return std::nullopt;
   std::string missing;
   for (std::size_t j = 0; j < n; ++j)
     if (!(seen >> j & 1U)) {

@@ -25,6 +25,9 @@ class XMLAdapterImpl;
 /// JSONAdapter unless `use_json_adapter_fallback` is false.
 struct XMLAdapter {
   bool use_json_adapter_fallback = true;
+  /// DSPy's use_native_function_calling (off by default for this adapter) and parallel_tool_calls.
+  bool use_native_function_calling = false;
+  std::optional<bool> parallel_tool_calls{};
   using adapter_type = detail::XMLAdapterImpl;
 };
 
@@ -65,7 +68,16 @@ class XMLAdapterImpl final : public Adapter {
 
   [[nodiscard]] AdapterHandle fallback() const override {
     // The ChatAdapter's: the JSONAdapter.
-    return options_.use_json_adapter_fallback ? default_adapter()->fallback() : AdapterHandle{};
+    return options_.use_json_adapter_fallback
+               ? json_fallback(options_.use_native_function_calling, options_.parallel_tool_calls)
+               : AdapterHandle{};
+  }
+
+  [[nodiscard]] bool use_native_function_calling() const noexcept override {
+    return options_.use_native_function_calling;
+  }
+  [[nodiscard]] std::optional<bool> parallel_tool_calls() const noexcept override {
+    return options_.parallel_tool_calls;
   }
 
  private:

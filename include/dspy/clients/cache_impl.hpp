@@ -33,9 +33,17 @@ DSPY_DECL std::string canonical_request(std::string_view model, const LMRequest&
   boost::json::object obj;
   obj["model"] = model;
   boost::json::array messages;
-  for (const auto& m : request.messages)
-    messages.push_back(boost::json::object{{"role", m.role}, {"content", m.content.to_json()}});
+  for (const auto& m : request.messages) {
+    boost::json::object message{{"role", m.role}, {"content", m.content.to_json()}};
+    if (!m.tool_calls.empty()) message["tool_calls"] = detail::tool_calls_json(m.tool_calls);
+    if (!m.tool_call_id.empty()) message["tool_call_id"] = m.tool_call_id;
+    if (!m.name.empty()) message["name"] = m.name;
+    messages.push_back(std::move(message));
+  }
   obj["messages"] = std::move(messages);
+  if (!request.tools.empty()) obj["tools"] = request.tools;
+  if (!request.tool_choice.is_null()) obj["tool_choice"] = request.tool_choice;
+  if (request.parallel_tool_calls) obj["parallel_tool_calls"] = *request.parallel_tool_calls;
   const CallConfig& c = request.config;
   if (c.temperature) obj["temperature"] = *c.temperature;
   if (c.max_tokens) obj["max_tokens"] = *c.max_tokens;
@@ -90,6 +98,7 @@ DSPY_DECL bool Cache::put(const CacheKey& key, const LMResponse& response) {
   LMResponse stored{.completions = response.completions,
                     .reasoning = response.reasoning,
                     .citations = response.citations,
+                    .tool_calls = response.tool_calls,
                     .usage = {},
                     .model = response.model,
                     .cache_hit = false};

@@ -181,13 +181,27 @@ inline const boost::json::value* native_reasoning_effort(const SignatureView& vi
   return effort ? effort : &low;
 }
 
+// The request's `tools`: each Tool of a tools input (one, or a list) in OpenAI's function form.
+inline boost::json::array native_tools(const boost::json::value& value) {
+  boost::json::array out;
+  const auto add = [&](const boost::json::value& v) {
+    Tool t;
+    if (!Tool::from_json(v, t)) out.push_back(t.function_schema());
+  };
+  if (const auto* list = value.if_array())
+    for (const auto& v : *list) add(v);
+  else add(value);
+  return out;
+}
+
 // Fills a default-constructed request (built in place in Run: a request is large to move).
 DSPY_DECL const SignatureView& PredictCore::make_request(const AdapterHandle& ad, const BaseLM* lm, const void* input,
                                                          const CallConfig& call, LMRequest& request) const {
   request.config = config.merged_with(call);
   const SignatureView* view = view_;
+  std::uint64_t absent = view_->absent ? view_->absent(input) : 0;
   if (view_->without) {  // outputs the LM fills natively leave the prompt
-    std::uint64_t native = 0;
+    std::uint64_t native = 0, taken = 0;
     if (const boost::json::value* effort = native_reasoning_effort(*view_, lm, request.config)) {
       request.config.extra["reasoning_effort"] = *effort;
       native |= std::uint64_t{1} << view_->reasoning;
@@ -195,11 +209,34 @@ DSPY_DECL const SignatureView& PredictCore::make_request(const AdapterHandle& ad
     // DSPy's Citations.adapt_to_native_lm_feature: Anthropic models cite natively.
     if (view_->citations < view_->outputs.size() && lm && lm->model().starts_with("anthropic/"))
       native |= std::uint64_t{1} << view_->citations;
-    if (native) view = &view_->without(native);
+    // Native function calling: the tools go as the request's `tools`, the calls come back as the
+    // reply's own (a ToolCalls output without a tools input stays text).
+    if (view_->tool_calls < view_->outputs.size() && view_->tools < view_->inputs.size() &&
+        ad->use_native_function_calling() && lm && lm->capabilities().function_calling) {
+      native |= std::uint64_t{1} << view_->tool_calls;
+      taken |= std::uint64_t{1} << view_->tools;
+      request.tools = native_tools(view_->inputs[view_->tools].to_json(input));
+      request.parallel_tool_calls = ad->parallel_tool_calls();
+      if (auto* choice = request.config.extra.if_contains("tool_choice")) request.tool_choice = std::move(*choice);
+      // As DSPy sends it: a parallel_tool_calls setting brings tool_choice "auto" when none was given.
+      if (request.parallel_tool_calls && request.tool_choice.is_null()) request.tool_choice = "auto";
+    }
+    // A call's tool_choice applies to native calls only (DSPy drops it otherwise); a null effort
+    // (native reasoning off) is not sent.
+    request.config.extra.erase("tool_choice");
+    if (const auto* e = request.config.extra.if_contains("reasoning_effort"); e && e->is_null())
+      request.config.extra.erase("reasoning_effort");
+    if (native || taken) {
+      view = &view_->without(native, taken);
+      std::uint64_t kept = 0;  // `absent` by the reduced view's input indices
+      for (std::size_t i = 0, k = 0; i < view_->inputs.size(); ++i)
+        if (!(taken >> i & 1U)) kept |= (absent >> i & 1U) << k++;
+      absent = kept;
+    }
   }
   if (!format_with_hook(*ad, input, request.messages)) {
     const auto parts = prompts_.get(ad, *view, instructions_);
-    request.messages = ad->format(*view, *parts, demo_list(), FieldValues(view->inputs, input));
+    request.messages = ad->format(*view, *parts, demo_list(), FieldValues(view->inputs, input, absent));
   }
   // As DSPy: several completions at (near) zero temperature would all be the same.
   if (request.config.n.value_or(1) > 1 && request.config.temperature.value_or(0.0) <= 0.15)
@@ -378,7 +415,7 @@ struct PredictCore::Run {
       }
       std::optional<Error> error;
       if (!reading) {
-        error = ad.parse(*view, text, output, &kept);
+        error = parse_completion(r, ad, text, output);
       } else {
         if (reading->next_call()) {
           if (!held || &*held != &r) held = std::move(r);  // kept while the reading calls an LM
@@ -404,8 +441,32 @@ struct PredictCore::Run {
     return PredictionParts{std::move(raw), std::move(r), latency, std::move(kept), ad.name(), std::move(lm_usage)};
   }
 
-  // The outputs left out of the prompt, from the reply's own reasoning and citations (none in the
-  // reply: left empty, as DSPy leaves them None).
+  // Whether the request left the ToolCalls output to the reply's own tool calls.
+  [[nodiscard]] bool native_tool_calls() const noexcept {
+    const SignatureView& full = *self.view_;
+    return view != self.view_ && full.tool_calls < full.outputs.size() &&
+           view->output_index(full.output_names[full.tool_calls]) == view->outputs.size();
+  }
+
+  // The adapter's parse of one completion. With native tool calls, a reply that has calls needs
+  // no text (a text it has is read, and may fail, as DSPy reads it), and a reply with neither is
+  // an error.
+  std::optional<Error> parse_completion(const LMResponse& r, const Adapter& ad, const std::string& text, void* output) {
+    if (!native_tool_calls()) return ad.parse(*view, text, output, &kept);
+    const bool called = next_completion < r.tool_calls.size() && !r.tool_calls[next_completion].empty();
+    if (!called && text.empty())
+      return detail::parse_error(Errc::parse_error, ad.name(), *self.view_, text,
+                                 "The LM returned an empty or null response.", nullptr);
+    if (!called) return ad.parse(*view, text, output, &kept);
+    if (!text.empty() && !view->outputs.empty()) {
+      std::vector<ParseNote> notes;
+      if (!ad.parse(*view, text, output, &notes)) kept.insert(kept.end(), notes.begin(), notes.end());
+    }
+    return std::nullopt;
+  }
+
+  // The outputs left out of the prompt, from the reply's own reasoning, citations and tool calls
+  // (none in the reply: left empty, as DSPy leaves them None).
   std::optional<Error> take_native(const LMResponse& r, std::size_t i, void* output, std::vector<ParseNote>& kept) {
     const SignatureView& full = *self.view_;
     const auto fill = [&](std::size_t j, const boost::json::value& v) -> std::optional<Error> {
@@ -422,6 +483,12 @@ struct PredictCore::Run {
       if (auto e = fill(full.reasoning, boost::json::string(r.reasoning[i]))) return e;
     if (native(full.citations) && i < r.citations.size())
       if (auto e = fill(full.citations, r.citations[i])) return e;
+    if (native(full.tool_calls) && i < r.tool_calls.size() && !r.tool_calls[i].empty()) {
+      boost::json::array calls;
+      for (const auto& c : r.tool_calls[i])
+        calls.push_back(boost::json::object{{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
+      if (auto e = fill(full.tool_calls, calls)) return e;
+    }
     return std::nullopt;
   }
 

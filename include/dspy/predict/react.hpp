@@ -25,7 +25,7 @@
 #include "../primitives/prediction.hpp"
 #include "../primitives/settings.hpp"
 #include "../signatures/signature.hpp"
-#include "tool.hpp"
+#include "../adapters/types/tool.hpp"
 
 namespace dspy {
 
@@ -230,7 +230,7 @@ std::string format_trajectory(const Trajectory& trajectory, const A& adapter, st
 template <Signature Sig, class... Tools>
 class ReAct {
   static_assert((detail::is_tool_v<Tools> && ...),
-                "dspy::ReAct: every tool must be a dspy::Tool; make one with dspy::tool<\"name\">(fn, \"description\").");
+                "dspy::ReAct: every tool must be a dspy::TypedTool; make one with dspy::tool<\"name\">(fn, \"description\").");
   static_assert(detail::unique_tool_names<Tools...>(),
                 "dspy::ReAct: two tools have the same name; the LM picks tools by name, so give each its own.");
   static_assert(((Tools::name != "finish") && ...),
@@ -317,8 +317,8 @@ class ReAct {
  private:
   using StepInput = typename ReactSignature::Input;
 
-  static Tool<"finish"> make_finish() {
-    return Tool<"finish">([] { return "Completed."; },
+  static TypedTool<"finish"> make_finish() {
+    return TypedTool<"finish">([] { return "Completed."; },
                           "Marks the task as complete. That is, signals that all information for producing the "
                           "outputs, i.e. " +
                               detail::join_names(signature_meta<Sig>().outputs) +
@@ -379,7 +379,7 @@ class ReAct {
   }
 
   std::tuple<Tools...> tools_;
-  Tool<"finish"> finish_ = make_finish();
+  TypedTool<"finish"> finish_ = make_finish();
 };
 
 /// A ReAct agent over the given tools: `auto agent = dspy::react<QA>(search, add);`.

@@ -79,13 +79,53 @@ class Content {
   std::vector<ContentPart> parts_;
 };
 
+/// A function call an assistant message asks for (OpenAI's `tool_calls` entry, Anthropic's
+/// `tool_use` block): the call's id, the function's name and its arguments as JSON text.
+struct MessageToolCall {
+  std::string id{};
+  std::string name{};
+  std::string arguments{};  ///< a JSON object's text, as the wire carries it
+  friend bool operator==(const MessageToolCall&, const MessageToolCall&) = default;
+};
+
 struct Message {
-  std::string role{};  ///< "system", "user" or "assistant"
+  std::string role{};  ///< "system", "user", "assistant" or "tool"
   Content content{};
+  /// An assistant message's function calls (native tool calling); its content is then null on
+  /// the wire when it has no text.
+  std::vector<MessageToolCall> tool_calls{};
+  /// A "tool" message: the call it answers and the function's name.
+  std::string tool_call_id{};
+  std::string name{};
   friend bool operator==(const Message&, const Message&) = default;
 };
 
 namespace detail {
+/// Tool calls as `[{"id", "name", "arguments"}]` (the cache's form).
+inline boost::json::array tool_calls_json(const std::vector<MessageToolCall>& calls) {
+  boost::json::array out;
+  for (const auto& c : calls) out.push_back(boost::json::object{{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
+  return out;
+}
+
+/// The inverse of tool_calls_json; false on anything else.
+inline bool tool_calls_from_json(const boost::json::value& v, std::vector<MessageToolCall>& out) {
+  const auto* a = v.if_array();
+  if (!a) return false;
+  for (const auto& e : *a) {
+    const auto* o = e.if_object();
+    if (!o) return false;
+    MessageToolCall c;
+    for (auto [key, field] : {std::pair{"id", &c.id}, {"name", &c.name}, {"arguments", &c.arguments}}) {
+      const auto* f = o->if_contains(key);
+      if (!f || !f->is_string()) return false;
+      *field = f->get_string();
+    }
+    out.push_back(std::move(c));
+  }
+  return true;
+}
+
 /// a + b, held at the int64 limits instead of overflowing: token counts come from replies.
 [[nodiscard]] constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t sum = 0;
@@ -145,6 +185,14 @@ struct LMRequest {
   CallConfig config{};
   /// OpenAI `response_format` (the JSONAdapter asks for a JSON object); null when not needed.
   boost::json::value response_format{};
+  /// Native function calling: the functions the model may call, in OpenAI's chat form
+  /// (`{"type": "function", "function": {"name", "parameters", "description"}}`); each provider's
+  /// body writes them its own way. Empty: none.
+  boost::json::array tools{};
+  /// "auto", "required", "none", or `{"type": "function", "function": {"name": ...}}`; null: unset.
+  boost::json::value tool_choice{};
+  /// Whether the model may ask for several calls at once; unset: the provider's default.
+  std::optional<bool> parallel_tool_calls{};
 };
 
 /// What a model does natively (DSPy's `lm.supports_function_calling`, `supports_reasoning`,
@@ -164,6 +212,8 @@ struct LMResponse {
   std::vector<std::string> reasoning{};
   /// Per choice, the citations of the reply's text (Anthropic's Citations API); empty when none.
   std::vector<boost::json::array> citations{};
+  /// Per choice, the function calls the model asked for (native tool calling); empty when none.
+  std::vector<std::vector<MessageToolCall>> tool_calls{};
   Usage usage{};
   std::string model{};
   bool cache_hit = false;

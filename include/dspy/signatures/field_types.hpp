@@ -163,6 +163,8 @@ std::string make_type_name() {
   } else if constexpr (Vector<T>) return "list[" + make_type_name<typename T::value_type>() + "]";
   else if constexpr (StringMap<T>) return "dict[str, " + make_type_name<typename T::mapped_type>() + "]";
   else if constexpr (Optional<T>) return "Union[" + make_type_name<typename T::value_type>() + ", NoneType]";
+  else if constexpr (requires { T::omittable; typename T::value_type; })  // `T | None` as DSPy prints it
+    return "UnionType[" + make_type_name<typename T::value_type>() + ", NoneType]";
   else if constexpr (CustomType<T>) return std::string(std::string_view{T::type_name});
   else return std::string(type_name_of<T>);
 }

@@ -60,6 +60,35 @@ constexpr void input_only_type_as_output() {
                 "History), or use std::string / a struct for what the LM should write.");
 }
 
+// Reports an input field of a type an LM only produces (ToolCalls); its template arguments name
+// the field and type.
+template <class Owner, class FieldName, class Type>
+constexpr void output_only_type_as_input() {
+  static_assert(always_false<Type>,
+                "dspy: this DSPy type is an output type and cannot be an input field; "
+                "output_only_type_as_input<Owner, FieldName, Type> names the field and the type. Move the field "
+                "to Sig::Output (dspy::ToolCalls is what an LM asks for), or give past calls to the LM as a "
+                "dspy::History turn or dspy::ToolCallResults.");
+}
+
+template <class T>
+consteval bool writable_input() {
+  if constexpr (Vector<T> || Optional<T>) return writable_input<typename T::value_type>();
+  else if constexpr (StringMap<T>) return writable_input<typename T::mapped_type>();
+  else if constexpr (requires { T::output_only; }) return false;
+  else return true;
+}
+
+template <class S, std::size_t... I>
+consteval void check_inputs_writable(std::index_sequence<I...>) {
+  (
+      [] {
+        if constexpr (!writable_input<field_type<I, S>>())
+          output_only_type_as_input<S, field_name_t<S, I>, field_type<I, S>>();
+      }(),
+      ...);
+}
+
 template <class T>
 consteval bool readable_output() {
   if constexpr (Vector<T> || Optional<T>) return readable_output<typename T::value_type>();
@@ -191,6 +220,7 @@ consteval bool validate_signature() {
       detail::check_field_types<In>(std::make_index_sequence<field_count<In>>{});
       detail::check_field_types<Out>(std::make_index_sequence<field_count<Out>>{});
       if constexpr (FieldType<Out>) detail::check_outputs_readable<Out>(std::make_index_sequence<field_count<Out>>{});
+      if constexpr (FieldType<In>) detail::check_inputs_writable<In>(std::make_index_sequence<field_count<In>>{});
       static_assert(detail::unique_names<In>() && detail::unique_names<Out>(),
                     "dspy: a field name appears twice in Sig::Input or Sig::Output (ChainOfThought<Sig> adds "
                     "`reasoning`: a Sig that already has it needs another name for its own field).");
@@ -258,6 +288,9 @@ struct FieldMeta {
   /// DSPy's `\n    Type description of Document: ...` lines for the DSPy types in the field's
   /// type, shown after its doc; usually empty.
   std::string type_description{};
+  /// What the reminder says the LM must write when it is not DSPy's "must be formatted as a valid
+  /// Python <type>" (a DSPy type's `format_hint`); usually empty.
+  std::string_view format_hint{};
 };
 
 struct SignatureMeta {
@@ -272,7 +305,8 @@ namespace detail {
 template <class T>
 std::string output_type_note() {
   std::string desc;
-  if constexpr (String<T> || CustomType<T>) return {};  // a DSPy type's format says it all
+  // A DSPy type's format says it all, unless it has a schema for the LM (ToolCalls).
+  if constexpr (String<T> || (CustomType<T> && !requires { T::json_schema(); })) return {};
   else if constexpr (Bool<T>) desc = "must be True or False";
   else if constexpr (Integer<T>) desc = "must be a single int value";
   else if constexpr (Float<T>) desc = "must be a single float value";
@@ -296,6 +330,12 @@ std::string output_type_note() {
   return "        # note: the value you produce " + desc;
 }
 
+template <class T>
+constexpr std::string_view format_hint_of() {
+  if constexpr (requires { std::string_view{T::format_hint}; }) return T::format_hint;
+  else return {};
+}
+
 template <class S, bool IsOutput, std::size_t... I>
 std::vector<FieldMeta> field_metas(std::string_view (*doc)(std::string_view), std::index_sequence<I...>) {
   std::vector<FieldMeta> out;
@@ -309,7 +349,8 @@ std::vector<FieldMeta> field_metas(std::string_view (*doc)(std::string_view), st
          std::string d;
          append_type_descriptions<field_type<I, S>>(d);
          return d;
-       }()}),
+       }(),
+       format_hint_of<field_type<I, S>>()}),
    ...);
   return out;
 }

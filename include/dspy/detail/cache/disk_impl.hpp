@@ -29,6 +29,11 @@ DSPY_DECL std::string encode_cache_entry(const std::string& key, const LMRespons
     entry["reasoning"] = boost::json::array(response.reasoning.begin(), response.reasoning.end());
   if (!response.citations.empty())
     entry["citations"] = boost::json::array(response.citations.begin(), response.citations.end());
+  if (!response.tool_calls.empty()) {
+    boost::json::array calls;
+    for (const auto& c : response.tool_calls) calls.push_back(tool_calls_json(c));
+    entry["tool_calls"] = std::move(calls);
+  }
   const std::string body = boost::json::serialize(entry);
   std::string out;
   out.reserve(cache_entry_magic.size() + 2 * 65 + 1 + body.size());
@@ -72,6 +77,11 @@ DSPY_DECL std::optional<LMResponse> decode_cache_entry(const std::string& key, s
       if (!c.is_array()) return std::nullopt;
       out.citations.push_back(c.get_array());
     }
+  }
+  if (const auto* calls = obj.if_contains("tool_calls")) {
+    if (!calls->is_array() || calls->get_array().size() != out.completions.size()) return std::nullopt;
+    for (const auto& c : calls->get_array())
+      if (!tool_calls_from_json(c, out.tool_calls.emplace_back())) return std::nullopt;
   }
   return out;
 }

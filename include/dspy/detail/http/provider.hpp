@@ -317,12 +317,35 @@ inline boost::json::object responses_body(const std::string& model_id, const LMR
   body["model"] = model_id;
   boost::json::array input;
   for (const auto& m : request.messages) {
-    boost::json::array content;
-    if (m.content.is_text()) content.push_back(responses_block({{"type", "text"}, {"text", m.content.text()}}, m.role));
-    for (const ContentPart& part : m.content.parts()) content.push_back(responses_block(part, m.role));
-    input.push_back({{"role", m.role}, {"content", std::move(content)}});
+    // Function calls and their outputs are input items of their own.
+    if (m.role == "tool") {
+      input.push_back({{"type", "function_call_output"}, {"call_id", m.tool_call_id}, {"output", m.content.text()}});
+      continue;
+    }
+    if (m.tool_calls.empty() || !m.content.is_text() || !m.content.text().empty()) {
+      boost::json::array content;
+      if (m.content.is_text()) content.push_back(responses_block({{"type", "text"}, {"text", m.content.text()}}, m.role));
+      for (const ContentPart& part : m.content.parts()) content.push_back(responses_block(part, m.role));
+      input.push_back({{"role", m.role}, {"content", std::move(content)}});
+    }
+    for (const auto& c : m.tool_calls)
+      input.push_back({{"type", "function_call"}, {"call_id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
   }
   body["input"] = std::move(input);
+  if (!request.tools.empty()) {
+    boost::json::array tools;  // flat: {"type", "name", "description", "parameters"}
+    for (const auto& t : request.tools) {
+      boost::json::object tool{{"type", "function"}};
+      if (const auto* f = sub_object(t.as_object(), "function"))
+        for (const auto& kv : *f) tool[kv.key()] = kv.value();
+      tools.push_back(std::move(tool));
+    }
+    body["tools"] = std::move(tools);
+  }
+  if (const auto* o = request.tool_choice.if_object())
+    body["tool_choice"] = {{"type", "function"}, {"name", sub_string(sub_object(*o, "function"), "name")}};
+  else if (!request.tool_choice.is_null()) body["tool_choice"] = request.tool_choice;
+  if (request.parallel_tool_calls) body["parallel_tool_calls"] = *request.parallel_tool_calls;
   for (const auto& kv : config.extra)
     if (kv.key() != "reasoning_effort") body[kv.key()] = kv.value();
   if (config.temperature) body["temperature"] = *config.temperature;
@@ -341,6 +364,53 @@ inline boost::json::object responses_body(const std::string& model_id, const LMR
   }
   if (stream) body["stream"] = true;
   return body;
+}
+
+// Native tool calling in Anthropic's shape: an assistant's calls become `tool_use` blocks after
+// its text, and the tool messages that follow become one user message of `tool_result` blocks.
+inline std::vector<Message> anthropic_tool_messages(const std::vector<Message>& messages) {
+  std::vector<Message> out;
+  for (const auto& m : messages) {
+    if (m.role == "tool") {
+      boost::json::object result{{"type", "tool_result"}, {"tool_use_id", m.tool_call_id}, {"content", m.content.text()}};
+      if (out.empty() || out.back().role != "user" || out.back().content.is_text() ||
+          sub_string(&out.back().content.parts().back(), "type") != "tool_result")
+        out.push_back({.role = "user", .content = Content(std::vector<ContentPart>{})});
+      std::vector<ContentPart> parts = out.back().content.parts();
+      parts.push_back(std::move(result));
+      out.back().content = Content(std::move(parts));
+      continue;
+    }
+    if (m.tool_calls.empty()) {
+      out.push_back(m);
+      continue;
+    }
+    std::vector<ContentPart> parts;
+    if (!m.content.is_text()) parts = m.content.parts();
+    else if (!m.content.text().empty()) parts.push_back({{"type", "text"}, {"text", m.content.text()}});
+    for (const auto& c : m.tool_calls) {
+      boost::system::error_code ec;
+      boost::json::value input = boost::json::parse(c.arguments, ec);
+      if (ec || !input.is_object()) input = boost::json::object{};
+      parts.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", std::move(input)}});
+    }
+    out.push_back({.role = m.role, .content = Content(std::move(parts))});
+  }
+  return out;
+}
+
+// OpenAI's tool_choice in Anthropic's words ("required" is "any"; a named function is a "tool"),
+// with parallel calls turned off by `disable_parallel_tool_use`. Empty: send none.
+inline boost::json::object anthropic_tool_choice(const LMRequest& request) {
+  boost::json::object choice;
+  const boost::json::value& c = request.tool_choice;
+  if (c.is_string()) choice["type"] = c.get_string() == "required" ? "any" : c.get_string();
+  else if (const auto* o = c.if_object()) choice = {{"type", "tool"}, {"name", sub_string(sub_object(*o, "function"), "name")}};
+  if (request.parallel_tool_calls && !*request.parallel_tool_calls) {
+    if (choice.empty()) choice["type"] = "auto";
+    choice["disable_parallel_tool_use"] = true;
+  }
+  return choice;
 }
 
 /// Writes a request body as JSON text straight into a string: the shape is fixed, so no DOM is
@@ -401,8 +471,10 @@ class BodyWriter {
       out_ += R"({"role":)";
       string(m.role);
       out_ += R"(,"content":)";
-      if (m.content.is_text()) string(m.content.text());
+      if (!m.tool_calls.empty() && m.content.is_text() && m.content.text().empty()) out_ += "null";
+      else if (m.content.is_text()) string(m.content.text());
       else value(content(m.content));
+      tool_fields(m);
       out_ += '}';
     }
     out_ += ']';
@@ -411,6 +483,36 @@ class BodyWriter {
   std::string& out() { return out_; }
 
  private:
+  // OpenAI's keys for native tool calling, in the order DSPy's requests have them: an assistant's
+  // `tool_calls` (`{"type", "function": {"name", "arguments"}, "id"}`), a tool message's
+  // `tool_call_id` and `name`.
+  void tool_fields(const Message& m) {
+    if (!m.tool_calls.empty()) {
+      out_ += R"(,"tool_calls":[)";
+      for (std::size_t i = 0; i < m.tool_calls.size(); ++i) {
+        const MessageToolCall& c = m.tool_calls[i];
+        if (i) out_ += ',';
+        out_ += R"({"type":"function","function":{"name":)";
+        string(c.name);
+        out_ += R"(,"arguments":)";
+        string(c.arguments);
+        out_ += '}';
+        if (!c.id.empty()) {
+          out_ += R"(,"id":)";
+          string(c.id);
+        }
+        out_ += '}';
+      }
+      out_ += ']';
+    }
+    if (m.role == "tool") {
+      out_ += R"(,"tool_call_id":)";
+      string(m.tool_call_id);
+      out_ += R"(,"name":)";
+      string(m.name);
+    }
+  }
+
   void start_key(std::string_view key) {
     if (out_.back() != '{') out_ += ',';
     string(key);
@@ -436,6 +538,10 @@ inline void openai_body(BodyWriter& w, const std::string& model_id, const LMRequ
   if (config.n) w.field("n", [&] { w.value(*config.n); });
   if (config.stop) w.field("stop", [&] { w.strings(*config.stop); });
   if (!request.response_format.is_null()) w.field("response_format", [&] { w.value(request.response_format); });
+  if (!request.tools.empty()) w.field("tools", [&] { w.value(request.tools); });
+  if (!request.tool_choice.is_null()) w.field("tool_choice", [&] { w.value(request.tool_choice); });
+  if (request.parallel_tool_calls)
+    w.field("parallel_tool_calls", [&] { w.out() += *request.parallel_tool_calls ? "true" : "false"; });
   if (stream) {
     w.field("stream", [&] { w.out() += "true"; });
     w.field("stream_options", [&] { w.out() += R"({"include_usage":true})"; });
@@ -454,13 +560,33 @@ inline void anthropic_body(BodyWriter& w, const std::string& model_id, const LMR
     system += m.content.text();
   }
   if (!system.empty()) w.field("system", [&] { w.string(system); });
+  std::vector<Message> with_blocks;
+  const bool tools_in_messages = std::any_of(request.messages.begin(), request.messages.end(), [](const Message& m) {
+    return !m.tool_calls.empty() || m.role == "tool";
+  });
+  if (tools_in_messages) with_blocks = anthropic_tool_messages(request.messages);
   w.field("messages", [&] {
-    w.messages(request.messages, [](const Message& m) { return m.role == "system"; }, &anthropic_content);
+    w.messages(tools_in_messages ? with_blocks : request.messages, [](const Message& m) { return m.role == "system"; },
+               &anthropic_content);
   });
   // Required by the API; LiteLLM's default.
   w.field("max_tokens", [&] { w.value(config.max_tokens.value_or(4096)); });
   if (config.temperature) w.field("temperature", [&] { w.value(*config.temperature); });
   if (config.stop) w.field("stop_sequences", [&] { w.strings(*config.stop); });
+  if (!request.tools.empty()) {
+    w.field("tools", [&] {
+      boost::json::array tools;
+      for (const auto& t : request.tools) {
+        const boost::json::object* f = sub_object(t.as_object(), "function");
+        boost::json::object tool{{"name", sub_string(f, "name")}};
+        if (const auto d = sub_string(f, "description"); !d.empty()) tool["description"] = d;
+        if (const auto* p = f ? f->if_contains("parameters") : nullptr) tool["input_schema"] = *p;
+        tools.push_back(std::move(tool));
+      }
+      w.value(tools);
+    });
+    if (auto choice = anthropic_tool_choice(request); !choice.empty()) w.field("tool_choice", [&] { w.value(choice); });
+  }
   if (stream) w.field("stream", [&] { w.out() += "true"; });
 }
 
@@ -518,6 +644,14 @@ inline std::string text_of(const boost::json::value& content) {
   return out;
 }
 
+// A tool call's arguments as JSON text: OpenAI sends a string, Anthropic (and some servers) an
+// object; anything else is no arguments.
+inline std::string arguments_text(const boost::json::value* v) {
+  if (v && v->is_string()) return std::string(v->get_string());
+  if (v && v->is_object()) return boost::json::serialize(*v);
+  return "{}";
+}
+
 /// The completions and usage of a 2xx reply, or why the reply is unusable.
 inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
   // The DOM lives only here (the texts are copied out): a bump allocator over a stack buffer
@@ -538,10 +672,16 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     if (!output || !output->is_array()) return Error(Errc::bad_response, "the reply has no output");
     std::string text, reasoning;
     bool reasoned = false;
+    std::vector<MessageToolCall> calls;
     for (const auto& item : output->get_array()) {
       const auto* it = item.if_object();
       if (!it) continue;
       const std::string_view type = sub_string(it, "type");
+      if (type == "function_call") {
+        calls.push_back({std::string(sub_string(it, "call_id")), std::string(sub_string(it, "name")),
+                         arguments_text(it->if_contains("arguments"))});
+        continue;
+      }
       const auto* blocks = it->if_contains(type == "reasoning" ? "summary" : "content");
       if (!blocks || !blocks->is_array()) continue;
       for (const auto& b : blocks->get_array()) {
@@ -553,6 +693,7 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     }
     out.completions.push_back(std::move(text));
     if (reasoned) out.reasoning.push_back(std::move(reasoning));
+    if (!calls.empty()) out.tool_calls.push_back(std::move(calls));
     if (u) {
       out.usage.prompt_tokens = int_field(*u, "input_tokens");
       out.usage.completion_tokens = int_field(*u, "output_tokens");
@@ -566,9 +707,10 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
       std::int64_t index;
       std::string text;
       std::string reasoning;  // reasoning models' `reasoning_content` (DeepSeek, vLLM, LiteLLM)
+      std::vector<MessageToolCall> calls;
     };
     std::vector<Choice> indexed;
-    bool reasoned = false;
+    bool reasoned = false, called = false;
     for (const auto& c : choices->get_array()) {
       const auto* co = c.if_object();
       const auto* msg = co ? co->if_contains("message") : nullptr;
@@ -577,13 +719,24 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
       const auto* reasoning = msg->get_object().if_contains("reasoning_content");
       const bool has_reasoning = reasoning && reasoning->is_string();
       reasoned = reasoned || has_reasoning;
+      std::vector<MessageToolCall> calls;
+      if (const auto* tc = msg->get_object().if_contains("tool_calls"); tc && tc->is_array())
+        for (const auto& call : tc->get_array()) {
+          const auto* c = call.if_object();
+          if (!c) continue;
+          const boost::json::object* f = sub_object(*c, "function");
+          calls.push_back({std::string(sub_string(c, "id")), std::string(sub_string(f, "name")),
+                           arguments_text(f ? f->if_contains("arguments") : nullptr)});
+        }
+      called = called || !calls.empty();
       indexed.push_back({int_field(*co, "index"), content ? text_of(*content) : std::string(),
-                         has_reasoning ? std::string(reasoning->get_string()) : std::string()});
+                         has_reasoning ? std::string(reasoning->get_string()) : std::string(), std::move(calls)});
     }
     std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
     for (auto& c : indexed) {
       out.completions.push_back(std::move(c.text));
       if (reasoned) out.reasoning.push_back(std::move(c.reasoning));
+      if (called) out.tool_calls.push_back(std::move(c.calls));
     }
     if (u) {
       out.usage.prompt_tokens = int_field(*u, "prompt_tokens");
@@ -599,9 +752,13 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     std::string thinking;
     bool thought = false;
     boost::json::array citations;
+    std::vector<MessageToolCall> calls;
     for (const auto& block : content->get_array()) {
       const auto* b = block.if_object();
       if (!b) continue;
+      if (sub_string(b, "type") == "tool_use")
+        calls.push_back({std::string(sub_string(b, "id")), std::string(sub_string(b, "name")),
+                         arguments_text(b->if_contains("input"))});
       if (const auto* t = b->if_contains("thinking"); t && t->is_string()) {
         thinking += t->get_string();
         thought = true;
@@ -611,6 +768,7 @@ inline Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
     }
     if (thought) out.reasoning.push_back(std::move(thinking));
     if (!citations.empty()) out.citations.push_back(std::move(citations));
+    if (!calls.empty()) out.tool_calls.push_back(std::move(calls));
     if (u) {
       out.usage.prompt_tokens = anthropic_prompt_tokens(*u);
       out.usage.completion_tokens = int_field(*u, "output_tokens");

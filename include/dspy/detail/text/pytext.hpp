@@ -43,6 +43,11 @@ inline std::string py_json(const boost::json::value& v, bool sort_keys = false, 
   return out;
 }
 
+/// JSON text with every non-ASCII character written as `\uXXXX` (surrogate pairs past U+FFFF), as
+/// json.dumps(ensure_ascii=True) writes it; non-ASCII only occurs inside JSON strings, so escaping
+/// the text is escaping the strings. Ill-formed bytes pass unchanged.
+DSPY_DECL std::string ascii_escaped(std::string_view json);
+
 /// str() of the Python value a JSON value stands for: `{'query': {'type': 'string'}}`.
 DSPY_DECL void append_py_literal(std::string& out, const boost::json::value& v);
 

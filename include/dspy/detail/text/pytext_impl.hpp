@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "pytext.hpp"
+#include "utf8.hpp"
 
 namespace dspy::detail {
 
@@ -240,6 +241,36 @@ DSPY_DECL void append_py_literal(std::string& out, const boost::json::value& v) 
       break;
     }
   }
+}
+
+DSPY_DECL std::string ascii_escaped(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  const auto unit = [&](unsigned u) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out += hex[(u >> shift) & 0xF];
+  };
+  for (std::size_t i = 0; i < json.size();) {
+    if (static_cast<unsigned char>(json[i]) < 0x80) {
+      out += json[i++];
+      continue;
+    }
+    const Utf8Char c = decode_utf8_char(json, i);
+    if (c.size == 0) {
+      out += json[i++];
+      continue;
+    }
+    if (c.cp > 0xFFFF) {
+      const char32_t v = c.cp - 0x10000;
+      unit(0xD800 + static_cast<unsigned>(v >> 10));
+      unit(0xDC00 + static_cast<unsigned>(v & 0x3FF));
+    } else {
+      unit(static_cast<unsigned>(c.cp));
+    }
+    i += c.size;
+  }
+  return out;
 }
 
 }  // namespace dspy::detail
