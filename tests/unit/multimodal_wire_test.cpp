@@ -271,10 +271,11 @@ TEST(NativeReasoning, ChainOfThoughtWithAReasoningRationaleTakesTheModelsOwnReas
       << body;
 }
 
-// With the JSONAdapter the prompt loses the native Reasoning field, but the structured-output
-// schema still lists it: DSPy 3.3.1's JSONAdapter.__call__ builds response_format from the whole
-// signature before Adapter._call_preprocess deletes the field (json_adapter.py, base.py).
-TEST(NativeReasoning, TheJsonAdaptersSchemaIsTheWholeSignaturesAsInDspy) {
+// With the JSONAdapter the native Reasoning field leaves the prompt and the structured-output
+// schema alike. Beyond DSPy 3.3.1, whose JSONAdapter.__call__ builds response_format from the
+// whole signature before Adapter._call_preprocess deletes the field (json_adapter.py, base.py), so
+// that its strict schema demands a `reasoning` the prompt does not ask for.
+TEST(NativeReasoning, TheJsonAdaptersSchemaLeavesOutTheNativeReasoningField) {
   TestServer server;
   server.push({.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":"{\"answer\": 14}",)"
                        R"("reasoning_content":"7 pairs, 2 each."}}],"usage":{"prompt_tokens":9,"completion_tokens":4}})"});
@@ -293,7 +294,18 @@ TEST(NativeReasoning, TheJsonAdaptersSchemaIsTheWholeSignaturesAsInDspy) {
   EXPECT_EQ(system.find("`reasoning` (str)"), std::string::npos) << system;
   EXPECT_EQ(system.find("\"reasoning\":"), std::string::npos) << system;
   const auto& schema = body.at("response_format").at("json_schema").at("schema");
-  EXPECT_EQ(schema.at("required"), (boost::json::array{"reasoning", "answer"}));
+  EXPECT_EQ(schema.at("required"), (boost::json::array{"answer"}));
+  EXPECT_FALSE(schema.at("properties").as_object().contains("reasoning"));
+
+  // With a model that does not reason natively the field is in both.
+  server.push({.body = dspy::test::openai_reply({R"({"reasoning": "Two each.", "answer": 14})"})});
+  predict.set_lm(std::make_shared<dspy::LM>(
+      "openai/gpt-4o-mini", dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-json-2", .cache = false}));
+  const auto text = predict({"How many socks in seven pairs?"});
+  ASSERT_TRUE(text) << text.error().message();
+  EXPECT_EQ(text->reasoning.content, "Two each.");
+  EXPECT_EQ(server.requests().at(1).json().at("response_format").at("json_schema").at("schema").at("required"),
+            (boost::json::array{"reasoning", "answer"}));
 }
 
 // An explicit null effort keeps the field in the prompt, as a text section.

@@ -64,7 +64,7 @@ bool take_rest(Partial<O>& partial, const O& from);
 /// A streamed call's outputs so far: each field of Output an optional, empty until the reply has
 /// moved past that field (or ended), then holding the field parsed as the adapter parses the whole
 /// reply. Fields only go from empty to filled; the last Partial a listener sees holds the
-/// prediction's outputs (its first completion's).
+/// prediction's outputs (its first completion's), unless the adapter's fallback answered.
 template <class Output>
 class Partial {
  public:
