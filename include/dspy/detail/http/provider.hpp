@@ -873,6 +873,14 @@ class StreamDecoder {
     LMResponse out;
     out.completions = std::move(texts_);
     if (out.completions.empty()) out.completions.emplace_back();
+    if (!calls_.empty()) {
+      calls_.resize(std::max(calls_.size(), out.completions.size()));
+      out.completions.resize(calls_.size());
+      for (auto& per_choice : calls_)
+        for (auto& c : per_choice)
+          if (c.arguments.empty()) c.arguments = "{}";
+      out.tool_calls = std::move(calls_);
+    }
     if (reasoned_) {  // as a whole reply: one reasoning per completion once any choice has some
       if (out.completions.size() < reasonings_.size()) out.completions.resize(reasonings_.size());
       reasonings_.resize(out.completions.size());
@@ -918,12 +926,25 @@ class StreamDecoder {
         const auto* co = c.if_object();
         if (!co) continue;
         const auto* delta = co->if_contains("delta");
-        const auto* d = delta ? delta->if_object() : nullptr;
-        const auto index = static_cast<std::size_t>(int_field(*co, "index"));
-        const auto* content = d ? d->if_contains("content") : nullptr;
-        if (content && content->is_string()) text(index, content->get_string());
-        if (const auto* r = d ? d->if_contains("reasoning_content") : nullptr; r && r->is_string())
-          reasoning(index, r->get_string());
+        const auto* content = delta && delta->is_object() ? delta->get_object().if_contains("content") : nullptr;
+        const auto choice = static_cast<std::size_t>(int_field(*co, "index"));
+        if (content && content->is_string()) text(choice, content->get_string());
+        // Tool calls arrive in pieces by their index: the first names the call, the rest add
+        // argument text.
+        const auto* calls = delta && delta->is_object() ? delta->get_object().if_contains("tool_calls") : nullptr;
+        if (calls && calls->is_array())
+          for (const auto& tc : calls->get_array()) {
+            const auto* t = tc.if_object();
+            MessageToolCall* call = t ? tool_call(choice, static_cast<std::size_t>(int_field(*t, "index"))) : nullptr;
+            if (!call) continue;
+            const boost::json::object* f = sub_object(*t, "function");
+            call->id += sub_string(t, "id");
+            call->name += sub_string(f, "name");
+            call->arguments += sub_string(f, "arguments");
+          }
+        if (const auto* r = delta && delta->is_object() ? delta->get_object().if_contains("reasoning_content") : nullptr;
+            r && r->is_string())
+          reasoning(choice, r->get_string());
       }
     if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
       usage_.prompt_tokens = int_field(u->get_object(), "prompt_tokens");
@@ -939,6 +960,12 @@ class StreamDecoder {
       text(0, sub_string(&o, "delta"));
     } else if (t == "response.reasoning_summary_text.delta") {
       reasoning(0, sub_string(&o, "delta"));
+    } else if (t == "response.output_item.done") {  // a function call arrives whole when done
+      const boost::json::object* item = sub_object(o, "item");
+      if (sub_string(item, "type") == "function_call")
+        if (MessageToolCall* call = tool_call(0, calls_.empty() ? 0 : calls_[0].size()))
+          *call = {std::string(sub_string(item, "call_id")), std::string(sub_string(item, "name")),
+                   std::string(sub_string(item, "arguments"))};
     } else if (t == "response.completed") {
       done_ = true;
       if (const auto* r = o.if_contains("response"); r && r->is_object())
@@ -962,11 +989,27 @@ class StreamDecoder {
         if (const auto* mu = m->get_object().if_contains("usage")) u = mu->if_object();
     } else if (t == "message_delta") {
       if (const auto* mu = o.if_contains("usage")) u = mu->if_object();
+    } else if (t == "content_block_start") {
+      // A tool_use block: its id and name now, its input as input_json_delta pieces.
+      const boost::json::object* block = sub_object(o, "content_block");
+      if (sub_string(block, "type") == "tool_use") {
+        tool_blocks_.push_back(int_field(o, "index"));
+        if (MessageToolCall* call = tool_call(0, tool_blocks_.size() - 1)) {
+          call->id = sub_string(block, "id");
+          call->name = sub_string(block, "name");
+        }
+      }
     } else if (t == "content_block_delta") {
       if (const auto* d = o.if_contains("delta"); d && d->is_object()) {
         if (const auto* s = d->get_object().if_contains("text"); s && s->is_string()) text(0, s->get_string());
         // Extended thinking's thinking_delta: the reply's reasoning.
         if (const auto* s = d->get_object().if_contains("thinking"); s && s->is_string()) reasoning(0, s->get_string());
+        if (const auto* p = d->get_object().if_contains("partial_json"); p && p->is_string()) {
+          const auto at = std::find(tool_blocks_.begin(), tool_blocks_.end(), int_field(o, "index"));
+          if (at != tool_blocks_.end())
+            if (MessageToolCall* call = tool_call(0, static_cast<std::size_t>(at - tool_blocks_.begin())))
+              call->arguments += p->get_string();
+        }
       }
     } else if (t == "message_stop") {
       done_ = true;
@@ -996,6 +1039,14 @@ class StreamDecoder {
     reasoned_ = true;
   }
 
+  // The call at `index` of choice `choice`, made on first sight; null past sane bounds.
+  MessageToolCall* tool_call(std::size_t choice, std::size_t index) {
+    if (choice >= 1024 || index >= 1024) return nullptr;
+    if (calls_.size() <= choice) calls_.resize(choice + 1);
+    if (calls_[choice].size() <= index) calls_[choice].resize(index + 1);
+    return &calls_[choice][index];
+  }
+
   bool fail(Errc code, std::string what, std::string_view data) {
     raw_.assign(data);
     error_.emplace(code, std::move(what));
@@ -1013,6 +1064,8 @@ class StreamDecoder {
   std::vector<std::string> texts_;
   std::vector<std::string> reasonings_;  ///< per choice, the model's own reasoning
   bool reasoned_ = false;
+  std::vector<std::vector<MessageToolCall>> calls_;  ///< per choice, streamed tool calls
+  std::vector<std::int64_t> tool_blocks_;           ///< Anthropic: the content block of each call
   Usage usage_;
   std::string raw_;
   std::optional<Error> error_;
