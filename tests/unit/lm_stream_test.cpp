@@ -160,10 +160,11 @@ std::vector<boost::json::array> stream_partials(const dspy::AdapterHandle& adapt
   Facts::Output scratch{};
   PartialFacts partial;
   std::vector<boost::json::array> seen;
-  auto stream = adapter->stream_fields(dspy::signature_view<Facts>(), {.outputs = &scratch, .on_field = [&](std::size_t i) {
-                                                                         dspy::detail::take_field(partial, i, scratch);
-                                                                         seen.push_back(partial_json(partial));
-                                                                       }});
+  dspy::FieldSink sink{.outputs = &scratch, .on_field = [&](std::size_t i) {
+                         dspy::detail::take_field(partial, i, scratch);
+                         seen.push_back(partial_json(partial));
+                       }};
+  auto stream = adapter->stream_fields(dspy::signature_view<Facts>(), std::move(sink));
   EXPECT_TRUE(stream);
   for (auto p : parts) stream->feed(p);
   stream->finish();
@@ -230,11 +231,10 @@ TEST(PartialStream, AFieldThatDoesNotParseStaysEmptyAndJsonChunksAreWholeValues)
   Fields chunks;
   Facts::Output scratch{};
   std::vector<std::size_t> told;
-  auto stream = dspy::AdapterHandle(dspy::JSONAdapter{})
-                    ->stream_fields(dspy::signature_view<Facts>(),
-                                    {.on_chunk = [&](const dspy::StreamChunk& c) { chunks[std::string(c.field)] += c.text; },
-                                     .outputs = &scratch,
-                                     .on_field = [&](std::size_t i) { told.push_back(i); }});
+  dspy::FieldSink sink{.on_chunk = [&](const dspy::StreamChunk& c) { chunks[std::string(c.field)] += c.text; },
+                       .outputs = &scratch,
+                       .on_field = [&](std::size_t i) { told.push_back(i); }};
+  auto stream = dspy::AdapterHandle(dspy::JSONAdapter{})->stream_fields(dspy::signature_view<Facts>(), std::move(sink));
   stream->feed(R"({"notes": "a \"b\"", "year": "soon", "tags": ["x", )");
   EXPECT_EQ(told, (std::vector<std::size_t>{0}));
   stream->feed(R"("y"]})");

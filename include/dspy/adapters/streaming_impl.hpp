@@ -1,5 +1,5 @@
-// The bodies of detail::FieldStreamer and detail::JsonFieldStreamer (streaming.hpp): header-only, streaming.hpp includes them;
-// with DSPY_SEPARATE_COMPILATION, <dspy/src.hpp> compiles them once.
+// The bodies of detail::FieldStreamer and detail::JsonFieldStreamer (streaming.hpp): header-only,
+// streaming.hpp includes them; with DSPY_SEPARATE_COMPILATION, <dspy/src.hpp> compiles them once.
 #pragma once
 
 #include <cstddef>
