@@ -45,23 +45,6 @@ dspy::AdapterHandle adapter_of(const json::object& v) {
   return dspy::ChatAdapter{.use_native_function_calling = native};
 }
 
-// A message as the vectors write it.
-json::object message_json(const dspy::Message& m) {
-  json::object o{{"role", m.role}};
-  o["content"] = !m.tool_calls.empty() && m.content.is_text() && m.content.text().empty() ? json::value(nullptr)
-                                                                                            : m.content.to_json();
-  if (!m.tool_calls.empty()) {
-    json::array calls;
-    for (const auto& c : m.tool_calls)
-      calls.push_back(json::object{{"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}, {"id", c.id}});
-    o["tool_calls"] = std::move(calls);
-  }
-  if (m.role == "tool") {
-    o["tool_call_id"] = m.tool_call_id;
-    o["name"] = m.name;
-  }
-  return o;
-}
 
 // An LM that reports the vector's capabilities and answers each call as the trace did.
 class TraceLM : public dspy::BaseLM {
@@ -131,7 +114,7 @@ void check_trace(const std::string& name, std::vector<dspy::Tool> tools) {
     const auto& want = calls[c].at("messages").as_array();
     const auto& sent = lm->requests[c];
     ASSERT_EQ(sent.messages.size(), want.size());
-    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(json::value(message_json(sent.messages[i])), want[i]) << i;
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(json::value(dspy::detail::message_json(sent.messages[i])), want[i]) << i;
     const auto& kwargs = calls[c].at("lm_kwargs").as_object();
     EXPECT_EQ(json::value(sent.tools), kwargs.contains("tools") ? kwargs.at("tools") : json::value(json::array{}));
     EXPECT_EQ(sent.tool_choice, kwargs.contains("tool_choice") ? kwargs.at("tool_choice") : json::value());

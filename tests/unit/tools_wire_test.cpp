@@ -2,6 +2,7 @@
 // calls at once, against OpenAI chat completions, Anthropic Messages and the Responses API. The
 // exact tool definitions, assistant tool calls and tool results each API receives; replies'
 // calls read back; the forced submit's tool_choice; tool errors as results.
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,15 @@ TEST(ToolsWire, OpenAIGetsToolsThenTheCallsAndTheirResults) {
   EXPECT_EQ(json::serialize(messages[3]),
             R"({"role":"tool","content":"Sunny in Zürich","tool_call_id":"call_1","name":"current_weather"})");
   EXPECT_EQ(json::serialize(messages[4]), R"({"role":"tool","content":"Lima","tool_call_id":"call_2","name":"lookup_capital"})");
+  // inspect_history shows the calls, as DSPy's does.
+  std::ostringstream shown;
+  dspy::inspect_history(1, shown);
+  EXPECT_NE(shown.str().find("Assistant message:\n\n[[ ## next_thought ## ]]\nLook both up.\n\n[[ ## completed ## ]]\n"
+                             "Tool calls:\ncurrent_weather: {\"city\": \"Zürich\"}\nlookup_capital: {\"country\": \"Peru\"}\n"),
+            std::string::npos)
+      << shown.str();
+  EXPECT_NE(shown.str().find("Tool calls:\nsubmit: {\"answer\": \"Lima; sunny\"}\n"), std::string::npos) << shown.str();
+  EXPECT_EQ(shown.str().find("Response:"), std::string::npos);
   // The history holds both turns, each call with its result.
   ASSERT_EQ(r->history.messages.size(), 2U);
   const auto& results = r->history.messages[0].at("tool_calls").at("tool_call_results").at("tool_call_results").as_array();

@@ -77,6 +77,8 @@ DSPY_DECL void BaseLM::end(LMRequest& request, Call& c, Result<LMResponse>& out)
       e.model = std::move(c.model);
       e.messages = std::move(request.messages);
       e.outputs = out->completions;  // into the storage of a recycled entry's
+      e.tool_calls.clear();
+      if (!out->tool_calls.empty()) e.tool_calls = out->tool_calls.front();
       e.usage = out->usage;          // zero on a cache hit
       e.latency = latency;
       e.timestamp = std::chrono::system_clock::now();

@@ -33,13 +33,7 @@ DSPY_DECL std::string canonical_request(std::string_view model, const LMRequest&
   boost::json::object obj;
   obj["model"] = model;
   boost::json::array messages;
-  for (const auto& m : request.messages) {
-    boost::json::object message{{"role", m.role}, {"content", m.content.to_json()}};
-    if (!m.tool_calls.empty()) message["tool_calls"] = detail::tool_calls_json(m.tool_calls);
-    if (!m.tool_call_id.empty()) message["tool_call_id"] = m.tool_call_id;
-    if (!m.name.empty()) message["name"] = m.name;
-    messages.push_back(std::move(message));
-  }
+  for (const auto& m : request.messages) messages.push_back(detail::message_json(m));
   obj["messages"] = std::move(messages);
   if (!request.tools.empty()) obj["tools"] = request.tools;
   if (!request.tool_choice.is_null()) obj["tool_choice"] = request.tool_choice;

@@ -26,6 +26,7 @@ struct HistoryEntry {
   std::string model{};
   std::vector<Message> messages{};
   std::vector<std::string> outputs{};  ///< one reply text per choice
+  std::vector<MessageToolCall> tool_calls{};  ///< the first choice's function calls, if any
   Usage usage{};                       ///< zero on a cache hit
   std::chrono::nanoseconds latency{};
   std::chrono::system_clock::time_point timestamp{};  ///< when the reply arrived

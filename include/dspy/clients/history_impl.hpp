@@ -20,6 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/parse.hpp>
+
+#include "../detail/text/pytext.hpp"
 #include "../detail/text/redact.hpp"
 #include "../detail/text/tolerant.hpp"
 #include "../primitives/message.hpp"
@@ -29,10 +32,16 @@ namespace dspy {
 
 DSPY_DECL std::size_t approx_bytes(const HistoryEntry& e) noexcept {
   std::size_t n = sizeof(HistoryEntry) + e.model.size();
-  for (const auto& m : e.messages) n += sizeof(Message) + m.role.size() + m.content.text().size() +
-                                      m.content.parts().size() * sizeof(ContentPart);
+  const auto calls = [](const std::vector<MessageToolCall>& cs) {
+    std::size_t k = 0;
+    for (const auto& c : cs) k += sizeof(MessageToolCall) + c.id.size() + c.name.size() + c.arguments.size();
+    return k;
+  };
+  for (const auto& m : e.messages)
+    n += sizeof(Message) + m.role.size() + m.content.text().size() + m.content.parts().size() * sizeof(ContentPart) +
+         calls(m.tool_calls) + m.tool_call_id.size() + m.name.size();
   for (const auto& o : e.outputs) n += sizeof(std::string) + o.size();
-  return n;
+  return n + calls(e.tool_calls);
 }
 
 DSPY_DECL std::vector<HistoryEntry> LMHistory::last(std::size_t n) const {
@@ -119,6 +128,18 @@ DSPY_DECL void print_history(std::ostream& os, const std::vector<HistoryEntry>& 
     else
       os << text;
   };
+  // Each call as `name: <its arguments as JSON>`.
+  auto print_tool_calls = [&](const std::vector<MessageToolCall>& calls) {
+    if (calls.empty()) return;
+    paint("31", "Tool calls:");
+    os << '\n';
+    for (const auto& c : calls) {
+      boost::system::error_code ec;
+      const boost::json::value args = boost::json::parse(c.arguments, ec);
+      paint("32", c.name + ": " + (ec ? c.arguments : py_json(args)));
+      os << '\n';
+    }
+  };
   for (const auto& e : entries) {
     os << "\n\n\n\n";
     paint("34", "[" + iso_local_time(e.timestamp) + "]");
@@ -132,14 +153,18 @@ DSPY_DECL void print_history(std::ostream& os, const std::vector<HistoryEntry>& 
         if (Content::is_text_part(part)) os << trim(part_string(part, "text"));
         else paint("34", describe_part(part));
       }
-      os << "\n\n\n";
+      os << '\n';
+      print_tool_calls(m.tool_calls);
+      os << "\n\n";
     }
-    if (!e.outputs.empty()) {
+    // A reply of tool calls only has no "Response:" text (DSPy prints the text when there is one).
+    if (!e.outputs.empty() && (e.tool_calls.empty() || !e.outputs.front().empty())) {
       paint("31", "Response:");
       os << "\n\n";
       paint("32", trim(e.outputs.front()));
       os << "\n\n";
     }
+    print_tool_calls(e.tool_calls);
     if (e.outputs.size() > 1) {
       paint("31", " \t (and " + std::to_string(e.outputs.size() - 1) + " other completions)");
       os << '\n';

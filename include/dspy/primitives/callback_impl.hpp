@@ -37,7 +37,7 @@ DSPY_DECL JsonlLog::~JsonlLog() {
 
 DSPY_DECL void JsonlLog::on_lm_start(const CallInfo& call, std::string_view model, const LMRequest& request) {
   boost::json::array messages;
-  for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content.to_json()}});
+  for (const auto& m : request.messages) messages.push_back(detail::message_json(m));
   boost::json::object config;
   if (request.config.temperature) config["temperature"] = *request.config.temperature;
   if (request.config.max_tokens) config["max_tokens"] = *request.config.max_tokens;

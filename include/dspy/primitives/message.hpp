@@ -108,6 +108,29 @@ inline boost::json::array tool_calls_json(const std::vector<MessageToolCall>& ca
   return out;
 }
 
+/// A message as OpenAI's chat API writes it: role and content (null for an assistant's tool calls
+/// without text), then `tool_calls` (`{"type", "function": {"name", "arguments"}, "id"}`) or a
+/// tool message's `tool_call_id` and `name`, in the order DSPy's requests have them.
+inline boost::json::object message_json(const Message& m) {
+  boost::json::object o{{"role", m.role}};
+  o["content"] = !m.tool_calls.empty() && m.content.is_text() && m.content.text().empty() ? boost::json::value(nullptr)
+                                                                                            : m.content.to_json();
+  if (!m.tool_calls.empty()) {
+    boost::json::array calls;
+    for (const auto& c : m.tool_calls) {
+      boost::json::object call{{"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}};
+      if (!c.id.empty()) call["id"] = c.id;
+      calls.push_back(std::move(call));
+    }
+    o["tool_calls"] = std::move(calls);
+  }
+  if (m.role == "tool") {
+    o["tool_call_id"] = m.tool_call_id;
+    o["name"] = m.name;
+  }
+  return o;
+}
+
 /// The inverse of tool_calls_json; false on anything else.
 inline bool tool_calls_from_json(const boost::json::value& v, std::vector<MessageToolCall>& out) {
   const auto* a = v.if_array();
