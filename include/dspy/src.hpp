@@ -20,6 +20,7 @@
 #include "adapters/two_step_adapter_impl.hpp"
 #include "adapters/utils_impl.hpp"
 #include "adapters/types/media_impl.hpp"
+#include "adapters/types/tool_impl.hpp"
 #include "adapters/xml_adapter_impl.hpp"
 #include "clients/base_lm_impl.hpp"
 #include "clients/cache_impl.hpp"

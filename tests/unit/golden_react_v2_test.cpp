@@ -46,43 +46,6 @@ dspy::AdapterHandle adapter_of(const json::object& v) {
 }
 
 
-// An LM that reports the vector's capabilities and answers each call as the trace did.
-class TraceLM : public dspy::BaseLM {
- public:
-  TraceLM(const json::object& lm, std::vector<json::object> replies)
-      : model_(lm.at("model").as_string()), replies_(std::move(replies)) {
-    set_capabilities({.function_calling = lm.at("supports_function_calling").as_bool(),
-                      .reasoning = lm.at("supports_reasoning").as_bool(),
-                      .response_schema = lm.at("supports_response_schema").as_bool()});
-  }
-  [[nodiscard]] std::string model() const override { return model_; }
-  std::vector<dspy::LMRequest> requests;
-
- protected:
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
-    const std::size_t i = requests.size();
-    requests.push_back(std::move(request));
-    if (i >= replies_.size()) co_return dspy::Error(dspy::Errc::config, "more calls than the trace has");
-    const json::object& reply = replies_[i];
-    dspy::LMResponse r;
-    r.model = model_;
-    const auto* content = reply.if_contains("content");
-    r.completions.push_back(content && content->is_string() ? std::string(content->get_string()) : std::string());
-    if (const auto* calls = reply.if_contains("tool_calls")) {
-      std::vector<dspy::MessageToolCall> out;
-      for (const auto& c : calls->as_array())
-        out.push_back({std::string(c.at("id").as_string()), std::string(c.at("function").at("name").as_string()),
-                       std::string(c.at("function").at("arguments").as_string())});
-      r.tool_calls.push_back(std::move(out));
-    }
-    co_return r;
-  }
-
- private:
-  std::string model_;
-  std::vector<json::object> replies_;
-};
-
 // DSPy's expected_fields write a Reasoning as {"content": ...}; the History here holds its text.
 json::value reasoning_as_text(json::value v) {
   for (auto& turn : v.at("history").at("messages").as_array())
@@ -94,9 +57,7 @@ void check_trace(const std::string& name, std::vector<dspy::Tool> tools) {
   SCOPED_TRACE(name);
   const json::object v = vector_named(name);
   const auto& calls = v.at("calls").as_array();
-  std::vector<json::object> replies;
-  for (const auto& c : calls) replies.push_back(c.at("response").as_object());
-  auto lm = std::make_shared<TraceLM>(v.at("lm").as_object(), replies);
+  auto lm = std::make_shared<golden::TraceLM>(v.at("lm").as_object(), golden::trace_replies(calls));
   dspy::ReActV2<AnswerQuestion> agent(std::move(tools), v.at("module").at("max_iters").as_int64());
   agent.react.adapter = adapter_of(v);
   agent.react.set_lm(lm);

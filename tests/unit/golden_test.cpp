@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "golden_signatures.hpp"
+#include "golden_vectors.hpp"
 
 namespace golden_test {
 
@@ -126,49 +127,11 @@ void check_state(const json::object& v) {
   EXPECT_EQ(dspy::dump_state(q), program);
 }
 
-// An LM that replies as a trace vector's calls did and keeps what it was sent.
-class TraceLM : public dspy::BaseLM {
- public:
-  TraceLM(const json::object& lm, json::array calls) : model_(lm.at("model").as_string()), calls_(std::move(calls)) {
-    set_capabilities({.function_calling = lm.at("supports_function_calling").as_bool(),
-                      .reasoning = lm.at("supports_reasoning").as_bool(),
-                      .response_schema = lm.at("supports_response_schema").as_bool()});
-  }
-  [[nodiscard]] std::string model() const override { return model_; }
-  std::vector<dspy::LMRequest> requests;
-
- protected:
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
-    const std::size_t i = requests.size();
-    requests.push_back(std::move(request));
-    if (i >= calls_.size()) co_return dspy::Error(dspy::Errc::config, "more calls than the trace has");
-    const auto& reply = calls_[i].at("response").as_object();
-    dspy::LMResponse r;
-    const auto* content = reply.if_contains("content");
-    r.completions.push_back(content && content->is_string() ? std::string(content->get_string()) : std::string());
-    if (const auto* reasoning = reply.if_contains("reasoning_content"))
-      r.reasoning.emplace_back(reasoning->as_string());
-    // LiteLLM's place for Anthropic's citations: a list per text block, flattened.
-    if (const auto* fields = reply.if_contains("provider_specific_fields")) {
-      json::array flat;
-      for (const auto& block : fields->at("citations").as_array())
-        for (const auto& c : block.as_array()) flat.push_back(c);
-      r.citations.push_back(std::move(flat));
-    }
-    r.model = model_;
-    co_return r;
-  }
-
- private:
-  std::string model_;
-  json::array calls_;
-};
-
 // A trace vector: the module's requests, call by call, and its final result.
 template <class Sig>
 void check_trace(const json::object& v) {
   const auto& calls = v.at("calls").as_array();
-  auto lm = std::make_shared<TraceLM>(v.at("lm").as_object(), calls);
+  auto lm = std::make_shared<TraceLM>(v.at("lm").as_object(), trace_replies(calls));
   typename Sig::Input input{};
   ASSERT_FALSE(dspy::from_json(v.at("inputs"), input).has_value());
   dspy::Predict<Sig> predict;

@@ -88,54 +88,13 @@ dspy::AdapterHandle adapter_of(const json::object& v) {
 }
 
 
-// An LM that reports a vector's capabilities, keeps each request and replies with the vector's
-// `response` messages in turn (a plain text reply when there are none).
-class VectorLM : public dspy::BaseLM {
- public:
-  VectorLM(const json::object& lm, std::vector<json::object> replies)
-      : model_(lm.at("model").as_string()), replies_(std::move(replies)) {
-    set_capabilities({.function_calling = lm.at("supports_function_calling").as_bool(),
-                      .reasoning = lm.at("supports_reasoning").as_bool(),
-                      .response_schema = lm.at("supports_response_schema").as_bool()});
-  }
-  [[nodiscard]] std::string model() const override { return model_; }
-  std::vector<dspy::LMRequest> requests;
-
- protected:
-  boost::asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
-    const std::size_t i = requests.size();
-    requests.push_back(std::move(request));
-    dspy::LMResponse r;
-    r.model = model_;
-    if (i >= replies_.size()) {
-      r.completions.emplace_back("[[ ## completed ## ]]");
-      co_return r;
-    }
-    const json::object& reply = replies_[i];
-    const auto* content = reply.if_contains("content");
-    r.completions.push_back(content && content->is_string() ? std::string(content->get_string()) : std::string());
-    if (const auto* calls = reply.if_contains("tool_calls")) {
-      std::vector<dspy::MessageToolCall> out;
-      for (const auto& c : calls->as_array())
-        out.push_back({std::string(c.at("id").as_string()), std::string(c.at("function").at("name").as_string()),
-                       std::string(c.at("function").at("arguments").as_string())});
-      r.tool_calls.push_back(std::move(out));
-    }
-    co_return r;
-  }
-
- private:
-  std::string model_;
-  std::vector<json::object> replies_;
-};
-
 template <class Sig>
 void check_vector(const std::string& name) {
   SCOPED_TRACE(name);
   const json::object v = vector_named(name);
   std::vector<json::object> replies;
   if (const auto* r = v.if_contains("response")) replies.push_back(r->as_object());
-  auto lm = std::make_shared<VectorLM>(v.at("lm").as_object(), replies);
+  auto lm = std::make_shared<golden::TraceLM>(v.at("lm").as_object(), replies);
   dspy::Predict<Sig> predict;
   predict.adapter = adapter_of(v);
   predict.set_lm(lm);

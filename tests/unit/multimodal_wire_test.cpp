@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <dspy/all.hpp>
@@ -220,6 +221,91 @@ TEST(NativeReasoning, OpenAICompatibleReasoningContentFillsTheField) {
   EXPECT_EQ(body.at("messages").at(0).at("content").as_string().find("[[ ## reasoning ## ]]"), std::string::npos);
   EXPECT_NE(body.at("messages").at(0).at("content").as_string().find("Your output fields are:\n1. `answer` (int)"),
             std::string::npos);
+}
+
+struct SockCount {
+  struct Input {
+    std::string question;
+  };
+  struct Output {
+    int answer;
+  };
+};
+
+// DSPy's ChainOfThought(sig, rationale_field_type=dspy.Reasoning): with a reasoning model the
+// `reasoning` field leaves the prompt (the request is Predict(sig)'s, with reasoning_effort) and
+// takes the reply's own reasoning; with another model it is a `str` section, as by default.
+TEST(NativeReasoning, ChainOfThoughtWithAReasoningRationaleTakesTheModelsOwnReasoning) {
+  TestServer server;
+  server.push({.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":"[[ ## answer ## ]]\n14",)"
+                       R"("reasoning_content":"7 pairs, 2 each."}}],"usage":{"prompt_tokens":9,"completion_tokens":4}})"})
+      .push({.body = dspy::test::openai_reply({"[[ ## reasoning ## ]]\nTwo each.\n\n[[ ## answer ## ]]\n14"})});
+  dspy::ChainOfThought<SockCount, dspy::Reasoning> cot;
+  static_assert(std::is_same_v<decltype(dspy::ChainOfThought<SockCount, dspy::Reasoning>::Output::reasoning), dspy::Reasoning>);
+  cot.predict.set_lm(std::make_shared<dspy::LM>(
+      "openai/o3-mini", dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-cot-1", .cache = false}));
+  const auto r = cot({"How many socks in seven pairs?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "7 pairs, 2 each.");
+  EXPECT_EQ(r->answer, 14);
+  EXPECT_EQ(
+      server.requests().at(0).body,
+      R"({"model":"o3-mini","messages":[{"role":"system","content":"Your input fields are:\n1. `question` (str):\nYour output )"
+      R"(fields are:\n1. `answer` (int):\nAll interactions will be structured in the following way, with the appropriate )"
+      R"(values filled in.\n\n[[ ## question ## ]]\n{question}\n\n[[ ## answer ## ]]\n{answer}        # note: the value you )"
+      R"(produce must be a single int value\n\n[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n  )"
+      R"(      Given the fields `question`, produce the fields `answer`."},{"role":"user","content":"[[ ## question ## ]]\nHow )"
+      R"(many socks in seven pairs?\n\nRespond with the corresponding output fields, starting with the field `[[ ## )"
+      R"(answer ## ]]` (must be formatted as a valid Python int), and then ending with the marker for `[[ ## completed ## )"
+      R"(]]`."}],"reasoning_effort":"low"})");
+
+  cot.predict.set_lm(std::make_shared<dspy::LM>(
+      "openai/gpt-4o-mini", dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-cot-2", .cache = false}));
+  const auto text = cot({"How many socks in seven pairs?"});
+  ASSERT_TRUE(text) << text.error().message();
+  EXPECT_EQ(text->reasoning.content, "Two each.");
+  const auto body = server.requests().at(1).json();
+  EXPECT_FALSE(body.as_object().contains("reasoning_effort"));
+  EXPECT_NE(body.at("messages").at(0).at("content").as_string().find("1. `reasoning` (str): \n2. `answer` (int)"),
+            std::string::npos)
+      << body;
+}
+
+// With the JSONAdapter the native Reasoning field leaves the prompt and the structured-output
+// schema alike. Beyond DSPy 3.3.1, whose JSONAdapter.__call__ builds response_format from the
+// whole signature before Adapter._call_preprocess deletes the field (json_adapter.py, base.py), so
+// that its strict schema demands a `reasoning` the prompt does not ask for.
+TEST(NativeReasoning, TheJsonAdaptersSchemaLeavesOutTheNativeReasoningField) {
+  TestServer server;
+  server.push({.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":"{\"answer\": 14}",)"
+                       R"("reasoning_content":"7 pairs, 2 each."}}],"usage":{"prompt_tokens":9,"completion_tokens":4}})"});
+  dspy::Predict<Socks> predict;
+  predict.adapter = dspy::JSONAdapter{};
+  predict.set_lm(std::make_shared<dspy::LM>(
+      "openai/o3-mini", dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-json-1", .cache = false}));
+  const auto r = predict({"How many socks in seven pairs?"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->reasoning.content, "7 pairs, 2 each.");
+  EXPECT_EQ(r->answer, 14);
+  const auto body = server.requests().at(0).json();
+  EXPECT_EQ(body.at("reasoning_effort"), "low");
+  // The field list and the JSON structure lose it (the default instructions, fixed with the signature, keep its name).
+  const std::string_view system = body.at("messages").at(0).at("content").as_string();
+  EXPECT_EQ(system.find("`reasoning` (str)"), std::string::npos) << system;
+  EXPECT_EQ(system.find("\"reasoning\":"), std::string::npos) << system;
+  const auto& schema = body.at("response_format").at("json_schema").at("schema");
+  EXPECT_EQ(schema.at("required"), (boost::json::array{"answer"}));
+  EXPECT_FALSE(schema.at("properties").as_object().contains("reasoning"));
+
+  // With a model that does not reason natively the field is in both.
+  server.push({.body = dspy::test::openai_reply({R"({"reasoning": "Two each.", "answer": 14})"})});
+  predict.set_lm(std::make_shared<dspy::LM>(
+      "openai/gpt-4o-mini", dspy::LMConfig{.api_base = server.base_url(), .api_key = "sk-test-json-2", .cache = false}));
+  const auto text = predict({"How many socks in seven pairs?"});
+  ASSERT_TRUE(text) << text.error().message();
+  EXPECT_EQ(text->reasoning.content, "Two each.");
+  EXPECT_EQ(server.requests().at(1).json().at("response_format").at("json_schema").at("schema").at("required"),
+            (boost::json::array{"reasoning", "answer"}));
 }
 
 // An explicit null effort keeps the field in the prompt, as a text section.

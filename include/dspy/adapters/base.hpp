@@ -125,10 +125,10 @@ class Adapter {
                                                              std::vector<ParseNote>* /*notes*/) const {
     return nullptr;
   }
-  /// Splits a reply that arrives in pieces into output-field chunks (Predict::astream); null: this
-  /// adapter does not stream fields.
+  /// Reads a reply that arrives in pieces into output-field chunks and fields parsed as they
+  /// complete (Predict::astream); null: this adapter does not stream fields.
   [[nodiscard]] virtual std::unique_ptr<FieldStream> stream_fields(const SignatureView& /*sig*/,
-                                                                   StreamCallback /*on_chunk*/) const {
+                                                                   FieldSink /*sink*/) const {
     return nullptr;
   }
 

@@ -72,9 +72,8 @@ class ChatAdapterImpl final : public Adapter {
   [[nodiscard]] DSPY_DECL std::optional<Error> parse(const SignatureView& sig, std::string_view completion,
                                                      void* outputs, std::vector<ParseNote>* notes) const override;
 
-  [[nodiscard]] std::unique_ptr<FieldStream> stream_fields(const SignatureView& sig,
-                                                           StreamCallback on_chunk) const override {
-    return std::make_unique<FieldStreamer>(sig.output_names, std::move(on_chunk));
+  [[nodiscard]] std::unique_ptr<FieldStream> stream_fields(const SignatureView& sig, FieldSink sink) const override {
+    return std::make_unique<FieldStreamer>(sig, std::move(sink));
   }
 
   [[nodiscard]] AdapterHandle fallback() const override {

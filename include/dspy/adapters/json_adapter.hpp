@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include "../detail/config.hpp"
 #include "base.hpp"
+#include "streaming.hpp"
 
 namespace dspy {
 
@@ -53,6 +55,10 @@ class JSONAdapterImpl final : public Adapter {
 
   [[nodiscard]] DSPY_DECL std::optional<Error> parse(const SignatureView& sig, std::string_view completion,
                                                      void* outputs, std::vector<ParseNote>* notes) const override;
+
+  [[nodiscard]] std::unique_ptr<FieldStream> stream_fields(const SignatureView& sig, FieldSink sink) const override {
+    return std::make_unique<JsonFieldStreamer>(sig, std::move(sink));
+  }
 
   void configure_request(const SignatureView& sig, LMRequest& request) const override {
     request.response_format = sig.structured_response_format();

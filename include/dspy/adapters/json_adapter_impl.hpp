@@ -62,10 +62,7 @@ DSPY_DECL std::optional<Error> JSONAdapterImpl::parse(const SignatureView& sig, 
     if (j >= sig.outputs.size()) continue;
     const FieldCodec& field = sig.outputs[j];
     const ParseContext ctx{notes, field.name()};
-    std::optional<std::string> err;
-    if (kv.value().is_string()) err = field.parse_text(std::string_view(kv.value().get_string()), outputs, ctx);
-    else err = field.from_json(kv.value(), outputs, ctx);
-    if (err)
+    if (auto err = field.read_json(kv.value(), outputs, ctx))
       return field_parse_error(name(), sig, completion, j,
                                "Failed to parse field " + std::string(field.name()) + " with value " +
                                    boost::json::serialize(kv.value()) + " from the LM response. Error message: " + *err);

@@ -47,6 +47,11 @@ struct FieldCodec {
   std::string xml_schema;    ///< nested: the XML skeleton `<f><item>...</item></f>`
 
   [[nodiscard]] std::string_view name() const noexcept { return meta->name; }
+  /// Reads a member of a JSON reply as the JSONAdapter does: a string as LM text, else as JSON.
+  [[nodiscard]] std::optional<std::string> read_json(const boost::json::value& v, void* object,
+                                                     const ParseContext& ctx) const {
+    return v.is_string() ? parse_text(std::string_view(v.get_string()), object, ctx) : from_json(v, object, ctx);
+  }
 };
 
 /// A signature's fields and their typed operations; `signature_view<Sig>()` gives the one

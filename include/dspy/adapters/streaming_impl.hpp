@@ -1,5 +1,5 @@
-// The bodies of detail::FieldStreamer (streaming.hpp): header-only, streaming.hpp includes them;
-// with DSPY_SEPARATE_COMPILATION, <dspy/src.hpp> compiles them once.
+// The bodies of detail::FieldStreamer and detail::JsonFieldStreamer (streaming.hpp): header-only,
+// streaming.hpp includes them; with DSPY_SEPARATE_COMPILATION, <dspy/src.hpp> compiles them once.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include <boost/json.hpp>
 
 #include "../detail/text/tolerant.hpp"
 #include "streaming.hpp"
@@ -41,6 +43,19 @@ DSPY_DECL void FieldStreamer::feed(std::string_view text) {
   }
 }
 
+DSPY_DECL void FieldStreamer::finish() {
+  if (deciding_ && !line_.empty()) end_line();
+  close();
+  current_ = sig_->outputs.size();
+}
+
+DSPY_DECL void FieldStreamer::close() {
+  if (current_ >= sig_->outputs.size() || !sink_.outputs) return;
+  const FieldCodec& field = sig_->outputs[current_];
+  if (!field.parse_text(text_, sink_.outputs, ParseContext{nullptr, field.name()})) sink_.on_field(current_);
+  text_.clear();
+}
+
 DSPY_DECL void FieldStreamer::end_line() {
   std::string_view line(line_);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -48,10 +63,11 @@ DSPY_DECL void FieldStreamer::end_line() {
   std::string_view name;
   std::size_t end = 0;
   if (match_chat_header(stripped, name, end)) {
-    current_ = fields_.size();
-    for (std::size_t i = 0; i < fields_.size(); ++i)
-      if (fields_[i] == name && !(seen_ >> i & 1U)) current_ = i;
-    if (current_ < fields_.size()) seen_ |= std::uint64_t{1} << current_;
+    close();
+    const std::size_t n = sig_->outputs.size();
+    current_ = sig_->output_index(name);
+    if (current_ < n && (seen_ >> current_ & 1U)) current_ = n;
+    if (current_ < n) seen_ |= std::uint64_t{1} << current_;
     started_ = false;
     held_.clear();
     section(trim(stripped.substr(end)));
@@ -64,7 +80,7 @@ DSPY_DECL void FieldStreamer::end_line() {
 }
 
 DSPY_DECL void FieldStreamer::section(std::string_view text) {
-  if (current_ >= fields_.size()) return;
+  if (current_ >= sig_->outputs.size()) return;
   if (!started_) {
     text = trim_front(text);
     if (text.empty()) return;
@@ -79,7 +95,80 @@ DSPY_DECL void FieldStreamer::section(std::string_view text) {
   std::string out = std::move(held_);
   out.append(text.substr(0, body));
   held_.assign(text.substr(body));
-  on_chunk_(StreamChunk{fields_[current_], std::move(out)});
+  if (sink_.outputs) text_ += out;
+  if (sink_.on_chunk) sink_.on_chunk(StreamChunk{sig_->output_names[current_], std::move(out)});
+}
+
+DSPY_DECL void JsonFieldStreamer::feed(std::string_view text) {
+  for (const char c : text) {
+    switch (state_) {
+      case State::before:
+        if (c == '{') state_ = State::key;
+        break;
+      case State::key:
+        if (c == '"') {
+          key_.assign(1, c);
+          state_ = State::in_key;
+        } else if (c == '}') {
+          state_ = State::done;
+        }
+        break;
+      case State::in_key:
+        key_ += c;
+        if (escaped_) escaped_ = false;
+        else if (c == '\\') escaped_ = true;
+        else if (c == '"') state_ = State::colon;
+        break;
+      case State::colon:
+        if (c == ':') state_ = State::value;
+        break;
+      case State::value:
+        if (in_string_) {
+          if (escaped_) escaped_ = false;
+          else if (c == '\\') escaped_ = true;
+          else if (c == '"') in_string_ = false;
+        } else if (depth_ == 0 && (c == ',' || c == '}')) {
+          member();
+          state_ = c == ',' ? State::key : State::done;
+          break;
+        } else if (c == '"') {
+          in_string_ = true;
+        } else if (c == '{' || c == '[') {
+          ++depth_;
+        } else if ((c == '}' || c == ']') && depth_ > 0) {
+          --depth_;
+        }
+        value_ += c;
+        break;
+      case State::done:
+        return;
+    }
+  }
+}
+
+DSPY_DECL void JsonFieldStreamer::finish() {
+  // A reply cut short after a complete value (`{"answer": 4`) still gives it.
+  if (state_ == State::value && !in_string_ && depth_ == 0) member();
+  state_ = State::done;
+}
+
+DSPY_DECL void JsonFieldStreamer::member() {
+  boost::system::error_code ec;
+  const boost::json::value key = boost::json::parse(key_, ec);
+  boost::json::value value;
+  if (!ec) value = boost::json::parse(value_, ec);
+  value_.clear();
+  if (ec || !key.is_string()) return;
+  const std::size_t j = sig_->output_index(std::string_view(key.get_string()));
+  if (j >= sig_->outputs.size() || (seen_ >> j & 1U)) return;
+  seen_ |= std::uint64_t{1} << j;
+  if (sink_.outputs) {
+    const FieldCodec& field = sig_->outputs[j];
+    if (!field.read_json(value, sink_.outputs, ParseContext{nullptr, field.name()})) sink_.on_field(j);
+  }
+  if (!sink_.on_chunk) return;
+  std::string text = value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value);
+  if (!text.empty()) sink_.on_chunk(StreamChunk{sig_->output_names[j], std::move(text)});
 }
 
 }  // namespace dspy::detail

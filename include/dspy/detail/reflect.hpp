@@ -232,6 +232,16 @@ template <class T, std::size_t I>
 using field_name_t = name_t<store_name<field_names<T>[I].size()>(field_names<T>[I])>;
 }  // namespace detail
 
+namespace detail {
+/// The index of the field named `name`, or field_count<T> when T has none.
+template <class T>
+consteval std::size_t field_index_of(std::string_view name) {
+  for (std::size_t i = 0; i < field_count<T>; ++i)
+    if (field_names<T>[i] == name) return i;
+  return field_count<T>;
+}
+}  // namespace detail
+
 /// The type of field I.
 template <std::size_t I, class T>
 using field_type = typename FieldsOf<std::remove_cv_t<T>>::template type<I>;

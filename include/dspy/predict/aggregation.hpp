@@ -80,13 +80,6 @@ Result<O> majority_of(std::span<const O> completions, const MajorityNormalize& n
   return completions[*i];
 }
 
-template <class O>
-consteval std::size_t majority_field_index(std::string_view name) {
-  for (std::size_t i = 0; i < field_count<O>; ++i)
-    if (field_names<O>[i] == name) return i;
-  return field_count<O>;
-}
-
 }  // namespace detail
 
 /// The completion whose last field (DSPy: the last output field) is the most common after
@@ -102,7 +95,7 @@ Result<O> majority(std::span<const O> completions, const MajorityNormalize& norm
 /// have does not compile.
 template <FixedString Field, class O>
 Result<O> majority(std::span<const O> completions, const MajorityNormalize& normalize = default_normalize) {
-  constexpr std::size_t index = detail::majority_field_index<O>(Field.view());
+  constexpr std::size_t index = detail::field_index_of<O>(Field.view());
   static_assert(index < field_count<O>, "dspy::majority<Field>: the completions have no field of that name.");
   return detail::majority_of<O, index>(completions, normalize);
 }

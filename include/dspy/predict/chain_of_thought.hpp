@@ -1,4 +1,7 @@
 // ChainOfThought<Sig>: Predict with a `reasoning` output field before the signature's outputs.
+// ChainOfThought<Sig, dspy::Reasoning> (DSPy's `rationale_field_type=dspy.Reasoning`) makes that
+// field a dspy::Reasoning: with an LM that reasons natively it leaves the prompt and takes the
+// reply's own reasoning.
 #pragma once
 
 #include <string>
@@ -11,11 +14,14 @@
 
 namespace dspy {
 
-/// The field ChainOfThought prepends (DSPy's `reasoning`, a `str` described as `${reasoning}`;
-/// dspy::Reasoning is the DSPy type a signature may declare itself).
-struct ChainOfThoughtReasoning {
-  std::string reasoning;
+/// The field ChainOfThought prepends: DSPy's `reasoning`, described as `${reasoning}`, of type R
+/// (DSPy's `rationale_field_type`: `str`, or dspy::Reasoning for a model's native reasoning).
+template <class R>
+struct ChainOfThoughtRationale {
+  R reasoning;
 };
+/// The default, a `str`.
+using ChainOfThoughtReasoning = ChainOfThoughtRationale<std::string>;
 
 namespace detail {
 template <class Sig>
@@ -27,24 +33,26 @@ struct DocsOf<Sig> {
 };
 }  // namespace detail
 
-/// Sig with `reasoning` prepended to its outputs; the instructions stay Sig's (as DSPy's prepend
-/// keeps them, default instructions included).
-template <Signature Sig>
+/// Sig with `reasoning` (of type R) prepended to its outputs; the instructions stay Sig's (as
+/// DSPy's prepend keeps them, default instructions included).
+template <Signature Sig, class R = std::string>
 struct WithReasoning : detail::DocsOf<Sig> {
   using Input = typename Sig::Input;
-  using Output = Extended<typename Sig::Output, ChainOfThoughtReasoning, true>;
+  using Output = Extended<typename Sig::Output, ChainOfThoughtRationale<R>, true>;
   static inline const std::string instructions = signature_meta<Sig>().default_instructions;
 };
 
-template <Signature Sig>
+/// R: the type of the `reasoning` field (DSPy's `rationale_field_type`): std::string, or
+/// dspy::Reasoning to take a reasoning model's own reasoning.
+template <Signature Sig, class R = std::string>
 class ChainOfThought {
  public:
   using Input = typename Sig::Input;
   /// `reasoning` and every output field of Sig, by name.
-  using Output = typename WithReasoning<Sig>::Output;
+  using Output = typename WithReasoning<Sig, R>::Output;
   using result_type = Result<Predicted<Output>>;
 
-  Predict<WithReasoning<Sig>> predict;
+  Predict<WithReasoning<Sig, R>> predict;
 
   asio::awaitable<result_type> forward(Input input) const {
     auto pending = predict.acall(std::move(input));  // not inside co_await: GCC 12 bug 100611

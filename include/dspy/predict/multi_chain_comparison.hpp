@@ -82,13 +82,6 @@ consteval auto multi_chain_docs() {
   return out;
 }
 
-template <class C>
-consteval std::size_t index_of_field(std::string_view name) {
-  for (std::size_t i = 0; i < field_count<C>; ++i)
-    if (field_names<C>[i] == name) return i;
-  return field_count<C>;
-}
-
 // str.strip().split("\n")[0].strip()
 inline std::string first_line(std::string_view s) {
   s = trim(s);
@@ -135,14 +128,14 @@ class MultiChainComparison {
   /// `reasoning`) and Sig's last output field, as attempt texts. An error unless there are M.
   template <class C>
   static Result<Input> make_input(std::span<const C> completions, typename Sig::Input inputs) {
-    constexpr std::size_t rationale = detail::index_of_field<C>("rationale");
-    constexpr std::size_t reasoning = detail::index_of_field<C>("reasoning");
+    constexpr std::size_t rationale = detail::field_index_of<C>("rationale");
+    constexpr std::size_t reasoning = detail::field_index_of<C>("reasoning");
     constexpr std::size_t why = rationale < field_count<C> ? rationale : reasoning;
     static_assert(why < field_count<C>,
                   "dspy::MultiChainComparison: each completion needs a `rationale` or `reasoning` field "
                   "(ChainOfThought's outputs have one).");
     using Out = typename Sig::Output;
-    constexpr std::size_t answer = detail::index_of_field<C>(field_names<Out>[field_count<Out> - 1]);
+    constexpr std::size_t answer = detail::field_index_of<C>(field_names<Out>[field_count<Out> - 1]);
     static_assert(answer < field_count<C>,
                   "dspy::MultiChainComparison: each completion needs the last output field of Sig.");
     if (completions.size() != M)

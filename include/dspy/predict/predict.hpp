@@ -24,6 +24,8 @@
 #include "../adapters/streaming.hpp"
 #include "../clients/base_lm.hpp"
 #include "../detail/config.hpp"
+#include "../detail/exception.hpp"
+#include "../detail/reflect.hpp"
 #include "../detail/sync_wait.hpp"
 #include "../primitives/callback.hpp"
 #include "../primitives/error.hpp"
@@ -133,9 +135,9 @@ class PredictCore : public PredictorBase {
   [[nodiscard]] DSPY_DECL std::vector<Message> format_input(const void* input) const;
   // One prediction, blocking; its completions are parsed into `outputs`.
   DSPY_DECL Result<PredictionParts> predict(const void* input, const CallConfig& call, OutputSlots outputs) const;
-  // One prediction on the current executor; `on_chunk` empty: not streamed.
-  DSPY_DECL asio::awaitable<Result<PredictionParts>> apredict(const void* input, CallConfig call,
-                                                              StreamCallback on_chunk, OutputSlots outputs) const;
+  // One prediction on the current executor; `stream` without chunks or outputs: not streamed.
+  DSPY_DECL asio::awaitable<Result<PredictionParts>> apredict(const void* input, CallConfig call, FieldSink stream,
+                                                              OutputSlots outputs) const;
 
  private:
   struct Run;  // one prediction's steps, shared by the blocking and the async path
@@ -195,31 +197,64 @@ class Predict final : public detail::PredictCore {
     return respond(std::move(input), std::move(call), {});
   }
 
-  /// acall, streamed: with an adapter that streams fields (the ChatAdapter),
-  /// `on_chunk(const dspy::StreamChunk&)` receives each output field's text in pieces as the LM
-  /// writes it (see streaming.hpp); the result is the parsed prediction, as acall's. Other
-  /// adapters, and the fallback's retry after a parse failure, give no chunks. `on_chunk` runs
-  /// on the I/O thread: keep it short.
+  /// acall, streamed: with an adapter that streams fields (ChatAdapter, JSONAdapter) the listener
+  /// hears of the reply as the LM writes it (see streaming.hpp), either as
+  /// `f(const dspy::StreamChunk&)`, each output field's text in pieces, or as
+  /// `f(const dspy::Partial<Output>&)`, the outputs so far, typed, each time a field completes
+  /// (and once more at the end for fields filled otherwise, e.g. a native dspy::Reasoning). The
+  /// result is the parsed prediction, as acall's. Other adapters, and the fallback's retry after a
+  /// parse failure, give no chunks. The listener runs on the I/O thread: keep it short.
   template <class F>
-  asio::awaitable<result_type> astream(Input input, F on_chunk, CallConfig call = {}) const {
-    static_assert(StreamListener<F>, "astream/stream: the listener must be callable as f(const dspy::StreamChunk&)");
-    return respond(std::move(input), std::move(call), StreamCallback(std::move(on_chunk)));
+  asio::awaitable<result_type> astream(Input input, F listener, CallConfig call = {}) const {
+    if constexpr (StreamListener<F>) {
+      return respond(std::move(input), std::move(call), FieldSink{.on_chunk = StreamCallback(std::move(listener))});
+    } else if constexpr (PartialListener<F, Output>) {
+      return respond_partial(std::move(input), std::move(call), std::move(listener));
+    } else {
+      static_assert(detail::always_false<F>,
+                    "astream/stream: the listener must be callable as f(const dspy::StreamChunk&) or as "
+                    "f(const dspy::Partial<Output>&) with the predictor's Output");
+      return respond(std::move(input), std::move(call), {});
+    }
   }
 
   /// astream, blocking the calling thread until the prediction is complete.
   template <class F>
-  result_type stream(const Input& input, F on_chunk, const CallConfig& call = {}) const {
-    static_assert(StreamListener<F>, "astream/stream: the listener must be callable as f(const dspy::StreamChunk&)");
-    return detail::sync_wait(respond(input, call, StreamCallback(std::move(on_chunk))));
+  result_type stream(const Input& input, F listener, const CallConfig& call = {}) const {
+    return detail::sync_wait(astream(input, std::move(listener), call));
   }
 
  private:
   // acall's and astream's body. The call and the co_await are separate statements: GCC 12
   // destroys temporaries of a co_await expression twice (bug 100611).
-  asio::awaitable<result_type> respond(Input input, CallConfig call, StreamCallback on_chunk) const {
+  asio::awaitable<result_type> respond(Input input, CallConfig call, FieldSink stream) const {
     std::vector<Output> outputs;
-    auto pending = apredict(&input, std::move(call), std::move(on_chunk), detail::output_slots(outputs));
+    auto pending = apredict(&input, std::move(call), std::move(stream), detail::output_slots(outputs));
     Result<detail::PredictionParts> parts = co_await std::move(pending);
+    co_return predicted(std::move(parts), std::move(outputs));
+  }
+
+  // astream's body with a Partial listener: the stream parses each complete field into `scratch`,
+  // from where it moves into the Partial.
+  template <class F>
+  asio::awaitable<result_type> respond_partial(Input input, CallConfig call, F listener) const {
+    Output scratch{};
+    Partial<Output> partial;
+    std::vector<Output> outputs;
+    FieldSink stream{.outputs = &scratch, .on_field = [&](std::size_t i) {
+                       detail::take_field(partial, i, scratch);
+                       listener(std::as_const(partial));
+                     }};
+    auto pending = apredict(&input, std::move(call), std::move(stream), detail::output_slots(outputs));
+    Result<detail::PredictionParts> parts = co_await std::move(pending);
+    // Fields the stream did not fill (native outputs, a fallback's reply) arrive with the result.
+    if (parts && !outputs.empty() && detail::take_rest(partial, outputs.front())) {
+      try {
+        listener(std::as_const(partial));
+      } catch (...) {
+        parts = error_from_exception(std::current_exception());
+      }
+    }
     co_return predicted(std::move(parts), std::move(outputs));
   }
 

@@ -18,6 +18,7 @@
 #include "../adapters/adapter.hpp"
 #include "../adapters/streaming.hpp"
 #include "../clients/base_lm.hpp"
+#include "../detail/exception.hpp"
 #include "../detail/text/utf8.hpp"
 #include "../primitives/callback.hpp"
 #include "../primitives/module.hpp"
@@ -533,20 +534,36 @@ DSPY_DECL Result<PredictionParts> PredictCore::predict(const void* input, const 
 }
 
 DSPY_DECL asio::awaitable<Result<PredictionParts>> PredictCore::apredict(const void* input, CallConfig call,
-                                                                         StreamCallback on_chunk,
-                                                                         OutputSlots outputs) const {
+                                                                         FieldSink stream, OutputSlots outputs) const {
   Run run(*this, settings_of(co_await asio::this_coro::executor), input, call, outputs);
   std::unique_ptr<FieldStream> fields;
   TextSink sink;
-  if (on_chunk && (fields = (*run.adapter)->stream_fields(*view_, std::move(on_chunk))))
-    sink = [&fields](std::string_view text) { fields->feed(text); };
+  bool first = stream.on_chunk || stream.outputs;
   while (LMRequest* request = run.next_request()) {
+    if (std::exchange(first, false)) {
+      // The reply is split by the view the request was formatted with, which lacks the outputs the
+      // LM fills natively (their sections, if the LM writes some, are not the outputs); the
+      // listener hears of fields by their index in the signature.
+      const SignatureView& view = *run.view;
+      if (stream.on_field && &view != view_)
+        stream.on_field = [full = view_, &view, told = std::move(stream.on_field)](std::size_t i) {
+          told(full->output_index(view.output_names[i]));
+        };
+      if ((fields = (*run.adapter)->stream_fields(view, std::move(stream))))
+        sink = [&fields](std::string_view text) { fields->feed(text); };
+    }
     // The LM's front turns an LM that throws, or a cancellation, into a typed error. The call and
     // the co_await are separate statements: GCC 12 destroys temporaries of a co_await expression
     // twice (bug 100611). The request is moved: callbacks have seen it.
     auto pending = acall_under(*run.target, std::move(*request), run.under(), sink);
     Result<LMResponse> reply = co_await std::move(pending);
-    if (sink && reply) fields->finish();
+    if (sink && reply) {
+      try {  // the listener hears of the last field: what it throws is the call's error
+        fields->finish();
+      } catch (...) {
+        reply = error_from_exception(std::current_exception());
+      }
+    }
     sink = {};  // a fallback call is not streamed
     run.take(std::move(reply));
   }

@@ -24,7 +24,7 @@
 #include <boost/json.hpp>
 #include <boost/system/system_error.hpp>
 
-#include "../../detail/sync_wait.hpp"
+#include "../../detail/config.hpp"
 #include "../../detail/text/pytext.hpp"
 #include "../../detail/text/tolerant.hpp"
 #include "../../primitives/error.hpp"
@@ -210,14 +210,14 @@ struct deduced_args<F, S> {
 template <class T>
 inline constexpr bool is_awaitable_v = false;
 template <class T, class E>
-inline constexpr bool is_awaitable_v<asio::awaitable<T, E>> = true;
+inline constexpr bool is_awaitable_v<boost::asio::awaitable<T, E>> = true;
 
 template <class T>
 struct awaited {
   using type = T;
 };
 template <class T, class E>
-struct awaited<asio::awaitable<T, E>> {
+struct awaited<boost::asio::awaitable<T, E>> {
   using type = T;
 };
 
@@ -233,7 +233,7 @@ consteval bool is_tool_value() {
 }
 
 // What a tool body may return: a field type (or text), void, dspy::Result of these, and an
-// asio::awaitable of any of those.
+// boost::asio::awaitable of any of those.
 template <class R>
 consteval bool is_tool_result() {
   using T = typename awaited<R>::type;
@@ -267,7 +267,7 @@ using body_result_t = decltype(invoke_body<Args>(std::declval<F&>(), std::declva
 // Runs a body and turns what it returns or throws into an outcome. A cancellation is not the
 // tool's failure: it propagates, ending the agent's run.
 template <class Args, class F>
-asio::awaitable<ToolOutcome> run_body(F* fn, Args args) {
+boost::asio::awaitable<ToolOutcome> run_body(F* fn, Args args) {
   using R = body_result_t<Args, F>;
   std::string failure;
   try {
@@ -288,7 +288,7 @@ asio::awaitable<ToolOutcome> run_body(F* fn, Args args) {
       co_return outcome_of(std::move(value));
     }
   } catch (const boost::system::system_error& e) {
-    if (e.code() == asio::error::operation_aborted) throw;
+    if (e.code() == boost::asio::error::operation_aborted) throw;
     failure = e.what();
   } catch (const std::exception& e) {
     failure = e.what();
@@ -314,7 +314,7 @@ inline constexpr bool is_tool_v = false;
 
 /// A tool an agent can call: `Name` is what the LM writes in `next_tool_name`; the body takes one
 /// aggregate struct `Args` (or nothing) and returns a value (text, a field type, void, or a
-/// dspy::Result of one), or an asio::awaitable of that. The LM's JSON arguments are converted into
+/// dspy::Result of one), or an boost::asio::awaitable of that. The LM's JSON arguments are converted into
 /// `Args` with dspy::from_json; optional fields may be left out. Field docs come from
 /// `static constexpr auto docs = dspy::docs({...})` in `Args`, as for signatures.
 ///
@@ -350,7 +350,7 @@ class TypedTool {
   explicit TypedTool(F fn, std::string desc = {}) : desc_(std::move(desc)) {
     static_assert(detail::is_tool_result<detail::body_result_t<Args, F>>(),
                   "dspy::TypedTool: the tool must return text, a field type (numbers, bool, structs, vectors, ...), void, "
-                  "dspy::Result<one of these>, or asio::awaitable<one of these>.");
+                  "dspy::Result<one of these>, or boost::asio::awaitable<one of these>.");
     body_ = [fn = std::move(fn)](Args args) mutable { return detail::run_body<Args>(&fn, std::move(args)); };
   }
 
@@ -369,7 +369,7 @@ class TypedTool {
   /// Calls the tool with the LM's arguments. A key that is not an argument, arguments that do not
   /// convert, an exception or a typed error come back as the outcome's error. The tool must
   /// outlive the returned awaitable.
-  asio::awaitable<ToolOutcome> acall(boost::json::object args) const {
+  boost::asio::awaitable<ToolOutcome> acall(boost::json::object args) const {
     for (const auto& kv : args) {
       if (std::find(field_names<Args>.begin(), field_names<Args>.end(), std::string_view(kv.key())) ==
           field_names<Args>.end())
@@ -390,7 +390,7 @@ class TypedTool {
 
  private:
   std::string desc_;
-  std::function<asio::awaitable<ToolOutcome>(Args)> body_;
+  std::function<boost::asio::awaitable<ToolOutcome>(Args)> body_;
 };
 
 /// A tool whose argument struct is read from the callable's parameter:
@@ -447,16 +447,7 @@ class Tool {
   /// DSPy's format_as_litellm_function_call, in the key order DSPy's requests have:
   /// `{"type": "function", "function": {"name", "parameters", "description"}}`; `required` lists
   /// the arguments without a default.
-  [[nodiscard]] boost::json::object function_schema() const {
-    boost::json::array required;
-    for (const auto& kv : args)
-      if (const auto* o = kv.value().if_object(); !o || !o->contains("default")) required.emplace_back(kv.key());
-    boost::json::object function{
-        {"name", name},
-        {"parameters", {{"type", "object"}, {"properties", args}, {"required", std::move(required)}}}};
-    if (desc) function["description"] = *desc;
-    return {{"type", "function"}, {"function", std::move(function)}};
-  }
+  [[nodiscard]] DSPY_DECL boost::json::object function_schema() const;
 
   /// Whether the tool has a function to run.
   [[nodiscard]] bool callable() const noexcept { return static_cast<bool>(call_); }
@@ -464,39 +455,17 @@ class Tool {
   /// Runs the tool with the LM's arguments; what went wrong (no function, arguments that do not
   /// convert, an exception, a typed error) is the outcome's error. The tool must outlive the
   /// returned awaitable.
-  [[nodiscard]] boost::asio::awaitable<ToolOutcome> acall(boost::json::object a) const {
-    if (!call_) return no_function(name);
-    return call_(std::move(a));
-  }
+  [[nodiscard]] DSPY_DECL boost::asio::awaitable<ToolOutcome> acall(boost::json::object a) const;
 
   /// `{"name", "desc", "args"}` (DSPy's fields); the function is not saved.
-  [[nodiscard]] boost::json::value to_json() const {
-    return boost::json::object{{"name", name},
-                               {"desc", desc ? boost::json::value(boost::json::string(*desc)) : nullptr},
-                               {"args", args}};
-  }
-  static std::optional<std::string> from_json(const boost::json::value& v, Tool& out) {
-    const auto* o = v.if_object();
-    const auto* n = o ? o->if_contains("name") : nullptr;
-    if (!n || !n->is_string()) return "expected a Tool (an object with `name`, `desc` and `args`)";
-    out = Tool(std::string(n->get_string()), std::nullopt, {});
-    if (const auto* d = o->if_contains("desc"); d && d->is_string()) out.desc = std::string(d->get_string());
-    if (const auto* a = o->if_contains("args")) {
-      if (!a->is_object()) return "a Tool's `args` must be an object of JSON schemas";
-      out.args = a->get_object();
-    }
-    return std::nullopt;
-  }
+  [[nodiscard]] DSPY_DECL boost::json::value to_json() const;
+  DSPY_DECL static std::optional<std::string> from_json(const boost::json::value& v, Tool& out);
 
   friend bool operator==(const Tool& a, const Tool& b) {
     return a.name == b.name && a.desc == b.desc && a.args == b.args;
   }
 
  private:
-  static boost::asio::awaitable<ToolOutcome> no_function(std::string name) {
-    co_return ToolOutcome{nullptr, "the tool `" + name + "` has no function"};
-  }
-
   std::function<boost::asio::awaitable<ToolOutcome>(boost::json::object)> call_;
 };
 
@@ -517,39 +486,9 @@ struct ToolCallResults {
 
   /// As DSPy writes it into a prompt: `{"tool_call_results": [{"call_id", "name", "value", "is_error"}]}`.
   [[nodiscard]] std::string format() const { return detail::py_json(to_json()); }
-
-  [[nodiscard]] boost::json::value to_json() const {
-    boost::json::array results;
-    for (const auto& r : tool_call_results)
-      results.push_back(boost::json::object{{"call_id", r.call_id ? boost::json::value(boost::json::string(*r.call_id)) : nullptr},
-                                            {"name", r.name},
-                                            {"value", r.value},
-                                            {"is_error", r.is_error}});
-    return boost::json::object{{"tool_call_results", std::move(results)}};
-  }
-
+  [[nodiscard]] DSPY_DECL boost::json::value to_json() const;
   /// `{"tool_call_results": [...]}`, a bare list of results, or one result `{"name", "value"}`.
-  static std::optional<std::string> from_json(const boost::json::value& v, ToolCallResults& out) {
-    const boost::json::array* list = v.if_array();
-    boost::json::array one;
-    if (const auto* o = v.if_object()) {
-      if (const auto* r = o->if_contains("tool_call_results")) list = r->if_array();
-      else if (o->contains("name") && o->contains("value")) list = &(one = boost::json::array{v});
-    }
-    if (!list) return "expected ToolCallResults (`{\"tool_call_results\": [...]}` or a list of results)";
-    out.tool_call_results.clear();
-    for (const auto& e : *list) {
-      const auto* r = e.if_object();
-      const auto* n = r ? r->if_contains("name") : nullptr;
-      if (!n || !n->is_string() || !r->contains("value"))
-        return "a tool call result needs a `name` and a `value`: " + boost::json::serialize(e);
-      ToolCallResult res{std::nullopt, std::string(n->get_string()), r->at("value"), false};
-      if (const auto* id = r->if_contains("call_id"); id && id->is_string()) res.call_id = std::string(id->get_string());
-      if (const auto* err = r->if_contains("is_error"); err && err->is_bool()) res.is_error = err->get_bool();
-      out.tool_call_results.push_back(std::move(res));
-    }
-    return std::nullopt;
-  }
+  DSPY_DECL static std::optional<std::string> from_json(const boost::json::value& v, ToolCallResults& out);
 
   friend bool operator==(const ToolCallResults&, const ToolCallResults&) = default;
 };
@@ -563,23 +502,9 @@ struct ToolCall {
   /// Runs the call with the tool of its name among `tools` (which must outlive the awaitable):
   /// the tool's value, or, with is_error set, `Unknown tool: <name>` or `Execution error in
   /// <name>: <what>` (ReActV2's wording).
-  [[nodiscard]] boost::asio::awaitable<ToolCallResult> aexecute(std::span<const Tool> tools) const {
-    return execute_call(*this, tools);
-  }
+  [[nodiscard]] DSPY_DECL boost::asio::awaitable<ToolCallResult> aexecute(std::span<const Tool> tools) const;
 
   friend bool operator==(const ToolCall&, const ToolCall&) = default;
-
- private:
-  static boost::asio::awaitable<ToolCallResult> execute_call(ToolCall call, std::span<const Tool> tools) {
-    const auto tool = std::find_if(tools.begin(), tools.end(), [&](const Tool& t) { return t.name == call.name; });
-    if (tool == tools.end()) co_return ToolCallResult{call.id, call.name, boost::json::string("Unknown tool: " + call.name), true};
-    auto pending = tool->acall(call.args);  // not inside co_await: GCC 12 bug 100611
-    ToolOutcome outcome = co_await std::move(pending);
-    if (outcome.error)
-      co_return ToolCallResult{call.id, call.name,
-                               boost::json::string("Execution error in " + call.name + ": " + *outcome.error), true};
-    co_return ToolCallResult{call.id, call.name, std::move(outcome.value), false};
-  }
 };
 
 /// The tool calls of an LM reply (DSPy's dspy.ToolCalls), as an output field. With native function
@@ -600,124 +525,28 @@ struct ToolCalls {
   static constexpr bool output_only = true;  // what an LM asks for, never an input
 
   /// The schema DSPy shows for a ToolCalls output (ids and results left out).
-  static boost::json::object json_schema() {
-    return {{"type", "object"},
-            {"$defs",
-             {{"ToolCall",
-               {{"type", "object"},
-                {"properties",
-                 {{"args", {{"type", "object"}, {"additionalProperties", true}, {"title", "Args"}}},
-                  {"name", {{"type", "string"}, {"title", "Name"}}}}},
-                {"required", {"name", "args"}},
-                {"title", "ToolCall"}}}}},
-            {"properties", {{"tool_calls", {{"type", "array"}, {"items", {{"$ref", "#/$defs/ToolCall"}}}, {"title", "Tool Calls"}}}}},
-            {"required", {"tool_calls"}},
-            {"title", "ToolCalls"}};
-  }
-
+  DSPY_DECL static boost::json::object json_schema();
   /// As DSPy writes the calls into a prompt: `{"tool_calls": [{"name", "args"}]}`.
-  [[nodiscard]] std::string format() const {
-    boost::json::array calls;
-    for (const auto& c : tool_calls) calls.push_back(boost::json::object{{"name", c.name}, {"args", c.args}});
-    return detail::py_json(boost::json::object{{"tool_calls", std::move(calls)}});
-  }
-
+  [[nodiscard]] DSPY_DECL std::string format() const;
   /// DSPy's fields, ids and results included (lossless; DSPy's model_dump leaves the ids out).
-  [[nodiscard]] boost::json::value to_json() const {
-    boost::json::array calls;
-    for (const auto& c : tool_calls)
-      calls.push_back(boost::json::object{{"id", c.id ? boost::json::value(boost::json::string(*c.id)) : nullptr},
-                                          {"name", c.name},
-                                          {"args", c.args}});
-    return boost::json::object{{"tool_calls", std::move(calls)},
-                               {"tool_call_results", tool_call_results ? tool_call_results->to_json() : nullptr}};
-  }
-
+  [[nodiscard]] DSPY_DECL boost::json::value to_json() const;
   /// `{"tool_calls": [...]}`, a bare list of calls, or one call; a call is `{name, args}`,
   /// `{name, arguments}` (text or object) or OpenAI's `{"function": {...}}`.
-  static std::optional<std::string> from_json(const boost::json::value& v, ToolCalls& out) {
-    const boost::json::array* list = v.if_array();
-    boost::json::array one;
-    const boost::json::value* results = nullptr;
-    if (const auto* o = v.if_object()) {
-      if (const auto* calls = o->if_contains("tool_calls")) {
-        list = calls->if_array();
-        results = o->if_contains("tool_call_results");
-      } else if (is_call(*o)) {
-        list = &(one = boost::json::array{v});
-      }
-    }
-    if (!list) return "Received invalid value for `dspy.ToolCalls`: " + boost::json::serialize(v);
-    out = {};
-    for (const auto& e : *list)
-      if (auto err = read_call(e, out.tool_calls.emplace_back())) return err;
-    if (results && !results->is_null()) {
-      if (auto err = ToolCallResults::from_json(*results, out.tool_call_results.emplace())) return err;
-    }
-    return std::nullopt;
-  }
-
+  DSPY_DECL static std::optional<std::string> from_json(const boost::json::value& v, ToolCalls& out);
   /// The section's text as JSON (repaired when broken), then as from_json.
-  static std::optional<std::string> parse(std::string_view text, ToolCalls& out) {
-    auto json = detail::parse_json_tolerant(text);
-    if (!json) return "Received invalid value for `dspy.ToolCalls`: " + std::string(text);
-    return from_json(*json, out);
-  }
+  DSPY_DECL static std::optional<std::string> parse(std::string_view text, ToolCalls& out);
 
   /// Runs every call in order (see ToolCall::aexecute); `tools` must outlive the awaitable.
-  [[nodiscard]] boost::asio::awaitable<ToolCallResults> aexecute(std::span<const Tool> tools) const {
-    return execute_all(tool_calls, tools);
-  }
+  [[nodiscard]] DSPY_DECL boost::asio::awaitable<ToolCallResults> aexecute(std::span<const Tool> tools) const;
   /// The blocking form of aexecute.
-  [[nodiscard]] ToolCallResults execute(std::span<const Tool> tools) const {
-    return detail::sync_wait(aexecute(tools));
-  }
+  [[nodiscard]] DSPY_DECL ToolCallResults execute(std::span<const Tool> tools) const;
 
   friend bool operator==(const ToolCalls&, const ToolCalls&) = default;
-
- private:
-  static bool is_call(const boost::json::object& o) {
-    return (o.contains("name") && (o.contains("args") || o.contains("arguments"))) || o.contains("function");
-  }
-
-  // DSPy's _normalize_tool_call_dict: arguments given as text are decoded (repaired if broken);
-  // anything but an object is no arguments; the id from `id` or `call_id`.
-  static std::optional<std::string> read_call(const boost::json::value& v, ToolCall& out) {
-    const auto* o = v.if_object();
-    if (!o) return "Received invalid tool call value for `dspy.ToolCalls`: " + boost::json::serialize(v);
-    const boost::json::object* where = o;
-    if (const auto* f = o->if_contains("function")) {
-      if (!f->is_object()) return "Received invalid function value for `dspy.ToolCalls`: " + boost::json::serialize(*f);
-      where = &f->get_object();
-    }
-    const auto* name = where->if_contains("name");
-    if (!name || !name->is_string()) name = o->if_contains("name");
-    if (!name || !name->is_string()) return "a tool call needs a `name`: " + boost::json::serialize(v);
-    out.name = name->get_string();
-    const boost::json::value* a = where->if_contains(where == o ? "args" : "arguments");
-    if (!a) a = where->if_contains("arguments");
-    if (a && a->is_string()) {
-      auto decoded = detail::parse_json_tolerant(a->get_string());
-      if (decoded && decoded->is_object()) out.args = std::move(decoded->get_object());
-    } else if (a && a->is_object()) {
-      out.args = a->get_object();
-    }
-    for (const char* key : {"id", "call_id"})
-      if (const auto* id = o->if_contains(key); id && id->is_string() && !id->get_string().empty()) {
-        out.id = std::string(id->get_string());
-        break;
-      }
-    return std::nullopt;
-  }
-
-  static boost::asio::awaitable<ToolCallResults> execute_all(std::vector<ToolCall> calls, std::span<const Tool> tools) {
-    ToolCallResults out;
-    for (const auto& c : calls) {
-      auto pending = c.aexecute(tools);  // not inside co_await: GCC 12 bug 100611
-      out.tool_call_results.push_back(co_await std::move(pending));
-    }
-    co_return out;
-  }
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "tool_impl.hpp"
+#endif

@@ -881,6 +881,11 @@ class StreamDecoder {
           if (c.arguments.empty()) c.arguments = "{}";
       out.tool_calls = std::move(calls_);
     }
+    if (reasoned_) {  // as a whole reply: one reasoning per completion once any choice has some
+      if (out.completions.size() < reasonings_.size()) out.completions.resize(reasonings_.size());
+      reasonings_.resize(out.completions.size());
+      out.reasoning = std::move(reasonings_);
+    }
     out.usage = usage_;
     complete_total(out.usage);
     return out;
@@ -937,6 +942,9 @@ class StreamDecoder {
             call->name += sub_string(f, "name");
             call->arguments += sub_string(f, "arguments");
           }
+        if (const auto* r = delta && delta->is_object() ? delta->get_object().if_contains("reasoning_content") : nullptr;
+            r && r->is_string())
+          reasoning(choice, r->get_string());
       }
     if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
       usage_.prompt_tokens = int_field(u->get_object(), "prompt_tokens");
@@ -950,6 +958,8 @@ class StreamDecoder {
     const std::string_view t = sub_string(&o, "type");
     if (t == "response.output_text.delta") {
       text(0, sub_string(&o, "delta"));
+    } else if (t == "response.reasoning_summary_text.delta") {
+      reasoning(0, sub_string(&o, "delta"));
     } else if (t == "response.output_item.done") {  // a function call arrives whole when done
       const boost::json::object* item = sub_object(o, "item");
       if (sub_string(item, "type") == "function_call")
@@ -992,6 +1002,8 @@ class StreamDecoder {
     } else if (t == "content_block_delta") {
       if (const auto* d = o.if_contains("delta"); d && d->is_object()) {
         if (const auto* s = d->get_object().if_contains("text"); s && s->is_string()) text(0, s->get_string());
+        // Extended thinking's thinking_delta: the reply's reasoning.
+        if (const auto* s = d->get_object().if_contains("thinking"); s && s->is_string()) reasoning(0, s->get_string());
         if (const auto* p = d->get_object().if_contains("partial_json"); p && p->is_string()) {
           const auto at = std::find(tool_blocks_.begin(), tool_blocks_.end(), int_field(o, "index"));
           if (at != tool_blocks_.end())
@@ -1020,6 +1032,13 @@ class StreamDecoder {
     }
   }
 
+  void reasoning(std::size_t index, std::string_view piece) {
+    if (index >= 1024) return;  // not a real choice index
+    if (reasonings_.size() <= index) reasonings_.resize(index + 1);
+    reasonings_[index].append(piece);
+    reasoned_ = true;
+  }
+
   // The call at `index` of choice `choice`, made on first sight; null past sane bounds.
   MessageToolCall* tool_call(std::size_t choice, std::size_t index) {
     if (choice >= 1024 || index >= 1024) return nullptr;
@@ -1043,6 +1062,8 @@ class StreamDecoder {
   bool done_ = false;
   bool delivered_ = false;
   std::vector<std::string> texts_;
+  std::vector<std::string> reasonings_;  ///< per choice, the model's own reasoning
+  bool reasoned_ = false;
   std::vector<std::vector<MessageToolCall>> calls_;  ///< per choice, streamed tool calls
   std::vector<std::int64_t> tool_blocks_;           ///< Anthropic: the content block of each call
   Usage usage_;
