@@ -260,10 +260,10 @@ dspy::test::Reply sse(const std::vector<std::string>& events) {
   return {.headers = {{"Content-Type", "text/event-stream"}}, .pieces = dspy::test::cut(body)};
 }
 
-void expect_streamed_calls(const std::string& model, const TestServer& server) {
+void expect_streamed_calls(const std::string& model, const TestServer& server, std::string model_type = "chat") {
   dspy::Predict<DecideTools> p;
   p.adapter = dspy::ChatAdapter{.use_native_function_calling = true};
-  p.set_lm(lm_for(model, server));
+  p.set_lm(lm_for(model, server, std::move(model_type)));
   std::string text;
   const auto r = p.stream({"Weather in Oslo, capital of Peru?", tools()},
                           [&](const dspy::StreamChunk& c) { text += c.text; });
@@ -307,6 +307,17 @@ TEST(ToolsWire, StreamedAnthropicToolUseArrivesAsInputJsonDeltas) {
       "event: message_delta\n" R"(data: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}})",
       "event: message_stop\n" R"(data: {"type":"message_stop"})"}));
   expect_streamed_calls("anthropic/claude-sonnet-4-5", server);
+}
+
+TEST(ToolsWire, StreamedResponsesFunctionCallsArriveWhenDone) {
+  TestServer server;
+  server.push(sse({
+      "event: response.output_item.added\n" R"(data: {"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fc_1","call_id":"call_1","name":"current_weather","arguments":""}})",
+      "event: response.function_call_arguments.delta\n" R"(data: {"type":"response.function_call_arguments.delta","output_index":0,"item_id":"fc_1","delta":"{\"city\":"})",
+      "event: response.output_item.done\n" R"(data: {"type":"response.output_item.done","output_index":0,"item":{"type":"function_call","id":"fc_1","call_id":"call_1","name":"current_weather","arguments":"{\"city\":\"Oslo\"}"}})",
+      "event: response.output_item.done\n" R"(data: {"type":"response.output_item.done","output_index":1,"item":{"type":"function_call","id":"fc_2","call_id":"call_2","name":"lookup_capital","arguments":"{\"country\":\"Peru\"}"}})",
+      "event: response.completed\n" R"(data: {"type":"response.completed","response":{"usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}})"}));
+  expect_streamed_calls("openai/gpt-4o-mini", server, "responses");
 }
 
 }  // namespace tools_wire_test
