@@ -26,7 +26,6 @@
 
 #include "../../detail/config.hpp"
 #include "../../detail/text/pytext.hpp"
-#include "../../detail/text/tolerant.hpp"
 #include "../../primitives/error.hpp"
 #include "../../primitives/literal.hpp"
 #include "../../signatures/field_types.hpp"

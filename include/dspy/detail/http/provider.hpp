@@ -370,15 +370,16 @@ inline boost::json::object responses_body(const std::string& model_id, const LMR
 // its text, and the tool messages that follow become one user message of `tool_result` blocks.
 inline std::vector<Message> anthropic_tool_messages(const std::vector<Message>& messages) {
   std::vector<Message> out;
-  for (const auto& m : messages) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const Message& m = messages[i];
     if (m.role == "tool") {
-      boost::json::object result{{"type", "tool_result"}, {"tool_use_id", m.tool_call_id}, {"content", m.content.text()}};
-      if (out.empty() || out.back().role != "user" || out.back().content.is_text() ||
-          sub_string(&out.back().content.parts().back(), "type") != "tool_result")
-        out.push_back({.role = "user", .content = Content(std::vector<ContentPart>{})});
-      std::vector<ContentPart> parts = out.back().content.parts();
-      parts.push_back(std::move(result));
-      out.back().content = Content(std::move(parts));
+      std::vector<ContentPart> results;  // this tool message and those right after it
+      for (; i < messages.size() && messages[i].role == "tool"; ++i)
+        results.push_back({{"type", "tool_result"},
+                           {"tool_use_id", messages[i].tool_call_id},
+                           {"content", messages[i].content.text()}});
+      --i;
+      out.push_back({.role = "user", .content = Content(std::move(results))});
       continue;
     }
     if (m.tool_calls.empty()) {
