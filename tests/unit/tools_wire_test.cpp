@@ -222,6 +222,12 @@ TEST(ToolsWire, AThrowingToolIsAnExecutionError) {
   EXPECT_EQ(results.tool_call_results[0].value, "Execution error in broken: no network");
   EXPECT_TRUE(results.tool_call_results[0].is_error);
   EXPECT_EQ(results.tool_call_results[0].call_id, "c1");
+  // A tool known only by its schema (saved state) has no function to run.
+  const dspy::Tool described("broken", "Breaks.", {});
+  EXPECT_TRUE(broken.callable());
+  EXPECT_FALSE(described.callable());
+  EXPECT_EQ(calls.execute(std::vector<dspy::Tool>{described}).tool_call_results.at(0).value,
+            "Execution error in broken: the tool `broken` has no function");
 }
 
 TEST(ToolsWire, WithoutFunctionCallingTheToolsStayInThePrompt) {
