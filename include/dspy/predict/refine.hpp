@@ -139,51 +139,12 @@ boost::json::value result_json(const V& v) {
 }
 
 // textwrap.dedent, then the lines.
-inline std::vector<std::string> dedented_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  for (std::size_t pos = 0; pos <= text.size();) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string line(text.substr(pos, nl - pos));
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) line.clear();
-    lines.push_back(std::move(line));
-    pos = nl + 1;
-  }
-  if (!text.empty() && text.back() == '\n') lines.pop_back();  // splitlines keeps no empty last line
-  std::string margin;
-  bool first = true;
-  for (const auto& l : lines) {
-    if (l.empty()) continue;
-    const std::string m = l.substr(0, l.find_first_not_of(" \t"));
-    if (first) margin = m;
-    else margin.resize(static_cast<std::size_t>(std::mismatch(margin.begin(), margin.end(), m.begin(), m.end()).first -
-                                                margin.begin()));
-    first = false;
-  }
-  for (auto& l : lines)
-    if (!l.empty()) l.erase(0, margin.size());
-  return lines;
-}
+DSPY_DECL std::vector<std::string> dedented_lines(std::string_view text);
 
 // dspy.adapters.utils.get_field_description_string, its lines each prefixed by "\n\t\t".
-inline std::string indented_field_descriptions(const std::vector<FieldMeta>& fields) {
-  std::string s;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    if (i) s += '\n';
-    s += std::to_string(i + 1) + ". `" + std::string(fields[i].name) + "` (" + fields[i].type_name +
-         "): " + std::string(fields[i].desc);
-  }
-  std::string out;
-  for (const auto& line : dedented_lines(std::string(trim(s)))) out += "\n\t\t" + line;
-  return out;
-}
+DSPY_DECL std::string indented_field_descriptions(const std::vector<FieldMeta>& fields);
 
-inline std::string strip_newlines(std::string s) {
-  const std::size_t b = s.find_first_not_of('\n');
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of('\n') - b + 1);
-}
+DSPY_DECL std::string strip_newlines(std::string s);
 
 /// dspy.predict.refine.inspect_modules: each predictor's fields and instructions.
 template <class M>
@@ -210,42 +171,22 @@ std::string inspect_modules(const M& module) {
 }
 
 // orjson.dumps(..., option=OPT_INDENT_2), as Refine passes every non-string value.
-inline std::string indented_json(const boost::json::value& v) { return py_json(v, false, 2); }
+DSPY_DECL std::string indented_json(const boost::json::value& v);
 
 // Shows an input field of the final user message as `text` in place of its rendering `shown`
 // (the field's block is the last one of that name).
-inline void show_input_as(std::vector<Message>& messages, const Adapter& adapter, std::string_view field,
-                          const std::string& shown, const std::string& text) {
-  std::string block;
-  adapter.format_field_with_value(block, field, shown);
-  std::string replacement;
-  adapter.format_field_with_value(replacement, field, text);
-  // With content parts, the block is in one of the text parts.
-  messages.back().content.transform_text([&](std::string user) {
-    if (const std::size_t at = user.rfind(block); at != std::string::npos) user.replace(at, block.size(), replacement);
-    return user;
-  });
-}
+DSPY_DECL void show_input_as(std::vector<Message>& messages, const Adapter& adapter, std::string_view field,
+                             const std::string& shown, const std::string& text);
 
 // DSPy passes module_names to its feedback signatures as the indented JSON dump of the list,
 // while the field keeps its list type in the system message.
-inline void show_module_names(std::vector<Message>& messages, const Adapter& adapter,
-                              const std::vector<std::string>& module_names) {
-  std::string compact;
-  render_value(compact, module_names);
-  boost::json::array names;
-  for (const auto& n : module_names) names.emplace_back(n);
-  show_input_as(messages, adapter, "module_names", compact, indented_json(names));
-}
+DSPY_DECL void show_module_names(std::vector<Message>& messages, const Adapter& adapter,
+                                 const std::vector<std::string>& module_names);
 
-// What Refine shows OfferFeedback, DSPy-exact.
-inline std::vector<Message> format_feedback(const Adapter& adapter, const std::string& instructions,
-                                            std::span<const Demo<OfferFeedback>> demos,
-                                            const OfferFeedback::Input& input) {
-  std::vector<Message> messages = format_messages<OfferFeedback>(adapter, instructions, demos, input);
-  show_module_names(messages, adapter, input.module_names);
-  return messages;
-}
+// OfferFeedback's advice for the next attempt, asked of `lm` when set. Not a template, so that
+// Predict<OfferFeedback> is compiled with the library, not in every file that includes Refine.
+DSPY_DECL asio::awaitable<Result<std::map<std::string, std::string>>> offer_feedback(LMHandle lm,
+                                                                                    OfferFeedback::Input input);
 
 }  // namespace detail
 
@@ -319,17 +260,15 @@ class Refine {
         best_trace = trace;
       }
       if (*reward >= threshold_ || i + 1 == n_) break;
-      Predict<OfferFeedback> feedback;
-      feedback.format_hook = &detail::format_feedback;
-      if (LMHandle lm = feedback_lm(); lm) feedback.set_lm(std::move(lm));
-      auto pending_feedback = feedback.acall(feedback_input(attempt, input, trace, outputs, *reward));
+      auto pending_feedback =
+          detail::offer_feedback(feedback_lm(), feedback_input(attempt, input, trace, outputs, *reward));
       auto advised = co_await std::move(pending_feedback);
       if (!advised) {
         if (budget.exhausted_by(i)) co_return std::move(advised).error();
         last_error = advised.error();
         continue;
       }
-      advice = std::move(advised->advice);
+      advice = std::move(*advised);
     }
     detail::extend_trace(*detail::settings_here(), best_trace, "module");
     if (best) co_return std::move(*best);
@@ -396,3 +335,8 @@ class Refine {
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "refine_impl.hpp"
+#endif
