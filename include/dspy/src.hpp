@@ -19,7 +19,13 @@
 #include "adapters/streaming_impl.hpp"
 #include "adapters/two_step_adapter_impl.hpp"
 #include "adapters/utils_impl.hpp"
+#include "adapters/types/audio_impl.hpp"
+#include "adapters/types/citations_impl.hpp"
+#include "adapters/types/document_impl.hpp"
+#include "adapters/types/file_impl.hpp"
+#include "adapters/types/image_impl.hpp"
 #include "adapters/types/media_impl.hpp"
+#include "adapters/types/reasoning_impl.hpp"
 #include "adapters/types/tool_impl.hpp"
 #include "adapters/xml_adapter_impl.hpp"
 #include "clients/base_lm_impl.hpp"
@@ -65,3 +71,5 @@
 
 template class dspy::detail::BasicCurlService<boost::asio::any_io_executor>;
 template class dspy::BasicLM<boost::asio::any_io_executor>;
+template dspy::asio::awaitable<dspy::Result<std::map<std::string, std::string>>>
+dspy::detail::offer_feedback<dspy::OfferFeedback>(dspy::LMHandle, dspy::OfferFeedback::Input);

@@ -183,10 +183,11 @@ DSPY_DECL void show_input_as(std::vector<Message>& messages, const Adapter& adap
 DSPY_DECL void show_module_names(std::vector<Message>& messages, const Adapter& adapter,
                                  const std::vector<std::string>& module_names);
 
-// OfferFeedback's advice for the next attempt, asked of `lm` when set. Not a template, so that
-// Predict<OfferFeedback> is compiled with the library, not in every file that includes Refine.
-DSPY_DECL asio::awaitable<Result<std::map<std::string, std::string>>> offer_feedback(LMHandle lm,
-                                                                                    OfferFeedback::Input input);
+// OfferFeedback's advice for the next attempt, asked of `lm` when set. A template only so that a
+// file that never runs Refine compiles nothing of Predict<OfferFeedback>; with the compiled part,
+// <dspy/src.hpp> instantiates it once.
+template <class Feedback = OfferFeedback>
+asio::awaitable<Result<std::map<std::string, std::string>>> offer_feedback(LMHandle lm, typename Feedback::Input input);
 
 }  // namespace detail
 

@@ -88,18 +88,18 @@ DSPY_DECL void show_module_names(std::vector<Message>& messages, const Adapter& 
 }
 
 // What Refine shows OfferFeedback, DSPy-exact.
-inline std::vector<Message> format_feedback(const Adapter& adapter, const std::string& instructions,
-                                            std::span<const Demo<OfferFeedback>> demos,
-                                            const OfferFeedback::Input& input) {
-  std::vector<Message> messages = format_messages<OfferFeedback>(adapter, instructions, demos, input);
+template <class Feedback>
+std::vector<Message> format_feedback(const Adapter& adapter, const std::string& instructions,
+                                     std::span<const Demo<Feedback>> demos, const typename Feedback::Input& input) {
+  std::vector<Message> messages = format_messages<Feedback>(adapter, instructions, demos, input);
   show_module_names(messages, adapter, input.module_names);
   return messages;
 }
 
-DSPY_DECL asio::awaitable<Result<std::map<std::string, std::string>>> offer_feedback(LMHandle lm,
-                                                                                    OfferFeedback::Input input) {
-  Predict<OfferFeedback> feedback;
-  feedback.format_hook = &format_feedback;
+template <class Feedback>
+asio::awaitable<Result<std::map<std::string, std::string>>> offer_feedback(LMHandle lm, typename Feedback::Input input) {
+  Predict<Feedback> feedback;
+  feedback.format_hook = &format_feedback<Feedback>;
   if (lm) feedback.set_lm(std::move(lm));
   auto pending = feedback.acall(std::move(input));
   auto advised = co_await std::move(pending);

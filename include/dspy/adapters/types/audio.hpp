@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "../../detail/config.hpp"
 #include "../../detail/io/binary.hpp"
 #include "../../primitives/error.hpp"
 #include "media.hpp"
@@ -22,52 +23,24 @@ struct Audio {
   static constexpr std::string_view type_name = "Audio";
 
   /// A local audio file, read and base64-encoded (format from the extension).
-  [[nodiscard]] static Result<Audio> from_path(const std::filesystem::path& path) {
-    auto file = detail::read_media_file(path, "Audio");
-    if (!file) return std::move(file).error();
-    if (!file->mime_type.starts_with("audio/"))
-      return Error(Errc::config, "Audio " + path.string() + ": not an audio file (" + file->mime_type + ")");
-    return from_bytes(file->bytes, file->mime_type.substr(6));
-  }
+  [[nodiscard]] static Result<Audio> from_path(const std::filesystem::path& path);
   /// Audio bytes of a format (`wav`, or a MIME subtype such as `mpeg`), base64-encoded.
-  [[nodiscard]] static Audio from_bytes(std::string_view bytes, std::string_view format) {
-    return Audio{detail::base64_encode(bytes), std::string(format)};
-  }
+  [[nodiscard]] static Audio from_bytes(std::string_view bytes, std::string_view format);
 
   /// The format as OpenAI names it: `mpeg` is `mp3`, `x-wav` is `wav` (as DSPy sends them).
-  [[nodiscard]] std::string wire_format() const {
-    if (audio_format == "mpeg") return "mp3";
-    if (audio_format == "x-wav") return "wav";
-    return audio_format;
-  }
+  [[nodiscard]] std::string wire_format() const;
 
-  [[nodiscard]] boost::json::array format() const {
-    return {boost::json::object{{"type", "input_audio"}, {"input_audio", {{"data", data}, {"format", wire_format()}}}}};
-  }
+  [[nodiscard]] boost::json::array format() const;
 
   /// `{"data", "audio_format"}` or the saved form DSPy writes (its content part).
-  static std::optional<std::string> from_json(const boost::json::value& v, Audio& out) {
-    const boost::json::object* o = v.if_object();
-    std::optional<boost::json::array> parts;
-    if (!o && v.is_string() && (parts = detail::marked_parts(v.get_string()))) {
-      const auto* audio = detail::part_field(*parts, "input_audio", "input_audio");
-      if (!audio) return "a saved Audio without an input_audio part";
-      const auto* data = audio->if_contains("data");
-      const auto* format = audio->if_contains("format");
-      if (!data || !data->is_string() || !format || !format->is_string()) return "a saved Audio without data and format";
-      out = Audio{std::string(data->get_string()), std::string(format->get_string())};
-      return std::nullopt;
-    }
-    if (!o) return "expected an Audio (`{\"data\": ..., \"audio_format\": ...}`)";
-    const auto* data = o->if_contains("data");
-    const auto* format = o->if_contains("audio_format");
-    if (!data || !data->is_string() || !format || !format->is_string())
-      return "an Audio needs string `data` and `audio_format`";
-    out = Audio{std::string(data->get_string()), std::string(format->get_string())};
-    return std::nullopt;
-  }
+  static std::optional<std::string> from_json(const boost::json::value& v, Audio& out);
 
   friend bool operator==(const Audio&, const Audio&) = default;
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "audio_impl.hpp"
+#endif

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "../../detail/config.hpp"
 #include "../../primitives/error.hpp"
 #include "media.hpp"
 
@@ -23,48 +24,24 @@ struct File {
 
   /// DSPy's File.from_bytes: `data:<mime>;base64,<bytes>`.
   [[nodiscard]] static File from_bytes(std::string_view bytes, std::optional<std::string> filename = std::nullopt,
-                                       std::string_view mime_type = "application/octet-stream") {
-    return File{detail::data_uri(bytes, mime_type), std::nullopt, std::move(filename)};
-  }
+                                       std::string_view mime_type = "application/octet-stream");
   /// A local file, read and base64-encoded (MIME type from the extension, name from the path).
-  [[nodiscard]] static Result<File> from_path(const std::filesystem::path& path) {
-    auto file = detail::read_media_file(path, "File");
-    if (!file) return std::move(file).error();
-    return from_bytes(file->bytes, path.filename().string(), file->mime_type);
-  }
+  [[nodiscard]] static Result<File> from_path(const std::filesystem::path& path);
   /// A file already uploaded to the provider.
-  [[nodiscard]] static File from_file_id(std::string id, std::optional<std::string> filename = std::nullopt) {
-    return File{std::nullopt, std::move(id), std::move(filename)};
-  }
+  [[nodiscard]] static File from_file_id(std::string id, std::optional<std::string> filename = std::nullopt);
 
   /// Only the keys that are set and not empty, in DSPy's order.
-  [[nodiscard]] boost::json::array format() const {
-    boost::json::object file;
-    if (file_data && !file_data->empty()) file["file_data"] = *file_data;
-    if (file_id && !file_id->empty()) file["file_id"] = *file_id;
-    if (filename && !filename->empty()) file["filename"] = *filename;
-    return {boost::json::object{{"type", "file"}, {"file", std::move(file)}}};
-  }
+  [[nodiscard]] boost::json::array format() const;
 
   /// `{"file_data", "file_id", "filename"}` or the saved form DSPy writes (its content part).
-  static std::optional<std::string> from_json(const boost::json::value& v, File& out) {
-    const boost::json::object* o = v.if_object();
-    std::optional<boost::json::array> parts;
-    if (!o && v.is_string() && (parts = detail::marked_parts(v.get_string()))) o = detail::part_field(*parts, "file", "file");
-    if (!o) return "expected a File (`{\"file_data\", \"file_id\", \"filename\"}`)";
-    File f;
-    for (auto [key, member] : {std::pair{"file_data", &File::file_data}, std::pair{"file_id", &File::file_id},
-                               std::pair{"filename", &File::filename}}) {
-      const auto* x = o->if_contains(key);
-      if (!x || x->is_null()) continue;
-      if (!x->is_string()) return std::string("File: `") + key + "` must be a string";
-      f.*member = std::string(x->get_string());
-    }
-    out = std::move(f);
-    return std::nullopt;
-  }
+  static std::optional<std::string> from_json(const boost::json::value& v, File& out);
 
   friend bool operator==(const File&, const File&) = default;
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "file_impl.hpp"
+#endif

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "../../detail/config.hpp"
 #include "../../detail/text/tolerant.hpp"
 
 namespace dspy {
@@ -22,29 +23,17 @@ struct Reasoning {
 
   /// As DSPy's parse_value: a section that is just a JSON string literal comes back unquoted;
   /// other text is kept as is.
-  static std::optional<std::string> parse(std::string_view text, Reasoning& out) {
-    const std::string_view t = detail::trim(text);
-    if (t.size() >= 2 && t.front() == '"' && t.back() == '"') {
-      boost::system::error_code ec;
-      const boost::json::value v = boost::json::parse(t, ec);
-      if (!ec && v.is_string()) {
-        out.content = v.get_string();
-        return std::nullopt;
-      }
-    }
-    out.content.assign(text);
-    return std::nullopt;
-  }
+  static std::optional<std::string> parse(std::string_view text, Reasoning& out);
 
   /// A string, or `{"content": ...}`.
-  static std::optional<std::string> from_json(const boost::json::value& v, Reasoning& out) {
-    if (v.is_string()) return out.content = v.get_string(), std::nullopt;
-    if (const auto* o = v.if_object(); o && o->contains("content") && o->at("content").is_string())
-      return out.content = o->at("content").get_string(), std::nullopt;
-    return "expected a Reasoning (a string or `{\"content\": ...}`)";
-  }
+  static std::optional<std::string> from_json(const boost::json::value& v, Reasoning& out);
 
   friend bool operator==(const Reasoning&, const Reasoning&) = default;
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "reasoning_impl.hpp"
+#endif
