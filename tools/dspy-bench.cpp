@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include <dspy/evaluate.hpp>
+#include <dspy/benchmark.hpp>
 
 namespace {
 

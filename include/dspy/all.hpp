@@ -2,7 +2,7 @@
 #pragma once
 
 #include "dspy.hpp"
-#include "evaluate.hpp"
+#include "benchmark.hpp"
 #include "clients/embedder.hpp"  // retrieval: not every program embeds, so not in the core umbrella
 #include "predict/knn.hpp"
 #include "retrievers/embeddings.hpp"  // with hnswlib, which the core umbrella does without

@@ -675,8 +675,14 @@ DSPY_DECL Result<LMResponse> parse_reply(WireApi api, std::string_view body) {
       indexed.push_back({int_field(*co, "index"), content ? text_of(*content) : std::string(),
                          has_reasoning ? std::string(reasoning->get_string()) : std::string(), std::move(calls)});
     }
-    std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
-    for (auto& c : indexed) {
+    // By `index`, ties in reply order: (index, position) pairs are sorted, not the choices (a
+    // stable sort of the choices themselves was the largest piece of code here).
+    std::vector<std::pair<std::int64_t, std::size_t>> order;
+    order.reserve(indexed.size());
+    for (std::size_t i = 0; i < indexed.size(); ++i) order.emplace_back(indexed[i].index, i);
+    std::sort(order.begin(), order.end());
+    for (const auto& [index, at] : order) {
+      Choice& c = indexed[at];
       out.completions.push_back(std::move(c.text));
       if (reasoned) out.reasoning.push_back(std::move(c.reasoning));
       if (called) out.tool_calls.push_back(std::move(c.calls));
