@@ -186,9 +186,15 @@ class BasicLM : public BaseLM {
   }
 
  private:
-  // A call over HTTP. A static member, so that the frame holds `self` (GCC 12 mis-diagnoses the
-  // frame's allocation in a virtual member coroutine under -O1 -fsanitize).
+  // A call over HTTP: the request is checked and its body built before anything is awaited, so
+  // the transfer's frame (exchange) is the only one a call keeps. Not a coroutine.
   static asio::awaitable<Result<LMResponse>> fetch(const BasicLM* self, LMRequest request, TextSink on_text);
+
+  // The Messages API has no `n`: `n` exchanges of `http`, one completion each. A static member, so
+  // that the frame holds `self` (GCC 12 mis-diagnoses the frame's allocation in a virtual member
+  // coroutine under -O1 -fsanitize).
+  static asio::awaitable<Result<LMResponse>> fetch_each(const BasicLM* self, detail::HttpRequest http, int n,
+                                                        TextSink on_text);
 
   // BaseLM's front keeps the key out of the error.
   Error fail(Errc code, const std::string& what, std::string raw = {}) const {

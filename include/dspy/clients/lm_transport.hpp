@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "../detail/http/curl_multi.hpp"
+#include "../detail/exception.hpp"
 #include "../detail/http/reply.hpp"
 #include "../detail/sync_wait.hpp"
 #include "lm.hpp"
@@ -42,37 +43,50 @@ Result<LMResponse> BasicLM<Executor>::forward(const LMRequest& request) {
   return detail::sync_wait(io, aforward(request));
 }
 
+namespace detail {
+// An awaitable that already holds its result: a call refused before any I/O.
+inline asio::awaitable<Result<LMResponse>> ready(Result<LMResponse> r) { co_return r; }
+}  // namespace detail
+
 template <class Executor>
 asio::awaitable<Result<LMResponse>> BasicLM<Executor>::fetch(const BasicLM* self, LMRequest request, TextSink on_text) {
-  if (!self->problem_.empty()) co_return self->fail(Errc::config, self->problem_);
-  if (request.config.timeout && *request.config.timeout <= std::chrono::milliseconds::zero())
-    co_return self->fail(Errc::config, "CallConfig::timeout must be positive (got " +
-                                           std::to_string(request.config.timeout->count()) + " ms)");
-  if (auto problem = detail::unsupported_content(self->api_, request))
-    co_return self->fail(Errc::bad_request, *problem);
-  detail::HttpRequest http = self->http_request(request.config);
-  const int n = request.config.n.value_or(1);
-  if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {
-    // The Messages API has no `n`: n requests, one completion each.
-    CallConfig one = request.config;
-    one.n.reset();
-    http.body = self->body_for(request, one, static_cast<bool>(on_text));
-    LMResponse all;
-    all.model = self->model_;
-    for (int i = 0; i < n; ++i) {
-      // Only the first completion is shown as it comes; the others are streams read quietly.
-      TextSink sink = !on_text || i == 0 ? on_text : [](std::string_view) {};
-      auto pending = self->exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
-      Result<LMResponse> r = co_await std::move(pending);
-      if (!r) co_return std::move(r).error();
-      all.completions.push_back(std::move(r->completions.front()));
-      all.usage += r->usage;
+  try {
+    if (!self->problem_.empty()) return detail::ready(self->fail(Errc::config, self->problem_));
+    if (request.config.timeout && *request.config.timeout <= std::chrono::milliseconds::zero())
+      return detail::ready(self->fail(Errc::config, "CallConfig::timeout must be positive (got " +
+                                                         std::to_string(request.config.timeout->count()) + " ms)"));
+    if (auto problem = detail::unsupported_content(self->api_, request))
+      return detail::ready(self->fail(Errc::bad_request, *problem));
+    detail::HttpRequest http = self->http_request(request.config);
+    const int n = request.config.n.value_or(1);
+    if (self->api_ == detail::WireApi::anthropic_messages && n > 1) {
+      CallConfig one = request.config;
+      one.n.reset();
+      http.body = self->body_for(request, one, static_cast<bool>(on_text));
+      return fetch_each(self, std::move(http), n, std::move(on_text));
     }
-    co_return all;
+    http.body = self->body_for(request, request.config, static_cast<bool>(on_text));
+    return self->exchange(std::move(http), std::move(on_text));
+  } catch (...) {  // as a coroutine's would, a failure comes out of the awaitable
+    return detail::ready(error_from_exception(std::current_exception()));
   }
-  http.body = self->body_for(request, request.config, static_cast<bool>(on_text));
-  auto pending = self->exchange(std::move(http), std::move(on_text));  // not inside co_await: GCC 12 PR 100611
-  co_return co_await std::move(pending);
+}
+
+template <class Executor>
+asio::awaitable<Result<LMResponse>> BasicLM<Executor>::fetch_each(const BasicLM* self, detail::HttpRequest http, int n,
+                                                                  TextSink on_text) {
+  LMResponse all;
+  all.model = self->model_;
+  for (int i = 0; i < n; ++i) {
+    // Only the first completion is shown as it comes; the others are streams read quietly.
+    TextSink sink = !on_text || i == 0 ? on_text : [](std::string_view) {};
+    auto pending = self->exchange(http, std::move(sink));  // not inside co_await: GCC 12 PR 100611
+    Result<LMResponse> r = co_await std::move(pending);
+    if (!r) co_return std::move(r).error();
+    all.completions.push_back(std::move(r->completions.front()));
+    all.usage += r->usage;
+  }
+  co_return all;
 }
 
 template <class Executor>
