@@ -54,10 +54,8 @@ class ChainOfThought {
 
   Predict<WithReasoning<Sig, R>> predict;
 
-  asio::awaitable<result_type> forward(Input input) const {
-    auto pending = predict.acall(std::move(input));  // not inside co_await: GCC 12 bug 100611
-    co_return co_await std::move(pending);
-  }
+  // Predict's own awaitable: no frame of its own per call.
+  asio::awaitable<result_type> forward(Input input) const { return predict.acall(std::move(input)); }
   result_type operator()(const Input& input, const CallConfig& call = {}) const { return predict(input, call); }
   [[nodiscard]] std::vector<Message> format(const Input& input) const { return predict.format(input); }
 

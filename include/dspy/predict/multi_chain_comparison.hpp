@@ -155,10 +155,8 @@ class MultiChainComparison {
     return make_input(std::span<const C>(completions), std::move(inputs));
   }
 
-  asio::awaitable<result_type> forward(Input input) const {
-    auto pending = predict.acall(std::move(input));  // not inside co_await: GCC 12 bug 100611
-    co_return co_await std::move(pending);
-  }
+  // Predict's own awaitable: no frame of its own per call.
+  asio::awaitable<result_type> forward(Input input) const { return predict.acall(std::move(input)); }
   result_type operator()(const Input& input, const CallConfig& call = {}) const { return predict(input, call); }
   /// DSPy's call with completions: compares them and answers.
   template <class C>
