@@ -6,7 +6,7 @@
 
 #include <chrono>
 #include <exception>
-#include <optional>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -115,10 +115,10 @@ asio::awaitable<Result<LMResponse>> BasicLM<Executor>::exchange(detail::HttpRequ
       const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
       if (std::get<0>(waited)) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
     }
-    std::optional<detail::StreamDecoder> stream;
+    std::unique_ptr<detail::StreamDecoder> stream;  // on the heap: most calls do not stream
     std::exception_ptr thrown;  // by on_text, rethrown here rather than through curl
     if (on_text) {
-      stream.emplace(api_, on_text);
+      stream = std::make_unique<detail::StreamDecoder>(api_, on_text);
       http.on_data = [&stream, &thrown](std::string_view bytes) {
         try {
           return stream->feed(bytes);
@@ -135,7 +135,7 @@ asio::awaitable<Result<LMResponse>> BasicLM<Executor>::exchange(detail::HttpRequ
     // Text already shown would be shown twice.
     const bool may_retry = attempt <= config_.num_retries && !(stream && stream->delivered());
     const std::string tries = " (attempt " + std::to_string(attempt) + ")";
-    auto outcome = detail::judge_reply(api_, r, may_retry, http.url, tries, stream ? &*stream : nullptr);
+    auto outcome = detail::judge_reply(api_, r, may_retry, http.url, tries, stream.get());
     if (auto* done = std::get_if<Result<LMResponse>>(&outcome)) {
       if (!*done) co_return fail(done->error().code(), done->error().message(), done->error().raw_response());
       (*done)->model = model_;
