@@ -8,12 +8,9 @@
 #include <exception>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <variant>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -23,6 +20,7 @@
 #include "../detail/exception.hpp"
 #include "../detail/http/reply.hpp"
 #include "../detail/sync_wait.hpp"
+#include "../detail/timer.hpp"
 #include "lm.hpp"
 
 namespace dspy {
@@ -103,17 +101,15 @@ detail::HttpRequest BasicLM<Executor>::http_request(const CallConfig& config) co
 
 template <class Executor>
 asio::awaitable<Result<LMResponse>> BasicLM<Executor>::exchange(detail::HttpRequest http, TextSink on_text) const {
-  using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
   const Executor ex = co_await asio::this_coro::executor;
   for (int attempt = 1;; ++attempt) {
     const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
     if (state.cancelled() != asio::cancellation_type::none)
       co_return fail(Errc::cancelled, "cancelled before calling " + http.url);
     if (limiter_) {
-      Timer paced(ex, limiter_->reserve());
-      auto waiting = paced.async_wait(asio::as_tuple(asio::use_awaitable));  // GCC 12 PR 100611
-      const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
-      if (std::get<0>(waited)) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
+      auto paced = detail::Timer::sleep(ex, limiter_->reserve());  // GCC 12 PR 100611
+      const bool waited = co_await std::move(paced);
+      if (!waited) co_return fail(Errc::cancelled, "cancelled while waiting for the rate limit");
     }
     std::unique_ptr<detail::StreamDecoder> stream;  // on the heap: most calls do not stream
     std::exception_ptr thrown;  // by on_text, rethrown here rather than through curl
@@ -144,10 +140,9 @@ asio::awaitable<Result<LMResponse>> BasicLM<Executor>::exchange(detail::HttpRequ
       co_return std::move(*done);
     }
     const auto retry_after = std::get<detail::RetryAttempt>(outcome).retry_after;
-    Timer wait(ex, config_.backoff.delay(attempt - 1, retry_after));
-    auto waited = wait.async_wait(asio::as_tuple(asio::use_awaitable));
-    auto [ec] = co_await std::move(waited);
-    if (ec) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
+    auto wait = detail::Timer::sleep(ex, config_.backoff.delay(attempt - 1, retry_after));  // GCC 12 PR 100611
+    const bool waited = co_await std::move(wait);
+    if (!waited) co_return fail(Errc::cancelled, "cancelled while waiting to retry " + http.url);
   }
 }
 

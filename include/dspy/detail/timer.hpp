@@ -33,6 +33,11 @@ class Timer {
   /// must outlive the wait. Static, so that the frame holds `self` (as BaseLM::respond).
   static DSPY_DECL boost::asio::awaitable<boost::system::error_code> wait(Timer* self);
 
+  /// Waits `after` in the awaiting coroutine (whose cancellation slot cancels the wait); false
+  /// when cancelled first. The timer lives in this call's frame, only while it waits.
+  static DSPY_DECL boost::asio::awaitable<bool> sleep(boost::asio::any_io_executor executor,
+                                                      std::chrono::steady_clock::duration after);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -39,4 +39,12 @@ DSPY_DECL boost::asio::awaitable<boost::system::error_code> Timer::wait(Timer* s
   co_return ec;
 }
 
+DSPY_DECL boost::asio::awaitable<bool> Timer::sleep(boost::asio::any_io_executor executor,
+                                                    std::chrono::steady_clock::duration after) {
+  boost::asio::steady_timer timer(executor, after);
+  boost::system::error_code ec;
+  co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  co_return !ec;
+}
+
 }  // namespace dspy::detail

@@ -4,17 +4,15 @@
 
 #include <chrono>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <variant>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/cancellation_state.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "../../primitives/error.hpp"
+#include "../timer.hpp"
 #include "exchange.hpp"
 #include "reply.hpp"
 
@@ -35,10 +33,10 @@ DSPY_DECL asio::awaitable<Result<std::string>> post_with_retries(HttpRequest htt
     if (succeeded(r)) co_return std::move(r.body);
     auto failed = failure(r, attempt <= num_retries, http.url, tries);
     if (auto* e = std::get_if<Error>(&failed)) co_return std::move(*e);
-    asio::steady_timer wait(ex, backoff.delay(attempt - 1, std::get<RetryAttempt>(failed).retry_after));
-    auto waiting = wait.async_wait(asio::as_tuple(asio::use_awaitable));  // GCC 12 PR 100611
-    const std::tuple<boost::system::error_code> waited = co_await std::move(waiting);
-    if (std::get<0>(waited)) co_return Error(Errc::cancelled, "cancelled while waiting to retry " + http.url);
+    // Not inside co_await: GCC 12 PR 100611.
+    auto wait = Timer::sleep(ex, backoff.delay(attempt - 1, std::get<RetryAttempt>(failed).retry_after));
+    const bool waited = co_await std::move(wait);
+    if (!waited) co_return Error(Errc::cancelled, "cancelled while waiting to retry " + http.url);
   }
 }
 
