@@ -16,8 +16,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "../detail/http/curl_multi.hpp"
 #include "../detail/exception.hpp"
+#include "../detail/http/curl_multi.hpp"
 #include "../detail/http/reply.hpp"
 #include "../detail/sync_wait.hpp"
 #include "../detail/timer.hpp"
