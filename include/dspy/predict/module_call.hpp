@@ -182,14 +182,6 @@ template <AsyncCallable M>
 using module_result_t = typename decltype(acall(std::declval<const M&>(), std::declval<typename M::Input>()))::value_type;
 
 namespace detail {
-template <class M>
-asio::awaitable<void> store_call(const M* m, typename M::Input input, std::optional<module_result_t<M>>* out) {
-  auto pending = dspy::acall(*m, std::move(input));  // not inside co_await: GCC 12 bug 100611
-  out->emplace(co_await std::move(pending));
-}
-}  // namespace detail
-
-namespace detail {
 // DSPy's BestOfN and Refine: the chosen attempt's trace joins the trace of the run they are part
 // of (when there is one), its predictors named as those of `member`, the module the attempt copies.
 DSPY_DECL void extend_trace(const Settings& enclosing, const Trace& attempt, std::string_view member);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -108,10 +109,11 @@ inline void draw_progress(const BatchOptions& o, const BatchProgress& p, std::ch
 template <class M>
 struct BatchState {
   using R = module_result_t<M>;
-  // The calls of one input still running: the first, and a straggler's second.
+  // The calls of one input still running: the first, and a straggler's second, each cancelled
+  // through the signal of the worker running it.
   struct InFlight {
     std::chrono::steady_clock::time_point start;
-    std::vector<std::shared_ptr<asio::cancellation_signal>> calls;
+    std::vector<asio::cancellation_signal*> calls;
     bool resubmitted = false;
   };
   const M* module;
@@ -121,6 +123,8 @@ struct BatchState {
   std::size_t next = 0;
   std::size_t running = 0;  // workers and stragglers' second calls
   std::map<std::size_t, InFlight> in_flight;
+  // One per worker: a signal must outlive its worker's coroutine, which clears the slot last.
+  std::deque<asio::cancellation_signal> signals;
   BatchProgress progress;
   bool stopped = false;
   bool finished = false;
@@ -139,7 +143,7 @@ struct BatchState {
 
   void cancel_all() {
     for (auto& [i, f] : in_flight)
-      for (auto& call : f.calls) call->emit(asio::cancellation_type::terminal);
+      for (auto* call : f.calls) call->emit(asio::cancellation_type::terminal);
   }
 
   void record(std::size_t i, R r) {
@@ -156,6 +160,23 @@ struct BatchState {
       draw_progress(options, progress, start, false);
   }
 
+  void begin(std::size_t i, asio::cancellation_signal* signal) {
+    auto& flight = in_flight[i];
+    if (flight.calls.empty()) flight.start = std::chrono::steady_clock::now();
+    flight.calls.push_back(signal);
+  }
+
+  // The first result of an input is kept; the other call of a straggler, if any, is cancelled.
+  void end(std::size_t i, asio::cancellation_signal* signal, R r) {
+    if (results[i]) return;  // the other call won
+    if (auto f = in_flight.find(i); f != in_flight.end()) {
+      for (auto* other : f->second.calls)
+        if (other != signal) other->emit(asio::cancellation_type::terminal);
+      in_flight.erase(f);
+    }
+    record(i, std::move(r));
+  }
+
   void leave() {
     if (--running == 0) {
       finished = true;
@@ -165,51 +186,46 @@ struct BatchState {
   }
 };
 
-// One call of input i, bound to a signal of its own so that stopping the batch, or the other call
-// of a straggler winning, cancels it alone. The first result of an input is kept.
+// Calls the module on input after input (or, for a straggler's second call, on `straggler`
+// alone) in one coroutine, spawned bound to `signal`: stopping the batch, or the other call of a
+// straggler winning, cancels the worker's current call, and the next input starts afresh.
 template <class M>
-asio::awaitable<void> call_input(std::shared_ptr<BatchState<M>> s, std::size_t i) {
+asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cancellation_signal* signal,
+                                   std::optional<std::size_t> straggler) {
   using R = module_result_t<M>;
-  auto signal = std::make_shared<asio::cancellation_signal>();
-  auto& flight = s->in_flight[i];
-  if (flight.calls.empty()) flight.start = std::chrono::steady_clock::now();
-  flight.calls.push_back(signal);
-  std::optional<R> out;
-  auto call = store_call(s->module, s->inputs[i], &out);
-  auto done = asio::co_spawn(co_await asio::this_coro::executor, std::move(call),
-                             asio::bind_cancellation_slot(signal->slot(), asio::use_awaitable));
-  try {
-    co_await std::move(done);
-  } catch (...) {
-    out.emplace(error_from_exception(std::current_exception()));
-  }
-  if (s->results[i]) co_return;  // the other call won
-  if (auto f = s->in_flight.find(i); f != s->in_flight.end()) {
-    for (auto& other : f->second.calls)
-      if (other != signal) other->emit(asio::cancellation_type::terminal);
-    s->in_flight.erase(f);
-  }
-  s->record(i, std::move(*out));
-}
-
-template <class M>
-asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s) {
-  using R = module_result_t<M>;
-  while (s->next < s->inputs.size()) {
-    const std::size_t i = s->next++;
-    if (s->stopped) {
-      s->record(i, R(Error(Errc::cancelled, s->stop_reason)));
-      continue;
+  for (;;) {
+    std::size_t i = 0;
+    if (straggler) {
+      i = *straggler;
+    } else {
+      if (s->next >= s->inputs.size()) break;
+      i = s->next++;
+      if (s->stopped) {
+        s->record(i, R(Error(Errc::cancelled, s->stop_reason)));
+        continue;
+      }
     }
-    co_await call_input(s, i);
+    co_await asio::this_coro::reset_cancellation_state();
+    s->begin(i, signal);
+    std::optional<R> out;
+    try {
+      auto pending = dspy::acall(*s->module, s->inputs[i]);  // not inside co_await: GCC 12 bug 100611
+      out.emplace(co_await std::move(pending));
+    } catch (...) {
+      out.emplace(error_from_exception(std::current_exception()));
+    }
+    s->end(i, signal, std::move(*out));
+    if (straggler) break;
   }
   s->leave();
 }
 
 template <class M>
-asio::awaitable<void> straggler_call(std::shared_ptr<BatchState<M>> s, std::size_t i) {
-  co_await call_input(s, i);
-  s->leave();
+void spawn_worker(const asio::any_io_executor& executor, const std::shared_ptr<BatchState<M>>& s,
+                  std::optional<std::size_t> straggler) {
+  auto& signal = s->signals.emplace_back();
+  asio::co_spawn(executor, batch_worker<M>(s, &signal, straggler),
+                 asio::bind_cancellation_slot(signal.slot(), asio::detached));
 }
 
 // Starts a straggler's second call: checked a few times per timeout, as DSPy checks each second.
@@ -231,7 +247,7 @@ asio::awaitable<void> watch_stragglers(std::shared_ptr<BatchState<M>> s) {
       if (!f.resubmitted && now - f.start >= s->options.timeout) {
         f.resubmitted = true;
         ++s->running;
-        asio::co_spawn(executor, straggler_call<M>(s, i), asio::detached);
+        spawn_worker(executor, s, i);
       }
   }
 }
@@ -264,7 +280,7 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
     });
   });
   s->running = workers;
-  for (std::size_t w = 0; w < workers; ++w) asio::co_spawn(executor, detail::batch_worker<M>(s), asio::detached);
+  for (std::size_t w = 0; w < workers; ++w) detail::spawn_worker(executor, s, std::nullopt);
   if (workers > 0 && s->options.timeout.count() > 0 && s->options.straggler_limit > 0)
     asio::co_spawn(executor, detail::watch_stragglers<M>(s), asio::detached);
   if (workers > 0) {
