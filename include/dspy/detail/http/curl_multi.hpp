@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,7 @@
 #include <boost/asio/strand.hpp>
 #include <curl/curl.h>
 
+#include "../../primitives/settings.hpp"
 #include "reply_budget.hpp"
 
 namespace dspy::detail {
@@ -173,7 +175,14 @@ class BasicCurlService : public asio::execution_context::service {
   void init(const Executor& ex) {
     std::lock_guard lock(init_mutex_);
     if (multi_) return;
-    strand_.emplace(asio::make_strand(ex));
+    // The strand runs curl's callbacks, which belong to no caller: under a ContextExecutor it
+    // would keep the first caller's settings alive and pay their hop on every callback.
+    if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
+      const auto* c = ex.template target<ContextExecutor>();
+      strand_.emplace(asio::make_strand(c ? c->inner() : ex));
+    } else {
+      strand_.emplace(asio::make_strand(ex));
+    }
     timer_.emplace(*strand_);
     const int ep = ::epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) return;  // calls fail with CURLE_FAILED_INIT (see add)
