@@ -122,6 +122,36 @@ TEST(LmWire, ExtraHeadersReplaceDefaultsOfTheSameName) {
   EXPECT_EQ(got.header("x-api-key"), "k");
 }
 
+TEST(LmWire, GzipRepliesAreDecodedAndTheDefaultHeadersYieldToTheCallers) {
+  // {"id":"x",...,"choices":[{...,"content":"Paris"}],"usage":{3, 1, 4}}, gzip-compressed.
+  const std::string hex =
+      "1f8b08000000000002033d4e410ec2300cfb8bcf1502c1a9afe08ed054bac0025d332d419a34f5ef6407768a6327b657708f88050"
+      "1f27853365ff290ec90659c0a194b7569949e8a2ba3e33c086752c4db0aae3d2d8847bf20d5f422c415b3149f48aaac96aa6d3f52"
+      "8deae67d4d332b5ac0932bebd0cd94d42322d46442bb077cff3ed3ec15ac33f950f5b8f366f3efb4b3a700134b65272eadfd006ca"
+      "e2923d4000000";
+  std::string gzipped;
+  for (std::size_t i = 0; i < hex.size(); i += 2) gzipped += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  TestServer server;
+  server.push({.body = gzipped, .headers = {{"Content-Encoding", "gzip"}}});
+  server.push({.body = dspy::test::openai_reply({"ok"})});
+  dspy::LM plain("openai/m", {.api_base = server.base_url(), .api_key = "k", .cache = false});
+  auto r = plain.call(ask("q"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->completions, std::vector<std::string>{"Paris"});
+  EXPECT_EQ(r->usage, (dspy::Usage{3, 1, 4}));
+  dspy::LM own("openai/m", {.api_base = server.base_url(),
+                            .api_key = "k",
+                            .headers = {{"user-agent", "mine/1"}, {"Accept-Encoding", "identity"}},
+                            .cache = false});
+  ASSERT_TRUE(own.call(ask("q")));
+  const auto got = server.requests();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].header("user-agent"), "dspy-cpp/0.1");
+  EXPECT_EQ(got[0].header("accept-encoding"), "deflate, gzip, br, zstd");  // Debian's libcurl
+  EXPECT_EQ(got[1].header("user-agent"), "mine/1");
+  EXPECT_EQ(got[1].header("accept-encoding"), "identity");
+}
+
 TEST(LmWire, AnthropicWithNGivesNCompletionsFromNRequests) {
   TestServer server;
   server.push({.body = dspy::test::anthropic_reply("a")}).push({.body = dspy::test::anthropic_reply("b")});

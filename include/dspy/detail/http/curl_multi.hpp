@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -232,11 +233,12 @@ class BasicCurlService : public asio::execution_context::service {
     // An LM is reached over HTTP(S) only: a file:// or other base URL fails here, as a config error.
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl was built with
+    // Replies in every encoding curl was built with are decoded; the header itself is one of the
+    // handle's lines (see configure).
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "dspy-cpp/0.1");
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &BasicCurlService::on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, e.get());
@@ -261,13 +263,46 @@ class BasicCurlService : public asio::execution_context::service {
     if (idle_.size() < 64) idle_.push_back(std::move(owned));
   }
 
+  static bool header_named(std::string_view line, std::string_view lower_name) {
+    if (line.size() <= lower_name.size() || line[lower_name.size()] != ':') return false;
+    for (std::size_t i = 0; i < lower_name.size(); ++i)
+      if (static_cast<char>(std::tolower(static_cast<unsigned char>(line[i]))) != lower_name[i]) return false;
+    return true;
+  }
+
+  // What curl sends for CURLOPT_ACCEPT_ENCODING "": the encodings it was built to decode.
+  static const std::string& accept_encoding() {
+    static const std::string line = [] {
+      const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
+      std::string encodings;
+      const auto add = [&](const char* name) { encodings += (encodings.empty() ? "" : ", ") + std::string(name); };
+      if (v->features & CURL_VERSION_LIBZ) {
+        add("deflate");
+        add("gzip");
+      }
+      if (v->features & CURL_VERSION_BROTLI) add("br");
+      if (v->features & CURL_VERSION_ZSTD) add("zstd");
+      return "Accept-Encoding: " + (encodings.empty() ? std::string("identity") : encodings);
+    }();
+    return line;
+  }
+
   // Sets the options of `r` that differ from what the handle last carried.
   static void configure(Easy& e, const HttpRequest& r) {
     CURL* h = e.h;
     if (e.header_lines != r.headers) {
       curl_slist_free_all(e.headers);
       e.headers = nullptr;
-      for (const auto& line : r.headers) e.headers = curl_slist_append(e.headers, line.c_str());
+      bool agent = false, encoding = false;
+      for (const auto& line : r.headers) {
+        e.headers = curl_slist_append(e.headers, line.c_str());
+        agent = agent || header_named(line, "user-agent");
+        encoding = encoding || header_named(line, "accept-encoding");
+      }
+      // As lines of the list, not CURLOPT_USERAGENT's or CURLOPT_ACCEPT_ENCODING's header: curl
+      // formats those anew for every transfer with its printf (two of its four per request).
+      if (!agent) e.headers = curl_slist_append(e.headers, "User-Agent: dspy-cpp/0.1");
+      if (!encoding) e.headers = curl_slist_append(e.headers, accept_encoding().c_str());
       // curl would send "Expect: 100-continue" for bodies over 1 KiB: a round trip for nothing.
       e.headers = curl_slist_append(e.headers, "Expect:");
       e.header_lines = r.headers;
