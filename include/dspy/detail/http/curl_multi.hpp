@@ -125,6 +125,7 @@ class BasicCurlService : public asio::execution_context::service {
 
  private:
   struct Easy;
+  struct Shard;
 
   struct Transfer {
     template <class Handler>
@@ -158,6 +159,7 @@ class BasicCurlService : public asio::execution_context::service {
   struct Easy {
     CURL* h = nullptr;
     std::shared_ptr<Transfer> transfer;  // the one it carries now
+    Shard* shard = nullptr;              // the multi that has it, while it carries one
     std::size_t active_index = 0;        // in active_, while it carries one
     curl_slist* headers = nullptr;
     std::vector<std::string> header_lines;  // what `headers` holds
@@ -173,9 +175,25 @@ class BasicCurlService : public asio::execution_context::service {
     }
   };
 
+  // One curl multi with its timer. curl 7.88 looks for a connection to reuse by scanning every
+  // connection its multi holds to the host, for each transfer: at thousands in flight one multi
+  // spends most of the core there. Shards of kShardSize keep each scan short; below that many
+  // in flight everything runs on the first, as one multi would.
+  static constexpr std::size_t kShardSize = 256;
+  struct Shard {
+    BasicCurlService* svc = nullptr;
+    std::uint32_t index = 0;  // in shards_, kept in the epoll set's entries with the socket
+    CURLM* multi = nullptr;
+    std::optional<asio::steady_timer> timer;
+    bool timer_armed = false;
+    bool timeout_posted = false;
+    bool acted = false;       // a socket action ran since its completions were last read
+    std::size_t running = 0;  // transfers added and not yet removed
+  };
+
   void init(const Executor& ex) {
     std::lock_guard lock(init_mutex_);
-    if (multi_) return;
+    if (!shards_.empty()) return;
     // The strand runs curl's callbacks, which belong to no caller: under a ContextExecutor it
     // would keep the first caller's settings alive and pay their hop on every callback.
     if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
@@ -184,36 +202,56 @@ class BasicCurlService : public asio::execution_context::service {
     } else {
       strand_.emplace(asio::make_strand(ex));
     }
-    timer_.emplace(*strand_);
     const int ep = ::epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) return;  // calls fail with CURLE_FAILED_INIT (see add)
     events_.emplace(*strand_, ep);
-    multi_ = curl_multi_init();
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &BasicCurlService::on_socket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &BasicCurlService::on_timer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    add_shard();
+  }
+
+  // A new multi, or null. Its sockets share the one epoll set; its timer is its own.
+  Shard* add_shard() {
+    auto shard = std::make_unique<Shard>();
+    shard->svc = this;
+    shard->index = static_cast<std::uint32_t>(shards_.size());
+    shard->multi = curl_multi_init();
+    if (!shard->multi) return nullptr;
+    shard->timer.emplace(*strand_);
+    CURLM* m = shard->multi;
+    curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &BasicCurlService::on_socket);
+    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, shard.get());
+    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &BasicCurlService::on_timer);
+    curl_multi_setopt(m, CURLMOPT_TIMERDATA, shard.get());
+    curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     // curl's default keeps 4 idle connections per transfer added at that moment: whenever the
     // number in flight dips, it closes connections it will have to reopen a moment later.
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 16384L);
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, static_cast<long>(kShardSize) * 2);
+    return shards_.emplace_back(std::move(shard)).get();
+  }
+
+  // The first shard with room, else a new one (else the first): below kShardSize transfers in
+  // flight everything runs on one multi and reuses its connections.
+  Shard& pick_shard() {
+    for (auto& s : shards_)
+      if (s->running < kShardSize) return *s;
+    Shard* fresh = add_shard();
+    return fresh ? *fresh : *shards_.front();
   }
 
   void shutdown() override {
-    if (!multi_) return;
+    if (shards_.empty()) return;
     for (Easy* e : active_) {
-      curl_multi_remove_handle(multi_, e->h);
+      curl_multi_remove_handle(e->shard->multi, e->h);
       reply_budget().give_back(std::exchange(e->transfer->budgeted, 0));
       e->transfer->easy = nullptr;
       delete e;
     }
     active_.clear();
-    curl_multi_cleanup(multi_);  // closes the cached connections (removing them from the set)
-    multi_ = nullptr;
+    // Closes the cached connections (removing their sockets from the set).
+    for (auto& s : shards_) curl_multi_cleanup(s->multi);
     idle_.clear();
     events_.reset();  // closes the set
     // The timer and strand belong to services created after this one, so destroyed before it.
-    timer_.reset();
+    shards_.clear();
     strand_.reset();
   }
 
@@ -339,7 +377,7 @@ class BasicCurlService : public asio::execution_context::service {
       t->response.cancelled = true;
       return complete(t);
     }
-    std::unique_ptr<Easy> owned = multi_ ? take_easy(t->request) : nullptr;
+    std::unique_ptr<Easy> owned = shards_.empty() ? nullptr : take_easy(t->request);
     if (!owned) {
       t->response.curl = CURLE_OUT_OF_MEMORY;
       t->response.curl_error = "curl_easy_init failed";
@@ -351,17 +389,20 @@ class BasicCurlService : public asio::execution_context::service {
     active_.push_back(e);
     t->easy = e;
     configure(*e, t->request);
-    if (CURLMcode rc = curl_multi_add_handle(multi_, e->h); rc != CURLM_OK) {
+    Shard& shard = pick_shard();
+    if (CURLMcode rc = curl_multi_add_handle(shard.multi, e->h); rc != CURLM_OK) {
       t->response.curl = CURLE_FAILED_INIT;
       t->response.curl_error = curl_multi_strerror(rc);
       return complete(t);
     }
+    e->shard = &shard;
+    ++shard.running;
   }
 
   void cancel(const std::shared_ptr<Transfer>& t) {
     t->cancel_requested = true;
     if (!t->easy) return;  // not added yet (add() completes it) or done
-    curl_multi_remove_handle(multi_, t->easy->h);
+    remove(*t->easy);
     t->response.cancelled = true;
     complete(t);
   }
@@ -374,9 +415,16 @@ class BasicCurlService : public asio::execution_context::service {
     asio::post(work, [h = std::move(t->handler), r = std::move(t->response)]() mutable { std::move(h)(std::move(r)); });
   }
 
-  void drain_completed() {
+  void remove(Easy& e) {
+    if (!e.shard) return;
+    curl_multi_remove_handle(e.shard->multi, e.h);
+    --e.shard->running;
+    e.shard = nullptr;
+  }
+
+  void drain_completed(Shard& shard) {
     int left = 0;
-    while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+    while (CURLMsg* m = curl_multi_info_read(shard.multi, &left)) {
       if (m->msg != CURLMSG_DONE) continue;
       CURL* h = m->easy_handle;
       const CURLcode result = m->data.result;
@@ -387,15 +435,15 @@ class BasicCurlService : public asio::execution_context::service {
       t->response.curl = result;
       if (result != CURLE_OK) t->response.curl_error = e->errbuf[0] ? e->errbuf : curl_easy_strerror(result);
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->response.status);
-      curl_multi_remove_handle(multi_, h);
+      remove(*e);
       complete(t);
     }
   }
 
-  void act(curl_socket_t fd, int events) {
+  void act(Shard& shard, curl_socket_t fd, int events) {
     int running = 0;
-    curl_multi_socket_action(multi_, fd, events, &running);
-    drain_completed();
+    curl_multi_socket_action(shard.multi, fd, events, &running);
+    drain_completed(shard);
   }
 
   // Queues a wait for the set to become readable, unless one is queued or the set is empty (a
@@ -426,10 +474,14 @@ class BasicCurlService : public asio::execution_context::service {
         const std::uint32_t e = ready[i].events;
         const int what = ((e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
                          ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((e & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+        Shard& shard = *shards_[ready[i].data.u64 >> 32];
         int running = 0;
-        curl_multi_socket_action(multi_, ready[i].data.fd, what, &running);
+        curl_multi_socket_action(shard.multi, static_cast<curl_socket_t>(ready[i].data.u64 & 0xffffffffU), what,
+                                 &running);
+        shard.acted = true;
       }
-      drain_completed();
+      for (auto& shard : shards_)
+        if (std::exchange(shard->acted, false)) drain_completed(*shard);
     }
     asio::post(*strand_, [this] { on_events(); });
   }
@@ -437,7 +489,8 @@ class BasicCurlService : public asio::execution_context::service {
   // curl starts, changes or stops watching `fd`. `socketp` (set by curl_multi_assign) is
   // non-null while the socket is in the set.
   static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
-    auto* self = static_cast<BasicCurlService*>(userp);
+    auto* shard = static_cast<Shard*>(userp);
+    BasicCurlService* self = shard->svc;
     const int ep = self->events_->native_handle();
     if (what == CURL_POLL_REMOVE) {
       ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);  // fails only if curl already closed it
@@ -446,14 +499,14 @@ class BasicCurlService : public asio::execution_context::service {
     }
     epoll_event ev{};
     ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0U);
-    ev.data.fd = fd;
+    ev.data.u64 = (std::uint64_t{shard->index} << 32) | static_cast<std::uint32_t>(fd);
     if (socketp) {
       if (::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
     }
     // A descriptor number curl reuses after a close is new to the set (EEXIST: it was not).
     if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 && (errno != EEXIST || ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0))
       return -1;
-    curl_multi_assign(self->multi_, fd, self);
+    curl_multi_assign(shard->multi, fd, shard);
     ++self->watched_;
     self->watch_events();
     return 0;
@@ -464,38 +517,39 @@ class BasicCurlService : public asio::execution_context::service {
   // pending wake-up in place. curl reports a deadline only when it changes, so after an early
   // wake-up we ask it for the current one.
   static int on_timer(CURLM*, long timeout_ms, void* userp) {
-    static_cast<BasicCurlService*>(userp)->schedule(timeout_ms);
+    auto* shard = static_cast<Shard*>(userp);
+    shard->svc->schedule(*shard, timeout_ms);
     return 0;
   }
 
-  void schedule(long timeout_ms) {
+  void schedule(Shard& shard, long timeout_ms) {
     if (timeout_ms < 0) {
-      timer_->cancel();
-      timer_armed_ = false;
+      shard.timer->cancel();
+      shard.timer_armed = false;
       return;
     }
     if (timeout_ms == 0) {
       // One pending timeout action serves every request made before it runs (each added
       // transfer asks for one).
-      if (!timeout_posted_) {
-        timeout_posted_ = true;
-        asio::post(*strand_, [this] {
-          timeout_posted_ = false;
-          act(CURL_SOCKET_TIMEOUT, 0);
+      if (!shard.timeout_posted) {
+        shard.timeout_posted = true;
+        asio::post(*strand_, [this, s = &shard] {
+          s->timeout_posted = false;
+          act(*s, CURL_SOCKET_TIMEOUT, 0);
         });
       }
       return;
     }
     const auto when = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    if (timer_armed_ && timer_->expiry() <= when) return;
-    timer_armed_ = true;
-    timer_->expires_at(when);
-    timer_->async_wait([this](boost::system::error_code ec) {
+    if (shard.timer_armed && shard.timer->expiry() <= when) return;
+    shard.timer_armed = true;
+    shard.timer->expires_at(when);
+    shard.timer->async_wait([this, s = &shard](boost::system::error_code ec) {
       if (ec) return;
-      timer_armed_ = false;
-      act(CURL_SOCKET_TIMEOUT, 0);
+      s->timer_armed = false;
+      act(*s, CURL_SOCKET_TIMEOUT, 0);
       long next = -1;
-      if (!timer_armed_ && curl_multi_timeout(multi_, &next) == CURLM_OK && next >= 0) schedule(next);
+      if (!s->timer_armed && curl_multi_timeout(s->multi, &next) == CURLM_OK && next >= 0) schedule(*s, next);
     });
   }
 
@@ -566,10 +620,7 @@ class BasicCurlService : public asio::execution_context::service {
 
   std::mutex init_mutex_;
   std::optional<asio::strand<Executor>> strand_;
-  std::optional<asio::steady_timer> timer_;
-  bool timer_armed_ = false;
-  bool timeout_posted_ = false;
-  CURLM* multi_ = nullptr;
+  std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<Easy*> active_;  // the handles curl has (owned here; Easy::active_index is the slot)
   std::optional<asio::posix::stream_descriptor> events_;  // the epoll set of curl's sockets
   bool events_waiting_ = false;
