@@ -31,15 +31,21 @@ struct Run {
   double cpu0 = cpu_seconds();
   long rss0 = rss_kib();  // before any call: what in-flight calls add is measured against it
 
-  void report(const char* client, long calls, long concurrency, long ok, const std::string& errors) const {
+  // `results_kib`: the heap the client's results held at the end (0: it keeps none), which the
+  // last figure leaves out of the peak.
+  void report(const char* client, long calls, long concurrency, long ok, const std::string& errors,
+              long results_kib = 0) const {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double cpu = cpu_seconds() - cpu0;
     const long peak = rss_kib("VmHWM:");
+    const auto per_in_flight = [&](long kib) { return static_cast<double>(kib) / static_cast<double>(concurrency); };
     std::printf(
         "{\"client\": \"%s\", \"calls\": %ld, \"concurrency\": %ld, \"ok\": %ld, \"errors\": %s, \"seconds\": %.3f, "
-        "\"calls_per_s\": %.0f, \"cpu_us_per_call\": %.1f, \"peak_rss_kib\": %ld, \"rss_kib_per_in_flight\": %.2f}\n",
+        "\"calls_per_s\": %.0f, \"cpu_us_per_call\": %.1f, \"peak_rss_kib\": %ld, \"rss_kib_per_in_flight\": %.2f, "
+        "\"results_kib\": %ld, \"rss_kib_per_in_flight_without_results\": %.2f}\n",
         client, calls, concurrency, ok, errors.c_str(), secs, static_cast<double>(calls) / secs,
-        cpu * 1e6 / static_cast<double>(calls), peak, static_cast<double>(peak - rss0) / static_cast<double>(concurrency));
+        cpu * 1e6 / static_cast<double>(calls), peak, per_in_flight(peak - rss0), results_kib,
+        per_in_flight(peak - rss0 - results_kib));
   }
 };
 

@@ -3,6 +3,8 @@
 //
 //   http_dspy_client API_BASE CALLS CONCURRENCY
 //   http_dspy_client --print-body    (the request body one call sends, for the floor client)
+#include <malloc.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
   for (long i = 0; i < calls; ++i) inputs.push_back({question(i)});
 
   bench::Run run;
-  const auto results =
+  auto results =
       dspy::batch(cot, std::move(inputs), {.concurrency = static_cast<std::size_t>(concurrency), .progress = false});
   long ok = 0;
   std::map<std::string, long> errors;
@@ -65,6 +67,14 @@ int main(int argc, char** argv) {
   std::string errors_json = "{";
   for (const auto& [code, count] : errors)
     errors_json += (errors_json.size() > 1 ? ", \"" : "\"") + code + "\": " + std::to_string(count);
-  run.report("dspy::LM + ChainOfThought", calls, concurrency, ok, errors_json + "}");
+  // What the results hold (the floor client keeps none): the heap they free.
+  const auto heap = [] {
+    const struct mallinfo2 m = ::mallinfo2();
+    return static_cast<long>(m.uordblks + m.hblkhd);
+  };
+  const long with_results = heap();
+  std::vector<dspy::Result<dspy::Predicted<decltype(cot)::Output>>>().swap(results);
+  const long results_kib = (with_results - heap()) / 1024;
+  run.report("dspy::LM + ChainOfThought", calls, concurrency, ok, errors_json + "}", results_kib);
   return ok == calls ? 0 : 1;
 }
