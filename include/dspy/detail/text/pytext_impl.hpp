@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -80,26 +81,40 @@ DSPY_DECL std::string py_float(double v) {
 
 DSPY_DECL void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
-  // Whether any of the 8 bytes at `p` is below 0x20, '"' or '\\' (bit tricks on one word): most
-  // of a prompt is copied in runs between the bytes to escape.
-  const auto needs_escape = [](const char* p) {
+  const auto escaped = [](unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; };
+  // The bytes at `p` below 0x20, '"' or '\\', as the high bit of each (bit tricks on one word):
+  // exact up to the first such byte, which is all the copy needs. Most of a prompt is copied in
+  // runs between the bytes to escape.
+  const auto escape_mask = [](const char* p) {
     std::uint64_t x = 0;
     std::memcpy(&x, p, 8);
     constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     const auto zero_byte = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
     const std::uint64_t below_space = (x - ones * 0x20) & ~x & highs;
-    return (below_space | zero_byte(x ^ (ones * '"')) | zero_byte(x ^ (ones * '\\'))) != 0;
+    return below_space | zero_byte(x ^ (ones * '"')) | zero_byte(x ^ (ones * '\\'));
   };
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
   const char* run = s.data();
   const char* const end = s.data() + s.size();
-  for (const char* p = run; p != end; ++p) {
-    while (end - p >= 8 && !needs_escape(p)) p += 8;
-    if (p == end) break;
+  for (const char* p = run; p != end;) {
+    if constexpr (std::endian::native == std::endian::little) {
+      if (end - p >= 8) {
+        const std::uint64_t m = escape_mask(p);
+        if (m == 0) {
+          p += 8;
+          continue;
+        }
+        p += std::countr_zero(m) / 8;  // the first byte to escape
+      }
+    }
     const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!escaped(c)) {
+      ++p;
+      continue;
+    }
     out.append(run, p);
-    run = p + 1;
+    run = ++p;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -108,10 +123,10 @@ DSPY_DECL void append_json_string(std::string& out, std::string_view s) {
       case '\t': out += "\\t"; break;
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xf];
+      default: {
+        const char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+        out.append(u, sizeof u);
+      }
     }
   }
   out.append(run, end);
