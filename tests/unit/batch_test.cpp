@@ -46,6 +46,29 @@ std::vector<QA::Input> questions(int n) {
   return in;
 }
 
+// Answers at once: its calls complete without ever suspending the coroutine that awaits them.
+class ImmediateLM : public dspy::BaseLM {
+ public:
+  asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest) override {
+    dspy::LMResponse r;
+    r.completions = {"[[ ## answer ## ]]\nnow"};
+    co_return r;
+  }
+  [[nodiscard]] std::string model() const override { return "immediate"; }
+};
+
+TEST(Batch, CallsThatNeverSuspendStillEndTheBatch) {
+  // Every worker can finish all its inputs before the batch starts waiting for them.
+  dspy::Predict<QA> qa;
+  qa.set_lm(std::make_shared<ImmediateLM>());
+  for (const std::size_t concurrency : {1, 4, 64}) {
+    const auto results = dspy::batch(qa, questions(50), {.concurrency = concurrency, .progress = false});
+    ASSERT_EQ(results.size(), 50u);
+    for (const auto& r : results) EXPECT_EQ(r.value()->answer, "now");
+  }
+  EXPECT_TRUE(dspy::batch(qa, {}, {.progress = false}).empty());
+}
+
 TEST(Batch, EveryInputGetsItsResultInOrder) {
   auto lm = std::make_shared<EchoLM>();
   dspy::Predict<QA> qa;

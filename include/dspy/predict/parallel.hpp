@@ -283,7 +283,9 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
   for (std::size_t w = 0; w < workers; ++w) detail::spawn_worker(executor, s, std::nullopt);
   if (workers > 0 && s->options.timeout.count() > 0 && s->options.straggler_limit > 0)
     asio::co_spawn(executor, detail::watch_stragglers<M>(s), asio::detached);
-  if (workers > 0) {
+  // Workers whose calls all complete without suspending (an LM that answers at once) are done
+  // before this point, and the timer's cancel came before the wait.
+  if (workers > 0 && !s->finished) {
     auto all_done = detail::Timer::wait(&*s->all_done);
     co_await std::move(all_done);
   }
