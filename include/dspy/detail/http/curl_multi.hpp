@@ -634,7 +634,7 @@ using CurlService = BasicCurlService<>;
 extern template class BasicCurlService<asio::any_io_executor>;  // compiled in <dspy/src.hpp>
 #endif
 
-/// `co_await async_http(ex, request, asio::use_awaitable)`: one POST on `ex`'s shared curl multi;
+/// `co_await async_http(ex, request, asio::use_awaitable)`: one POST on `ex`'s shared curl multis;
 /// `request` must outlive the completion (it is not copied).
 template <class Token>
 auto async_http(const asio::any_io_executor& ex, const HttpRequest& request, Token&& token) {
