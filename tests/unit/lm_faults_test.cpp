@@ -3,6 +3,7 @@
 // that the API key never shows in an error.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -269,6 +270,52 @@ TEST(LmFaults, CancellationRemovesTheTransfer) {
   EXPECT_EQ(r.error().code(), Errc::cancelled) << r.error().message();
   EXPECT_LT(took, milliseconds(3000));  // the code says it was cancelled
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// More calls in flight than one curl multi takes (256): the transfers run on three, and each is
+// removed from its own when cancelled; afterwards the same service still answers.
+TEST(LmFaults, CancellingHundredsInFlightRemovesEachFromItsMulti) {
+  constexpr int kCalls = 600;
+  TestServer server;
+  server.fallback({.body = kOk, .delay = milliseconds(60'000)});
+  auto config = fast(server, 0);
+  config.timeout = milliseconds(120'000);
+  dspy::LM lm("openai/m", config);
+  asio::io_context io;
+  std::vector<asio::cancellation_signal> signals(kCalls);
+  std::vector<std::optional<dspy::Result<dspy::LMResponse>>> out(kCalls);
+  for (int i = 0; i < kCalls; ++i)
+    asio::co_spawn(io, call_into(&lm, &out[i]), asio::bind_cancellation_slot(signals[i].slot(), asio::detached));
+  // Cancels once every request has reached the server (or after 20 s, which fails below).
+  asio::steady_timer poll(io);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::function<void(boost::system::error_code)> check = [&](boost::system::error_code) {
+    if (server.requests().size() < static_cast<std::size_t>(kCalls) && std::chrono::steady_clock::now() < deadline) {
+      poll.expires_after(milliseconds(20));
+      poll.async_wait(check);
+      return;
+    }
+    // The last started first: the handle pool then keeps handles that ran on the later multis.
+    for (auto s = signals.rbegin(); s != signals.rend(); ++s) s->emit(asio::cancellation_type::terminal);
+  };
+  poll.expires_after(milliseconds(20));
+  poll.async_wait(check);
+  const auto start = std::chrono::steady_clock::now();
+  io.run();  // returns once nothing is pending: every cancelled transfer must be gone
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_EQ(server.requests().size(), static_cast<std::size_t>(kCalls));
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(out[i]) << i;
+    ASSERT_FALSE(*out[i]) << i;
+    EXPECT_EQ(out[i]->error().code(), Errc::cancelled) << i;
+  }
+  server.fallback({.body = kOk});
+  std::optional<dspy::Result<dspy::LMResponse>> after;
+  asio::co_spawn(io, call_into(&lm, &after), asio::detached);
+  io.restart();
+  io.run();
+  ASSERT_TRUE(after && *after) << (after ? after->error().message() : "no result");
+  EXPECT_EQ((*after)->completions.at(0), "Paris");
 }
 
 TEST(LmFaults, CancellationDuringABackoffWait) {
