@@ -240,7 +240,7 @@ class BasicCurlService : public asio::execution_context::service {
   void shutdown() override {
     if (shards_.empty()) return;
     for (Easy* e : active_) {
-      curl_multi_remove_handle(e->shard->multi, e->h);
+      remove(*e);
       reply_budget().give_back(std::exchange(e->transfer->budgeted, 0));
       e->transfer->easy = nullptr;
       delete e;
@@ -250,7 +250,8 @@ class BasicCurlService : public asio::execution_context::service {
     for (auto& s : shards_) curl_multi_cleanup(s->multi);
     idle_.clear();
     events_.reset();  // closes the set
-    // The timer and strand belong to services created after this one, so destroyed before it.
+    // The shards' timers and the strand belong to services created after this one, so are
+    // destroyed before it.
     shards_.clear();
     strand_.reset();
   }
