@@ -69,6 +69,29 @@ TEST(Batch, CallsThatNeverSuspendStillEndTheBatch) {
   EXPECT_TRUE(dspy::batch(qa, {}, {.progress = false}).empty());
 }
 
+TEST(Batch, AStopStopsCallsThatNeverSuspend) {
+  // The stop is posted to the batch's thread; workers that never suspend must still let it run.
+  dspy::Predict<QA> qa;
+  qa.set_lm(std::make_shared<ImmediateLM>());
+  std::stop_source stop;
+  const auto results = dspy::batch(qa, questions(2000),
+                                   {.concurrency = 4,
+                                    .progress = false,
+                                    .on_progress =
+                                        [&](const dspy::BatchProgress& p) {
+                                          if (p.done == 100) stop.request_stop();
+                                        },
+                                    .stop = stop.get_token()});
+  ASSERT_EQ(results.size(), 2000u);
+  std::size_t ok = 0;
+  for (const auto& r : results) {
+    if (r) ++ok;
+    else EXPECT_EQ(r.error().code(), dspy::Errc::cancelled);
+  }
+  EXPECT_GE(ok, 100u);
+  EXPECT_LE(ok, 100u + 4 * 64);  // each worker gives the thread back at least every 64 calls
+}
+
 TEST(Batch, EveryInputGetsItsResultInOrder) {
   auto lm = std::make_shared<EchoLM>();
   dspy::Predict<QA> qa;

@@ -193,6 +193,7 @@ template <class M>
 asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cancellation_signal* signal,
                                    std::optional<std::size_t> straggler) {
   using R = module_result_t<M>;
+  std::size_t calls = 0;
   for (;;) {
     std::size_t i = 0;
     if (straggler) {
@@ -216,6 +217,12 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cance
     }
     s->end(i, signal, std::move(*out));
     if (straggler) break;
+    // Calls that complete without suspending (cache hits, in-process LMs) never give the thread
+    // back: now and then the worker does, so that a stop posted from elsewhere gets its turn.
+    if (++calls % 64 == 0) {
+      auto turn = asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      co_await std::move(turn);
+    }
   }
   s->leave();
 }
