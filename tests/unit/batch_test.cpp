@@ -1,4 +1,5 @@
 // dspy::batch: N inputs give N results or errors, in order, with bounded concurrency.
+#include <stdexcept>
 #include <thread>
 
 #include <boost/asio/redirect_error.hpp>
@@ -90,6 +91,20 @@ TEST(Batch, AStopStopsCallsThatNeverSuspend) {
   }
   EXPECT_GE(ok, 100u);
   EXPECT_LE(ok, 100u + 4 * 64);  // each worker gives the thread back at least every 64 calls
+}
+
+TEST(Batch, AThrowingProgressCallbackLosesNoInput) {
+  dspy::Predict<QA> qa;
+  qa.set_lm(std::make_shared<ImmediateLM>());
+  const auto results = dspy::batch(qa, questions(20), {.concurrency = 1, .progress = false, .on_progress = [](const dspy::BatchProgress& p) {
+                                                         if (p.done == 5) throw std::runtime_error("progress bar broke");
+                                                       }});
+  ASSERT_EQ(results.size(), 20u);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_TRUE(results[i]) << i;  // recorded before the callback ran
+  for (std::size_t i = 5; i < 20; ++i) {
+    ASSERT_FALSE(results[i]) << i;
+    EXPECT_NE(results[i].error().message().find("progress bar broke"), std::string::npos);
+  }
 }
 
 TEST(Batch, EveryInputGetsItsResultInOrder) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -123,8 +124,9 @@ struct BatchState {
   std::size_t next = 0;
   std::size_t running = 0;  // workers and stragglers' second calls
   std::map<std::size_t, InFlight> in_flight;
-  // One per worker: a signal must outlive its worker's coroutine, which clears the slot last.
+  // One per worker, alive until the worker's completion handler has run (see spawn_worker).
   std::deque<asio::cancellation_signal> signals;
+  std::exception_ptr worker_error;  // the first exception that ended a worker (a callback's)
   BatchProgress progress;
   bool stopped = false;
   bool finished = false;
@@ -193,8 +195,15 @@ template <class M>
 asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cancellation_signal* signal,
                                    std::optional<std::size_t> straggler) {
   using R = module_result_t<M>;
-  std::size_t calls = 0;
-  for (;;) {
+  for (std::size_t turn = 1;; ++turn) {
+    // Before anything else is awaited: a cancelled call's state would make it throw.
+    co_await asio::this_coro::reset_cancellation_state();
+    // Calls that complete without suspending (cache hits, in-process LMs) never give the thread
+    // back: now and then the worker does, so that a stop posted from elsewhere gets its turn.
+    if (turn % 64 == 0) {
+      auto yielding = asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      co_await std::move(yielding);
+    }
     std::size_t i = 0;
     if (straggler) {
       i = *straggler;
@@ -206,7 +215,6 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cance
         continue;
       }
     }
-    co_await asio::this_coro::reset_cancellation_state();
     s->begin(i, signal);
     std::optional<R> out;
     try {
@@ -217,22 +225,20 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cance
     }
     s->end(i, signal, std::move(*out));
     if (straggler) break;
-    // Calls that complete without suspending (cache hits, in-process LMs) never give the thread
-    // back: now and then the worker does, so that a stop posted from elsewhere gets its turn.
-    if (++calls % 64 == 0) {
-      auto turn = asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-      co_await std::move(turn);
-    }
   }
-  s->leave();
 }
 
+// The worker leaves in its completion handler, which runs once its coroutine is done with the
+// signal's slot (Asio clears it last); the state, and so the signal, lives until then.
 template <class M>
 void spawn_worker(const asio::any_io_executor& executor, const std::shared_ptr<BatchState<M>>& s,
                   std::optional<std::size_t> straggler) {
   auto& signal = s->signals.emplace_back();
   asio::co_spawn(executor, batch_worker<M>(s, &signal, straggler),
-                 asio::bind_cancellation_slot(signal.slot(), asio::detached));
+                 asio::bind_cancellation_slot(signal.slot(), [s](std::exception_ptr e) {
+                   if (e && !s->worker_error) s->worker_error = e;
+                   s->leave();
+                 }));
 }
 
 // Starts a straggler's second call: checked a few times per timeout, as DSPy checks each second.
@@ -290,15 +296,17 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
   for (std::size_t w = 0; w < workers; ++w) detail::spawn_worker(executor, s, std::nullopt);
   if (workers > 0 && s->options.timeout.count() > 0 && s->options.straggler_limit > 0)
     asio::co_spawn(executor, detail::watch_stragglers<M>(s), asio::detached);
-  // Workers whose calls all complete without suspending (an LM that answers at once) are done
-  // before this point, and the timer's cancel came before the wait.
+  // The last worker's completion handler cancels the wait (and sets `finished`).
   if (workers > 0 && !s->finished) {
     auto all_done = detail::Timer::wait(&*s->all_done);
     co_await std::move(all_done);
   }
   std::vector<R> out;
   out.reserve(s->results.size());
-  for (auto& r : s->results) out.push_back(std::move(*r));
+  // An input left without a result by a worker a callback's exception ended gets that error.
+  for (auto& r : s->results)
+    out.push_back(r ? std::move(*r) : R(s->worker_error ? error_from_exception(s->worker_error)
+                                                        : Error(Errc::cancelled, "the batch's worker ended")));
   co_return out;
 }
 
