@@ -19,7 +19,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -48,6 +47,7 @@
 #include <curl/curl.h>
 
 #include "../../primitives/settings.hpp"
+#include "../text/tolerant.hpp"
 #include "reply_budget.hpp"
 
 namespace dspy::detail {
@@ -300,13 +300,6 @@ class BasicCurlService : public asio::execution_context::service {
     std::unique_ptr<Easy> owned(e);
     owned->transfer.reset();
     if (idle_.size() < 64) idle_.push_back(std::move(owned));
-  }
-
-  static bool header_named(std::string_view line, std::string_view lower_name) {
-    if (line.size() <= lower_name.size() || line[lower_name.size()] != ':') return false;
-    for (std::size_t i = 0; i < lower_name.size(); ++i)
-      if (static_cast<char>(std::tolower(static_cast<unsigned char>(line[i]))) != lower_name[i]) return false;
-    return true;
   }
 
   // What curl sends for CURLOPT_ACCEPT_ENCODING "": the encodings it was built to decode.
@@ -607,15 +600,8 @@ class BasicCurlService : public asio::execution_context::service {
     Transfer* t = static_cast<Easy*>(userp)->transfer.get();
     const std::string_view line(data, size * count);
     if (line.starts_with("HTTP/")) t->response.retry_after.clear();  // a new response (after 100, redirects)
-    constexpr std::string_view name = "retry-after:";
-    if (line.size() > name.size() && std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
-          return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
-        })) {
-      std::string_view v = line.substr(name.size());
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-      t->response.retry_after.assign(v);
-    }
+    constexpr std::string_view name = "retry-after";
+    if (header_named(line, name)) t->response.retry_after.assign(trim(line.substr(name.size() + 1)));
     return size * count;
   }
 

@@ -74,11 +74,6 @@ DSPY_DECL Endpoint resolve_endpoint(std::string_view model, std::string api_base
   return out;
 }
 
-/// Whether the header line `line` ("Name: value") is the header `name`, in any letter case.
-inline bool header_named(std::string_view line, std::string_view name) {
-  return line.size() > name.size() && line[name.size()] == ':' && iequals_prefix(line, name);
-}
-
 DSPY_DECL std::vector<std::string> with_headers(std::vector<std::string> defaults,
                                                 const std::vector<std::pair<std::string, std::string>>& extra) {
   for (const auto& header : extra) {

@@ -31,6 +31,11 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+/// Whether the header line `line` ("Name: value") is the header `name`, in any letter case.
+constexpr bool header_named(std::string_view line, std::string_view name) noexcept {
+  return line.size() > name.size() && line[name.size()] == ':' && iequals(line.substr(0, name.size()), name);
+}
+
 /// "```json\n{...}\n```" -> "{...}"; text without a leading fence is returned unchanged.
 constexpr std::string_view strip_code_fence(std::string_view s) noexcept {
   s = trim(s);
