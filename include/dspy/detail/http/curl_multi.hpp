@@ -278,6 +278,12 @@ class BasicCurlService : public asio::execution_context::service {
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    // curl 7.88 allocates its receive buffer for every transfer and frees it at the end. At its
+    // default 16 KiB, those frees among a batch's results make glibc hand the top of the heap
+    // back to the kernel and fault it in again, over and over (25,000 page faults per 20,000
+    // calls at 64 in flight; 11,000 at 4 KiB). A page holds an LM reply's usual headers and
+    // JSON; a longer reply takes more reads.
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &BasicCurlService::on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, e.get());
