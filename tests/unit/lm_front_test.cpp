@@ -197,6 +197,46 @@ TEST(LmFront, DefaultsAreMergedUnderTheCallsConfigAndSecretsAreKeptOut) {
   EXPECT_EQ(last[0].outputs.front(), "my key is [redacted]");
 }
 
+// A predictor's system message is one shared string: its calls' history entries hold it, not a
+// copy each. A system message holding the LM's key is still kept out of the history.
+struct KeyedAnswerer : dspy::BaseLM {
+  asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest) override {
+    dspy::LMResponse r;
+    r.completions = {"[[ ## answer ## ]]\nok\n\n[[ ## completed ## ]]"};
+    co_return r;
+  }
+  [[nodiscard]] std::string model() const override { return "keyed/answers"; }
+  [[nodiscard]] std::vector<std::string_view> secrets() const override { return {kKey}; }
+};
+
+TEST(LmFront, HistoryEntriesShareAPredictorsSystemMessageAndItsKeyIsRedacted) {
+  auto lm = std::make_shared<KeyedAnswerer>();
+  dspy::global_history().clear();
+  dspy::Predict<QA> plain;
+  plain.set_lm(lm);
+  ASSERT_TRUE(plain({.question = "a"}));
+  ASSERT_TRUE(plain({.question = "b"}));
+  auto last = dspy::global_history().last(2);
+  ASSERT_EQ(last.size(), 2U);
+  ASSERT_EQ(last[0].messages.front().role, "system");
+  EXPECT_EQ(&last[0].messages.front().content.text(), &last[1].messages.front().content.text());
+  EXPECT_NE(last[0].messages.back().content.text(), last[1].messages.back().content.text());
+
+  dspy::Predict<QA> keyed(std::string("Quote ") + kKey + " back.");
+  keyed.set_lm(lm);
+  ASSERT_TRUE(keyed({.question = "c"}));
+  ASSERT_TRUE(keyed({.question = "d"}));
+  last = dspy::global_history().last(2);
+  ASSERT_EQ(last.size(), 2U);
+  for (const auto& e : last) {
+    const std::string& system = e.messages.front().content.text();
+    EXPECT_EQ(system.find(kKey), std::string::npos) << system;
+    EXPECT_NE(system.find("Quote [redacted] back."), std::string::npos) << system;
+  }
+  // The predictor's own prompt is untouched: redaction works on the call's copy.
+  EXPECT_NE(keyed.format({.question = "e"}).front().content.text().find(kKey), std::string::npos);
+}
+
 asio::awaitable<void> stream_into(dspy::BaseLM* lm, std::vector<std::string>* pieces,
                                   std::optional<dspy::Result<dspy::LMResponse>>* out) {
   auto pending =

@@ -29,7 +29,7 @@ namespace dspy {
 /// What the prompts of one signature and instructions share whatever the inputs and demos: built
 /// once per adapter by Adapter::prompt_parts (Predict keeps them while adapter and instructions stay).
 struct PromptParts {
-  std::string system;        ///< the system message
+  Content system;            ///< the system message (shared: the same in every call)
   std::string requirements;  ///< user_message_output_requirements, ending the final user message
 };
 
@@ -78,8 +78,8 @@ class Adapter {
 
   /// The system message (the three parts on their own lines) and the requirements.
   [[nodiscard]] PromptParts prompt_parts(const SignatureView& sig, std::string_view instructions) const {
-    return {format_field_description(sig) + "\n" + format_field_structure(sig) + "\n" +
-                format_task_description(instructions),
+    return {Content::shared(format_field_description(sig) + "\n" + format_field_structure(sig) + "\n" +
+                            format_task_description(instructions)),
             user_message_output_requirements(sig)};
   }
 

@@ -116,7 +116,9 @@ DSPY_DECL void BaseLM::redact(Result<LMResponse>& out, std::vector<Message>& mes
   for (const std::string_view s : own) {
     if (s.size() < detail::kFuzzySecretLength) continue;
     for (auto& text : out->completions) text = detail::redact(std::move(text), s);
-    for (auto& m : messages) m.content.transform_text([&](std::string t) { return detail::redact(std::move(t), s); });
+    for (auto& m : messages)  // a message without the key keeps its text (a shared one stays shared)
+      if (!detail::secret_spans(m.content.text(), s).empty())
+        m.content.transform_text([&](std::string t) { return detail::redact(std::move(t), s); });
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,10 +36,18 @@ class Content {
   Content(std::string_view text) : text_(text) {}        // NOLINT
   explicit Content(std::vector<ContentPart> parts) : parts_(std::move(parts)) { join_text(); }
 
+  /// A text whose copies share one immutable string: a predictor's system message, the same in
+  /// each of its calls, is then neither copied into every request nor kept once per history entry.
+  [[nodiscard]] static Content shared(std::string text) {
+    Content c;
+    c.shared_ = std::make_shared<const std::string>(std::move(text));
+    return c;
+  }
+
   /// A text (no parts).
   [[nodiscard]] bool is_text() const noexcept { return parts_.empty(); }
   /// The text, or the text parts joined.
-  [[nodiscard]] const std::string& text() const noexcept { return text_; }
+  [[nodiscard]] const std::string& text() const noexcept { return shared_ ? *shared_ : text_; }
   /// The parts; empty for a text.
   [[nodiscard]] const std::vector<ContentPart>& parts() const noexcept { return parts_; }
 
@@ -46,7 +55,8 @@ class Content {
   template <class F>
   void transform_text(F&& f) {
     if (parts_.empty()) {
-      text_ = f(std::move(text_));
+      text_ = f(shared_ ? std::string(*shared_) : std::move(text_));
+      shared_.reset();
       return;
     }
     for (auto& p : parts_)
@@ -57,11 +67,11 @@ class Content {
 
   /// The content as the OpenAI API writes it: a string, or the array of parts.
   [[nodiscard]] boost::json::value to_json() const {
-    if (parts_.empty()) return boost::json::string(text_);
+    if (parts_.empty()) return boost::json::string(text());
     return boost::json::array(parts_.begin(), parts_.end());
   }
 
-  friend bool operator==(const Content&, const Content&) = default;
+  friend bool operator==(const Content& a, const Content& b) { return a.text() == b.text() && a.parts_ == b.parts_; }
 
   [[nodiscard]] static bool is_text_part(const ContentPart& p) {
     const auto* type = p.if_contains("type");
@@ -76,6 +86,7 @@ class Content {
   }
 
   std::string text_;
+  std::shared_ptr<const std::string> shared_;  // set by shared(): then the text, and text_ is empty
   std::vector<ContentPart> parts_;
 };
 
