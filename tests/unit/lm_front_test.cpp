@@ -233,6 +233,11 @@ TEST(LmFront, HistoryEntriesShareAPredictorsSystemMessageAndItsKeyIsRedacted) {
     EXPECT_EQ(system.find(kKey), std::string::npos) << system;
     EXPECT_NE(system.find("Quote [redacted] back."), std::string::npos) << system;
   }
+  // A prediction's latency is the LM front's timing of its call, as the history has it.
+  const auto timed = keyed({.question = "t"});
+  ASSERT_TRUE(timed);
+  EXPECT_EQ(timed.value().latency(), dspy::global_history().last(1).front().latency);
+  EXPECT_GT(timed.value().latency().count(), 0);
   // The predictor's own prompt is untouched: redaction works on the call's copy.
   EXPECT_NE(keyed.format({.question = "e"}).front().content.text().find(kKey), std::string::npos);
 }

@@ -63,7 +63,8 @@ DSPY_DECL Result<LMResponse> BaseLM::forward_caught(const LMRequest& request) {
 }
 
 DSPY_DECL void BaseLM::end(LMRequest& request, Call& c, Result<LMResponse>& out) {
-  const auto latency = std::chrono::steady_clock::now() - c.start;
+  const std::chrono::nanoseconds latency = std::chrono::steady_clock::now() - c.start;
+  if (out) out->latency = latency;
   if (out) reject_negative_usage(c.model, out);
   redact(out, request.messages);
   if (out && c.cache) c.cache->put(*c.key, *out);

@@ -284,7 +284,6 @@ struct PredictCore::Run {
   std::size_t next_completion = 0;
   std::unique_ptr<AdapterReading> reading{};
   std::optional<LMUsage> reading_usage{};  // what those calls spent, with usage tracking on
-  std::chrono::steady_clock::time_point start{};
   std::optional<Result<PredictionParts>> out{};
 
   Run(const PredictCore& p, SettingsPtr s, const void* in, const CallConfig& c, OutputSlots o)
@@ -342,7 +341,6 @@ struct PredictCore::Run {
     if (reading) {
       AdapterCall* c = reading->next_call();
       target = c->lm.get();
-      start = std::chrono::steady_clock::now();
       return &c->request;
     }
     target = lm;
@@ -362,13 +360,12 @@ struct PredictCore::Run {
       done(invalid_utf8_error(input_values(), self.demo_list(), request->messages));
       return nullptr;
     }
-    start = std::chrono::steady_clock::now();
     return &*request;
   }
 
   // The LM's reply to the last request.
   void take(Result<LMResponse> reply) {
-    latency += std::chrono::steady_clock::now() - start;
+    if (reply) latency += reply->latency;  // the LM front times each call
     Result<PredictionParts> result = reading ? resume(reply) : finish(reply);
     if (reading) return;  // the adapter's reading makes another call
     if (retry_with_fallback(result)) return;

@@ -253,6 +253,8 @@ struct LMResponse {
   bool cache_hit = false;
   /// Attempts after the first that the transport made for this reply (0 from the cache).
   int retries = 0;
+  /// How long the call took, as the LM front measured it (a cache hit's too).
+  std::chrono::nanoseconds latency{};
 };
 
 /// Receives the text of a reply's first completion as it arrives, piece by piece.
