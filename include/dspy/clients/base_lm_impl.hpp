@@ -29,6 +29,7 @@
 namespace dspy {
 
 DSPY_DECL BaseLM::Call BaseLM::begin(LMRequest& request, const Settings& settings) {
+  global_history().prefetch_oldest();  // end() recycles it
   Call c{.settings = settings,
          .usage = UsageContext::current(),
          .model = model(),

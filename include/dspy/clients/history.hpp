@@ -67,6 +67,18 @@ class LMHistory {
     entries_.push_back({std::move(entry), bytes});
     bytes_ += bytes;
     trim();
+    if (entries_.size() == capacity_) prefetch(&entries_.front().entry, sizeof(HistoryEntry));  // the next to recycle
+  }
+
+  /// Starts loading what the next add recycles: the oldest entry's messages and outputs, as many
+  /// calls old as the history holds and so out of cache, which the add would otherwise wait for
+  /// line by line. An LM call asks at its start; the add comes at its end. Never waits for the lock.
+  void prefetch_oldest() const {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock || entries_.size() != capacity_ || entries_.empty()) return;
+    const HistoryEntry& e = entries_.front().entry;
+    prefetch(e.messages.data(), e.messages.size() * sizeof(Message));
+    prefetch(e.outputs.data(), e.outputs.size() * sizeof(std::string));
   }
 
   /// The newest `n` entries, oldest first.
@@ -117,6 +129,10 @@ class LMHistory {
     HistoryEntry entry;
     std::size_t bytes;
   };
+
+  static void prefetch(const void* p, std::size_t bytes) noexcept {
+    for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(static_cast<const char*>(p) + at, 1);
+  }
 
   void drop_oldest() {
     bytes_ -= entries_.front().bytes;
