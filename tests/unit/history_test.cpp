@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <dspy/clients/history.hpp>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -51,6 +53,60 @@ TEST(History, KeepsTheNewestEntriesUpToItsCapacity) {
   EXPECT_EQ(replies(h.last(10)), (std::vector<std::string>{"7"}));
   h.clear();
   EXPECT_EQ(h.size(), 0U);
+}
+
+// The history keeps its entries in a ring that an add refills in place once full. Checked
+// against the plain rule (drop the oldest when full; an entry over the byte bound is not kept;
+// then drop the oldest while over either bound) through random adds, bound changes and clears.
+TEST(History, TheRingKeepsWhatAQueueWould) {
+  struct Queue {
+    std::size_t capacity = 8, max_bytes = 4000, bytes = 0;
+    std::deque<std::pair<std::string, std::size_t>> kept;
+    void trim() {
+      while (!kept.empty() && (kept.size() > capacity || bytes > max_bytes)) {
+        bytes -= kept.front().second;
+        kept.pop_front();
+      }
+    }
+    void add(const dspy::HistoryEntry& e) {
+      if (capacity == 0) return;
+      if (kept.size() == capacity) {
+        bytes -= kept.front().second;
+        kept.pop_front();
+      }
+      const std::size_t b = dspy::approx_bytes(e);
+      if (b > max_bytes) return;
+      kept.emplace_back(e.outputs.front(), b);
+      bytes += b;
+      trim();
+    }
+  } queue;
+  dspy::LMHistory ring(queue.capacity, queue.max_bytes);
+  std::mt19937 rng(7);
+  for (int step = 0; step < 20000; ++step) {
+    const unsigned op = rng() % 100;
+    if (op < 85) {
+      const auto e = entry(std::to_string(step) + std::string(rng() % 1200, 'x'));
+      queue.add(e);
+      ring.add(e);
+    } else if (op < 92) {
+      queue.capacity = rng() % 12;
+      queue.trim();
+      ring.set_capacity(queue.capacity);
+    } else if (op < 99) {
+      queue.max_bytes = 500 + rng() % 6000;
+      queue.trim();
+      ring.set_max_bytes(queue.max_bytes);
+    } else {
+      queue.kept.clear();
+      queue.bytes = 0;
+      ring.clear();
+    }
+    std::vector<std::string> expected;
+    for (const auto& [reply, b] : queue.kept) expected.push_back(reply);
+    ASSERT_EQ(replies(ring.last(100)), expected) << "step " << step;
+    ASSERT_EQ(ring.bytes(), queue.bytes) << "step " << step;
+  }
 }
 
 TEST(History, EntriesKeepEverythingAboutTheCall) {

@@ -3,10 +3,10 @@
 // logged or stored.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <initializer_list>
 #include <iostream>
 #include <mutex>
@@ -51,23 +51,30 @@ class LMHistory {
   }
 
   /// Adds an entry that `fill(HistoryEntry&)` writes in place. When the history is full, that is
-  /// the oldest entry, taken out: its strings' storage is reused.
+  /// the oldest entry's slot: its strings' storage is reused and no entry moves.
   template <class F>
   void add_with(F&& fill) {
     std::lock_guard lock(mutex_);
     if (capacity_ == 0) return;
-    HistoryEntry entry;
-    if (entries_.size() == capacity_) {
-      entry = std::move(entries_.front().entry);
-      drop_oldest();
+    const bool recycle = count_ == capacity_;
+    if (!recycle && count_ == ring_.size()) grow();
+    Kept& slot = recycle ? ring_[head_] : ring_[(head_ + count_) % ring_.size()];
+    if (recycle) {
+      bytes_ -= slot.bytes;
+      head_ = (head_ + 1) % ring_.size();
+      --count_;
     }
-    fill(entry);
-    const std::size_t bytes = approx_bytes(entry);
-    if (bytes > max_bytes_) return;
-    entries_.push_back({std::move(entry), bytes});
-    bytes_ += bytes;
+    fill(slot.entry);
+    slot.bytes = approx_bytes(slot.entry);
+    if (slot.bytes > max_bytes_) {  // not kept
+      slot = {};
+      return;
+    }
+    // The new entry is the newest: after the others, which a recycled slot now is.
+    ++count_;
+    bytes_ += slot.bytes;
     trim();
-    if (entries_.size() == capacity_) prefetch(&entries_.front().entry, sizeof(HistoryEntry));  // the next to recycle
+    if (count_ == capacity_) prefetch(&ring_[head_].entry, sizeof(HistoryEntry));  // the next to recycle
   }
 
   /// Starts loading what the next add recycles: the oldest entry's messages and outputs, as many
@@ -75,8 +82,8 @@ class LMHistory {
   /// line by line. An LM call asks at its start; the add comes at its end. Never waits for the lock.
   void prefetch_oldest() const {
     std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock || entries_.size() != capacity_ || entries_.empty()) return;
-    const HistoryEntry& e = entries_.front().entry;
+    if (!lock || count_ != capacity_ || count_ == 0) return;
+    const HistoryEntry& e = ring_[head_].entry;
     prefetch(e.messages.data(), e.messages.size() * sizeof(Message));
     prefetch(e.outputs.data(), e.outputs.size() * sizeof(std::string));
   }
@@ -86,7 +93,7 @@ class LMHistory {
 
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(mutex_);
-    return entries_.size();
+    return count_;
   }
 
   /// What the kept entries hold (approx_bytes), at most max_bytes().
@@ -110,6 +117,10 @@ class LMHistory {
     std::lock_guard lock(mutex_);
     capacity_ = capacity;
     trim();
+    // Oldest first from slot 0, no spare slots: a full ring then recycles in order.
+    std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(head_), ring_.end());
+    ring_.resize(count_);
+    head_ = 0;
   }
 
   void set_max_bytes(std::size_t max_bytes) {
@@ -120,14 +131,14 @@ class LMHistory {
 
   void clear() {
     std::lock_guard lock(mutex_);
-    entries_.clear();
-    bytes_ = 0;
+    ring_.clear();
+    head_ = count_ = bytes_ = 0;
   }
 
  private:
   struct Kept {
-    HistoryEntry entry;
-    std::size_t bytes;
+    HistoryEntry entry{};
+    std::size_t bytes = 0;
   };
 
   static void prefetch(const void* p, std::size_t bytes) noexcept {
@@ -135,18 +146,35 @@ class LMHistory {
   }
 
   void drop_oldest() {
-    bytes_ -= entries_.front().bytes;
-    entries_.pop_front();
+    Kept& oldest = ring_[head_];
+    bytes_ -= oldest.bytes;
+    oldest = {};  // its memory goes now, not when the slot is next used
+    head_ = (head_ + 1) % ring_.size();
+    --count_;
   }
 
   void trim() {
-    while (!entries_.empty() && (entries_.size() > capacity_ || bytes_ > max_bytes_)) drop_oldest();
+    while (count_ > 0 && (count_ > capacity_ || bytes_ > max_bytes_)) drop_oldest();
   }
+
+  // Room for one more entry while the ring is not yet full: the entries made contiguous from
+  // slot 0, then a slot after them.
+  void grow() {
+    std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(head_), ring_.end());
+    head_ = 0;
+    ring_.emplace_back();
+  }
+
+  // The i-th oldest entry.
+  [[nodiscard]] const Kept& at(std::size_t i) const { return ring_[(head_ + i) % ring_.size()]; }
 
   mutable std::mutex mutex_;
   std::size_t capacity_;
   std::size_t max_bytes_;
-  std::deque<Kept> entries_;  // oldest first
+  // The entries in a ring: count_ of them from slot head_ (the oldest) on, wrapping around.
+  std::vector<Kept> ring_;
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
   std::size_t bytes_ = 0;
 };
 

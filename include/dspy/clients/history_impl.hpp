@@ -46,10 +46,10 @@ DSPY_DECL std::size_t approx_bytes(const HistoryEntry& e) noexcept {
 
 DSPY_DECL std::vector<HistoryEntry> LMHistory::last(std::size_t n) const {
   std::lock_guard lock(mutex_);
-  const std::size_t k = std::min(n, entries_.size());
+  const std::size_t k = std::min(n, count_);
   std::vector<HistoryEntry> out;
   out.reserve(k);
-  for (std::size_t i = entries_.size() - k; i < entries_.size(); ++i) out.push_back(entries_[i].entry);
+  for (std::size_t i = count_ - k; i < count_; ++i) out.push_back(at(i).entry);
   return out;
 }
 
