@@ -122,6 +122,31 @@ TEST(LmWire, ExtraHeadersReplaceDefaultsOfTheSameName) {
   EXPECT_EQ(got.header("x-api-key"), "k");
 }
 
+// Each LM's calls carry its own header lines, shared by its calls: interleaved LMs on one thread's
+// pooled curl handles, and an LM made after another's end, never send another's key.
+TEST(LmWire, EachLmsCallsCarryItsOwnHeadersOnSharedHandles) {
+  TestServer server;
+  server.fallback({.body = dspy::test::openai_reply({"x"})});
+  std::vector<std::string> sent_keys;
+  for (int round = 0; round < 3; ++round) {
+    auto a = std::make_unique<dspy::LM>("openai/gpt-4o-mini",
+                                         dspy::LMConfig{.api_base = server.base_url(), .api_key = "key-a" + std::to_string(round), .cache = false});
+    dspy::LM b("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "key-b" + std::to_string(round), .cache = false});
+    ASSERT_TRUE(a->call(ask("1")));
+    ASSERT_TRUE(b.call(ask("2")));
+    ASSERT_TRUE(a->call(ask("3")));
+    a.reset();  // its lines may be freed; the next LM's must not be taken for them
+    dspy::LM c("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "key-c" + std::to_string(round), .cache = false});
+    ASSERT_TRUE(c.call(ask("4")));
+    for (const char* k : {"a", "b", "a", "c"}) sent_keys.push_back(std::string("Bearer key-") + k + std::to_string(round));
+  }
+  ASSERT_EQ(server.requests().size(), sent_keys.size());
+  for (std::size_t i = 0; i < sent_keys.size(); ++i) {
+    ASSERT_EQ(server.requests()[i].headers.count("authorization"), 1u) << i;
+    EXPECT_EQ(server.requests()[i].headers.find("authorization")->second, sent_keys[i]) << i;
+  }
+}
+
 TEST(LmWire, GzipRepliesAreDecodedAndTheDefaultHeadersYieldToTheCallers) {
   // {"id":"x",...,"choices":[{...,"content":"Paris"}],"usage":{3, 1, 4}}, gzip-compressed.
   const std::string hex =

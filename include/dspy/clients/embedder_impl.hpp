@@ -90,7 +90,7 @@ struct Embedder::State {
   std::string url;
   std::string key;
   std::string problem;  // why calls cannot be made, if they cannot
-  std::vector<std::string> headers;
+  std::shared_ptr<const std::vector<std::string>> headers;  // every call's, shared
 
   [[nodiscard]] Error fail(Errc code, const std::string& what, std::string raw = {}) const {
     // An error may echo the request (a server's 401 text): the key and credential-shaped text go.
@@ -322,7 +322,8 @@ DSPY_DECL Embedder::Embedder(std::string model, EmbedderConfig config) {
   } else {
     s->url = detail::embeddings_url(std::move(endpoint.base));
   }
-  s->headers = detail::with_headers(detail::bearer_headers(s->key), s->config.headers);
+  s->headers = std::make_shared<const std::vector<std::string>>(
+      detail::with_headers(detail::bearer_headers(s->key), s->config.headers));
   if (!s->config.verify_tls)
     detail::warn_tls_unverified(s->model + " at " + (s->url.empty() ? s->config.api_base : s->url), s->key,
                                 "EmbedderConfig::verify_tls");

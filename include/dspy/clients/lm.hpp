@@ -140,12 +140,12 @@ class BasicLM : public BaseLM {
                   .stop = config_.stop,
                   .extra = config_.extra_body});
     set_cache(config_.cache, config_.cache_store);
-    headers_ = detail::with_headers(
+    headers_ = std::make_shared<const std::vector<std::string>>(detail::with_headers(
         api_ == detail::WireApi::anthropic_messages
             ? std::vector<std::string>{"Content-Type: application/json", "x-api-key: " + key_,
                                        "anthropic-version: 2023-06-01"}
             : detail::bearer_headers(key_),
-        config_.headers);
+        config_.headers));
     if (!config_.verify_tls)
       detail::warn_tls_unverified(model_ + " at " + (url_.empty() ? config_.api_base : url_), key_,
                                   "LMConfig::verify_tls");
@@ -218,7 +218,7 @@ class BasicLM : public BaseLM {
   std::string url_;
   std::string key_;
   std::string problem_;  // why calls cannot be made, if they cannot
-  std::vector<std::string> headers_;
+  std::shared_ptr<const std::vector<std::string>> headers_;  // every call's, shared
   std::shared_ptr<detail::RateLimiter> limiter_;  // null: no limit
 };
 

@@ -57,7 +57,8 @@ namespace asio = boost::asio;
 /// One HTTP POST.
 struct HttpRequest {
   std::string url;
-  std::vector<std::string> headers;  ///< "Name: value" lines
+  /// "Name: value" lines; shared by the calls of one client, whose lines do not change.
+  std::shared_ptr<const std::vector<std::string>> headers{};
   std::string body;
   std::chrono::milliseconds timeout{600'000};  ///< whole exchange, connect included
   bool verify_tls = true;
@@ -162,7 +163,7 @@ class BasicCurlService : public asio::execution_context::service {
     Shard* shard = nullptr;              // the multi that has it, while it carries one
     std::size_t active_index = 0;        // in active_, while it carries one
     curl_slist* headers = nullptr;
-    std::vector<std::string> header_lines;  // what `headers` holds
+    std::shared_ptr<const std::vector<std::string>> header_lines;  // what `headers` holds (kept: no other list gets its address)
     std::string url;
     std::string ca_bundle;
     long timeout_ms = -1;
@@ -328,11 +329,12 @@ class BasicCurlService : public asio::execution_context::service {
   // Sets the options of `r` that differ from what the handle last carried.
   static void configure(Easy& e, const HttpRequest& r) {
     CURL* h = e.h;
-    if (e.header_lines != r.headers) {
+    if (e.header_lines != r.headers) {  // another client's lines
       curl_slist_free_all(e.headers);
       e.headers = nullptr;
       bool agent = false, encoding = false;
-      for (const auto& line : r.headers) {
+      static const std::vector<std::string> none;
+      for (const auto& line : r.headers ? *r.headers : none) {
         e.headers = curl_slist_append(e.headers, line.c_str());
         agent = agent || header_named(line, "user-agent");
         encoding = encoding || header_named(line, "accept-encoding");
