@@ -46,6 +46,7 @@
 #include "detail/io/file_impl.hpp"
 #include "detail/sha256_impl.hpp"
 #include "detail/sync_wait_impl.hpp"
+#include "detail/text/json_string_impl.hpp"
 #include "detail/text/pytext_impl.hpp"
 #include "detail/text/redact_impl.hpp"
 #include "detail/text/tolerant_impl.hpp"

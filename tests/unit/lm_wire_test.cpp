@@ -265,6 +265,13 @@ TEST(LmWire, BodiesAreWhatTheJsonSerializerWouldWrite) {
   for (const auto& kv : openai) keys.push_back(kv.key());
   EXPECT_EQ(keys, (std::vector<std::string_view>{"model", "messages", "temperature", "max_tokens", "n", "stop",
                                                  "response_format", "seed", "stream", "metadata"}));
+  // A predictor's shared system message writes its JSON literal made once: the same bytes.
+  dspy::LMRequest shared = request;
+  shared.messages[0].content = dspy::Content::shared(request.messages[0].content.text());
+  ASSERT_FALSE(shared.messages[0].content.json_string().empty());
+  for (auto api : {dspy::detail::WireApi::openai_chat, dspy::detail::WireApi::anthropic_messages,
+                   dspy::detail::WireApi::openai_responses})
+    EXPECT_EQ(dspy::detail::request_body(api, "m", shared, config), dspy::detail::request_body(api, "m", request, config));
 }
 
 TEST(LmWire, ReasoningModelNamesFollowDspy) {

@@ -18,6 +18,8 @@
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
+#include "../detail/text/json_string.hpp"
+
 namespace dspy {
 
 /// One part of a message's content, as OpenAI chat completions writes it: `{"type": "text",
@@ -37,17 +39,25 @@ class Content {
   explicit Content(std::vector<ContentPart> parts) : parts_(std::move(parts)) { join_text(); }
 
   /// A text whose copies share one immutable string: a predictor's system message, the same in
-  /// each of its calls, is then neither copied into every request nor kept once per history entry.
+  /// each of its calls, is then neither copied into every request nor kept once per history
+  /// entry, and its JSON string literal is written once, not for every request body.
   [[nodiscard]] static Content shared(std::string text) {
+    auto t = std::make_shared<SharedText>();
+    t->text = std::move(text);
+    detail::append_json_string(t->json, t->text);
     Content c;
-    c.shared_ = std::make_shared<const std::string>(std::move(text));
+    c.shared_ = std::move(t);
     return c;
   }
 
   /// A text (no parts).
   [[nodiscard]] bool is_text() const noexcept { return parts_.empty(); }
   /// The text, or the text parts joined.
-  [[nodiscard]] const std::string& text() const noexcept { return shared_ ? *shared_ : text_; }
+  [[nodiscard]] const std::string& text() const noexcept { return shared_ ? shared_->text : text_; }
+  /// text() as a JSON string literal when this content keeps it (a shared() one); else empty.
+  [[nodiscard]] std::string_view json_string() const noexcept {
+    return shared_ ? std::string_view(shared_->json) : std::string_view();
+  }
   /// The parts; empty for a text.
   [[nodiscard]] const std::vector<ContentPart>& parts() const noexcept { return parts_; }
 
@@ -55,7 +65,7 @@ class Content {
   template <class F>
   void transform_text(F&& f) {
     if (parts_.empty()) {
-      text_ = f(shared_ ? std::string(*shared_) : std::move(text_));
+      text_ = f(shared_ ? std::string(shared_->text) : std::move(text_));
       shared_.reset();
       return;
     }
@@ -85,8 +95,12 @@ class Content {
       if (const auto* t = p.if_contains("text"); t && t->is_string() && is_text_part(p)) text_ += t->get_string();
   }
 
+  struct SharedText {
+    std::string text;
+    std::string json;  // the text as a JSON string literal
+  };
   std::string text_;
-  std::shared_ptr<const std::string> shared_;  // set by shared(): then the text, and text_ is empty
+  std::shared_ptr<const SharedText> shared_;  // set by shared(): then the text, and text_ is empty
   std::vector<ContentPart> parts_;
 };
 

@@ -417,6 +417,7 @@ class BodyWriter {
       string(m.role);
       out_ += R"(,"content":)";
       if (!m.tool_calls.empty() && m.content.is_text() && m.content.text().empty()) out_ += "null";
+      else if (const std::string_view json = m.content.json_string(); !json.empty()) out_ += json;
       else if (m.content.is_text()) string(m.content.text());
       else value(content(m.content));
       tool_fields(m);

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "../config.hpp"
+#include "json_string.hpp"
 
 namespace dspy::detail {
 
@@ -24,9 +25,6 @@ DSPY_DECL void append_py_float(std::string& out, double v, bool json = false);
 
 /// append_py_float into a string of its own.
 DSPY_DECL std::string py_float(double v);
-
-/// A JSON string literal as json.dumps(ensure_ascii=False) writes it.
-DSPY_DECL void append_json_string(std::string& out, std::string_view s);
 
 /// repr(str): single quotes unless the text has a single quote and no double quote.
 DSPY_DECL std::string py_repr(std::string_view s);
