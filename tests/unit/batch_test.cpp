@@ -96,9 +96,10 @@ TEST(Batch, AStopStopsCallsThatNeverSuspend) {
 TEST(Batch, AThrowingProgressCallbackLosesNoInput) {
   dspy::Predict<QA> qa;
   qa.set_lm(std::make_shared<ImmediateLM>());
-  const auto results = dspy::batch(qa, questions(20), {.concurrency = 1, .progress = false, .on_progress = [](const dspy::BatchProgress& p) {
-                                                         if (p.done == 5) throw std::runtime_error("progress bar broke");
-                                                       }});
+  const auto broken_bar = [](const dspy::BatchProgress& p) {
+    if (p.done == 5) throw std::runtime_error("progress bar broke");
+  };
+  const auto results = dspy::batch(qa, questions(20), {.concurrency = 1, .progress = false, .on_progress = broken_bar});
   ASSERT_EQ(results.size(), 20u);
   for (std::size_t i = 0; i < 5; ++i) EXPECT_TRUE(results[i]) << i;  // recorded before the callback ran
   for (std::size_t i = 5; i < 20; ++i) {

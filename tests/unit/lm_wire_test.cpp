@@ -129,16 +129,19 @@ TEST(LmWire, EachLmsCallsCarryItsOwnHeadersOnSharedHandles) {
   server.fallback({.body = dspy::test::openai_reply({"x"})});
   std::vector<std::string> sent_keys;
   for (int round = 0; round < 3; ++round) {
-    auto a = std::make_unique<dspy::LM>("openai/gpt-4o-mini",
-                                         dspy::LMConfig{.api_base = server.base_url(), .api_key = "key-a" + std::to_string(round), .cache = false});
-    dspy::LM b("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "key-b" + std::to_string(round), .cache = false});
+    const auto config = [&](const char* k) {
+      return dspy::LMConfig{.api_base = server.base_url(), .api_key = "key-" + (k + std::to_string(round)), .cache = false};
+    };
+    auto a = std::make_unique<dspy::LM>("openai/gpt-4o-mini", config("a"));
+    dspy::LM b("openai/gpt-4o-mini", config("b"));
     ASSERT_TRUE(a->call(ask("1")));
     ASSERT_TRUE(b.call(ask("2")));
     ASSERT_TRUE(a->call(ask("3")));
     a.reset();  // its lines may be freed; the next LM's must not be taken for them
-    dspy::LM c("openai/gpt-4o-mini", {.api_base = server.base_url(), .api_key = "key-c" + std::to_string(round), .cache = false});
+    dspy::LM c("openai/gpt-4o-mini", config("c"));
     ASSERT_TRUE(c.call(ask("4")));
-    for (const char* k : {"a", "b", "a", "c"}) sent_keys.push_back(std::string("Bearer key-") + k + std::to_string(round));
+    for (const char* k : {"a", "b", "a", "c"})
+      sent_keys.push_back(std::string("Bearer key-") + k + std::to_string(round));
   }
   ASSERT_EQ(server.requests().size(), sent_keys.size());
   for (std::size_t i = 0; i < sent_keys.size(); ++i) {
@@ -271,7 +274,8 @@ TEST(LmWire, BodiesAreWhatTheJsonSerializerWouldWrite) {
   ASSERT_FALSE(shared.messages[0].content.json_string().empty());
   for (auto api : {dspy::detail::WireApi::openai_chat, dspy::detail::WireApi::anthropic_messages,
                    dspy::detail::WireApi::openai_responses})
-    EXPECT_EQ(dspy::detail::request_body(api, "m", shared, config), dspy::detail::request_body(api, "m", request, config));
+    EXPECT_EQ(dspy::detail::request_body(api, "m", shared, config),
+              dspy::detail::request_body(api, "m", request, config));
 }
 
 TEST(LmWire, ReasoningModelNamesFollowDspy) {

@@ -117,10 +117,8 @@ class LMHistory {
     std::lock_guard lock(mutex_);
     capacity_ = capacity;
     trim();
-    // Oldest first from slot 0, no spare slots: a full ring then recycles in order.
-    std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(head_), ring_.end());
-    ring_.resize(count_);
-    head_ = 0;
+    unwrap();
+    ring_.resize(count_);  // no spare slots: a full ring then recycles in order
   }
 
   void set_max_bytes(std::size_t max_bytes) {
@@ -157,11 +155,15 @@ class LMHistory {
     while (count_ > 0 && (count_ > capacity_ || bytes_ > max_bytes_)) drop_oldest();
   }
 
-  // Room for one more entry while the ring is not yet full: the entries made contiguous from
-  // slot 0, then a slot after them.
-  void grow() {
+  // The entries moved to slots 0.. in order, oldest first.
+  void unwrap() {
     std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(head_), ring_.end());
     head_ = 0;
+  }
+
+  // Room for one more entry while the ring is not yet full: a slot after the entries.
+  void grow() {
+    unwrap();
     ring_.emplace_back();
   }
 

@@ -163,7 +163,8 @@ class BasicCurlService : public asio::execution_context::service {
     Shard* shard = nullptr;              // the multi that has it, while it carries one
     std::size_t active_index = 0;        // in active_, while it carries one
     curl_slist* headers = nullptr;
-    std::shared_ptr<const std::vector<std::string>> header_lines;  // what `headers` holds (kept: no other list gets its address)
+    // What `headers` holds, kept alive so that no other client's list can get its address.
+    std::shared_ptr<const std::vector<std::string>> header_lines;
     std::string url;
     std::string ca_bundle;
     long timeout_ms = -1;
