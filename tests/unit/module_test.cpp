@@ -163,6 +163,7 @@ TEST(Module, LoadingIsAllOrNothing) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("answer.predict"), std::string::npos);
   EXPECT_NE(r.error().message().find("context"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("`demos[0]`"), std::string::npos) << r.error().message();
 
   // The last error came after hops[0] had loaded into the copy: b itself is untouched.
   EXPECT_EQ(b.hops[0].demo_count(), 0u);

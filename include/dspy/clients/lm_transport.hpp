@@ -26,6 +26,58 @@
 namespace dspy {
 
 template <class Executor>
+BasicLM<Executor>::BasicLM(std::string model, LMConfig config)
+    : model_(std::move(model)), config_(std::move(config)) {
+  detail::Endpoint endpoint = detail::resolve_endpoint(model_, config_.api_base, config_.api_key, "LMConfig");
+  model_id_ = std::move(endpoint.model_id);
+  set_capabilities(config_.capabilities.value_or(detail::known_capabilities(model_)));
+  api_ = endpoint.api;
+  key_ = std::move(endpoint.key);
+  if (config_.timeout <= std::chrono::milliseconds::zero()) {
+    // curl reads 0 as "no timeout": a silent server would hold the call forever.
+    problem_ = "LMConfig::timeout must be positive (got " + std::to_string(config_.timeout.count()) + " ms)";
+  } else if (!(config_.rate_limit.requests_per_minute >= 0) || !(config_.rate_limit.tokens_per_minute >= 0)) {
+    problem_ = "LMConfig::rate_limit must be 0 (no limit) or a positive rate";
+  } else if (!endpoint.problem.empty()) {
+    problem_ = std::move(endpoint.problem);
+  } else if (config_.model_type != "chat" && config_.model_type != "responses") {
+    problem_ = "LMConfig::model_type must be \"chat\" or \"responses\" (got \"" + config_.model_type + "\")";
+  } else if (config_.model_type == "responses" && api_ != detail::WireApi::openai_chat) {
+    problem_ = "LMConfig::model_type \"responses\" is OpenAI's Responses API, which " + model_ + " does not speak";
+  } else {
+    if (config_.model_type == "responses") api_ = detail::WireApi::openai_responses;
+    url_ = detail::endpoint_url(api_, std::move(endpoint.base));
+  }
+  if (problem_.empty() && (config_.rate_limit.requests_per_minute > 0 || config_.rate_limit.tokens_per_minute > 0))
+    limiter_ = std::make_shared<detail::RateLimiter>(config_.rate_limit.requests_per_minute,
+                                                     config_.rate_limit.tokens_per_minute);
+  set_defaults({.temperature = config_.temperature,
+                .max_tokens = config_.max_tokens,
+                .n = config_.n,
+                .stop = config_.stop,
+                .extra = config_.extra_body});
+  set_cache(config_.cache, config_.cache_store);
+  headers_ = std::make_shared<const std::vector<std::string>>(detail::with_headers(
+      api_ == detail::WireApi::anthropic_messages
+          ? std::vector<std::string>{"Content-Type: application/json", "x-api-key: " + key_,
+                                     "anthropic-version: 2023-06-01"}
+          : detail::bearer_headers(key_),
+      config_.headers));
+  if (!config_.verify_tls)
+    detail::warn_tls_unverified(model_ + " at " + (url_.empty() ? config_.api_base : url_), key_,
+                                "LMConfig::verify_tls");
+}
+
+template <class Executor>
+BasicLM<Executor>::BasicLM(const BasicLM& other) = default;
+
+template <class Executor>
+BasicLM<Executor>::BasicLM(BasicLM&& other) = default;
+
+template <class Executor>
+BasicLM<Executor>::~BasicLM() = default;
+
+template <class Executor>
 asio::awaitable<Result<LMResponse>> BasicLM<Executor>::aforward(LMRequest request) {
   return fetch(this, std::move(request), {});
 }

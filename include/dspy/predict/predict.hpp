@@ -80,16 +80,6 @@ OutputSlots output_slots(std::vector<O>& outputs) noexcept {
           [](void* v, std::size_t i) -> void* { return &(*static_cast<std::vector<O>*>(v))[i]; }};
 }
 
-// A prediction but its outputs (those are in the call's OutputSlots).
-struct PredictionParts {
-  std::vector<std::string> raw;
-  LMResponse meta;
-  std::chrono::nanoseconds latency{};
-  std::vector<ParseNote> notes;
-  std::string_view adapter;
-  std::optional<LMUsage> lm_usage{};  // with usage tracking on
-};
-
 // Everything of a predictor that does not depend on its signature's types: instructions, LM,
 // config, adapter, the saved state, and the call itself (request, callbacks, LM, parse, the
 // adapter's fallback), on inputs and outputs erased to pointers described by the SignatureView.
@@ -122,12 +112,14 @@ class PredictCore : public PredictorBase {
   PredictCore& operator=(const PredictCore&) = default;
   PredictCore(PredictCore&&) = default;
   PredictCore& operator=(PredictCore&&) = default;
-  ~PredictCore() override = default;
+  DSPY_DECL ~PredictCore() override;
 
   // The typed parts, which the signature's Predict provides.
   [[nodiscard]] virtual DemoList demo_list() const noexcept = 0;
   // Replaces the demos with these JSON objects (null: none), all or nothing.
   virtual Result<void> replace_demos(const boost::json::array* demos) = 0;
+  // replace_demos's error for the demo at `index`.
+  [[nodiscard]] DSPY_DECL static Error demo_error(std::size_t index, const Error& error);
   // The messages of a format hook, when one is set.
   virtual bool format_with_hook(const Adapter& adapter, const void* input, std::vector<Message>& out) const = 0;
 
@@ -260,23 +252,21 @@ class Predict final : public detail::PredictCore {
 
   static result_type predicted(Result<detail::PredictionParts>&& parts, std::vector<Output>&& outputs) {
     if (!parts) return std::move(parts).error();
-    detail::PredictionParts& p = *parts;
-    result_type result(Predicted<Output>(std::move(outputs), std::move(p.raw), std::move(p.meta), p.latency,
-                                         std::move(p.notes), p.adapter));
-    if (p.lm_usage) (*result).set_lm_usage(std::move(*p.lm_usage));
-    return result;
+    return Predicted<Output>(std::move(outputs), std::move(*parts));
   }
 
   [[nodiscard]] DemoList demo_list() const noexcept override { return std::span<const Demo<Sig>>(demos); }
 
   Result<void> replace_demos(const boost::json::array* items) override {
     std::vector<Demo<Sig>> loaded;
-    if (items)
+    if (items) {
+      loaded.reserve(items->size());
       for (std::size_t i = 0; i < items->size(); ++i) {
         auto demo = demo_from_json<Sig>((*items)[i].get_object());
-        if (!demo) return Error(Errc::type_mismatch, "`demos[" + std::to_string(i) + "]`: " + demo.error().message());
+        if (!demo) return demo_error(i, demo.error());
         loaded.push_back(std::move(*demo));
       }
+    }
     demos = std::move(loaded);
     return {};
   }

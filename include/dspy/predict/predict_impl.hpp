@@ -137,6 +137,12 @@ DSPY_DECL boost::json::object PredictCore::dump_state() const {
           {"lm", nullptr}};
 }
 
+DSPY_DECL PredictCore::~PredictCore() = default;
+
+DSPY_DECL Error PredictCore::demo_error(std::size_t index, const Error& error) {
+  return Error(Errc::type_mismatch, "`demos[" + std::to_string(index) + "]`: " + error.message());
+}
+
 DSPY_DECL Result<void> PredictCore::load_state(const boost::json::value& state) {
   const auto bad = [](std::string what) { return Error(Errc::parse_error, std::move(what)); };
   if (!state.is_object()) return bad("expected a JSON object");

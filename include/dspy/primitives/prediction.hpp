@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "message.hpp"
 
 namespace dspy {
@@ -21,30 +22,22 @@ struct ParseNote {
 };
 
 
-template <class O>
-class Predicted {
+namespace detail {
+
+// A prediction but its outputs: what Predict's non-template core hands its typed shell.
+struct PredictionParts {
+  std::vector<std::string> raw;
+  LMResponse meta;
+  std::chrono::nanoseconds latency{};
+  std::vector<ParseNote> notes;
+  std::string_view adapter;
+  std::optional<LMUsage> lm_usage{};  // with usage tracking on
+};
+
+// Everything of a Predicted<O> but its outputs. Not a template, so that every signature's
+// prediction shares one constructor and destructor (compiled once with the compiled part).
+class PredictedBase {
  public:
-  Predicted(std::vector<O> completions, std::vector<std::string> raw, LMResponse meta,
-            std::chrono::nanoseconds latency, std::vector<ParseNote> notes, std::string_view adapter)
-      : completions_(std::move(completions)),
-        raw_(std::move(raw)),
-        usage_(meta.usage),
-        model_(std::move(meta.model)),
-        latency_(latency),
-        notes_(std::move(notes)),
-        adapter_(adapter),
-        cache_hit_(meta.cache_hit) {}
-
-  O* operator->() noexcept { return &completions_.front(); }
-  const O* operator->() const noexcept { return &completions_.front(); }
-  O& operator*() noexcept { return completions_.front(); }
-  const O& operator*() const noexcept { return completions_.front(); }
-  /// The first completion's outputs.
-  [[nodiscard]] const O& value() const noexcept { return completions_.front(); }
-  [[nodiscard]] O& value() noexcept { return completions_.front(); }
-
-  /// Every completion (n of them; the first is value()).
-  [[nodiscard]] std::span<const O> completions() const noexcept { return completions_; }
   [[nodiscard]] const Usage& usage() const noexcept { return usage_; }
   /// The LM's text for the first completion; raw_completions() has all of them.
   [[nodiscard]] const std::string& raw_completion() const noexcept { return raw_.front(); }
@@ -62,8 +55,14 @@ class Predicted {
   [[nodiscard]] const std::optional<LMUsage>& lm_usage() const noexcept { return lm_usage_; }
   void set_lm_usage(LMUsage usage) { lm_usage_ = std::move(usage); }
 
+  DSPY_DECL explicit PredictedBase(PredictionParts&& parts);
+  PredictedBase(const PredictedBase&) = default;
+  PredictedBase(PredictedBase&&) noexcept = default;
+  PredictedBase& operator=(const PredictedBase&) = default;
+  PredictedBase& operator=(PredictedBase&&) noexcept = default;
+  DSPY_DECL ~PredictedBase();
+
  private:
-  std::vector<O> completions_;
   std::vector<std::string> raw_;
   Usage usage_;
   std::string model_;
@@ -71,7 +70,40 @@ class Predicted {
   std::vector<ParseNote> notes_;
   std::string_view adapter_;
   bool cache_hit_;
-  std::optional<LMUsage> lm_usage_{};
+  std::optional<LMUsage> lm_usage_;
+};
+
+}  // namespace detail
+
+template <class O>
+class Predicted : public detail::PredictedBase {
+ public:
+  Predicted(std::vector<O> completions, std::vector<std::string> raw, LMResponse meta,
+            std::chrono::nanoseconds latency, std::vector<ParseNote> notes, std::string_view adapter)
+      : Predicted(std::move(completions), detail::PredictionParts{std::move(raw), std::move(meta), latency,
+                                                                  std::move(notes), adapter}) {}
+  // Predict's: the outputs and the rest of what its core returned.
+  Predicted(std::vector<O> completions, detail::PredictionParts&& parts)
+      : PredictedBase(std::move(parts)), completions_(std::move(completions)) {}
+
+  O* operator->() noexcept { return &completions_.front(); }
+  const O* operator->() const noexcept { return &completions_.front(); }
+  O& operator*() noexcept { return completions_.front(); }
+  const O& operator*() const noexcept { return completions_.front(); }
+  /// The first completion's outputs.
+  [[nodiscard]] const O& value() const noexcept { return completions_.front(); }
+  [[nodiscard]] O& value() noexcept { return completions_.front(); }
+
+  /// Every completion (n of them; the first is value()).
+  [[nodiscard]] std::span<const O> completions() const noexcept { return completions_; }
+
+ private:
+  std::vector<O> completions_;
 };
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "prediction_impl.hpp"
+#endif

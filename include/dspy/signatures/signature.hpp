@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "field_types.hpp"
 
 namespace dspy {
@@ -336,21 +337,26 @@ constexpr std::string_view format_hint_of() {
   else return {};
 }
 
+// One field's metadata; its structure line is `{name}` and the type note. Not a template: each
+// field of each signature calls it instead of building the strings in place.
+DSPY_DECL void add_field_meta(std::vector<FieldMeta>& out, std::string_view name, std::string type_name,
+                              std::string_view desc, bool is_str, std::string_view type_note,
+                              std::string type_description, std::string_view format_hint);
+
+template <class T>
+std::string type_descriptions_of() {
+  std::string d;
+  append_type_descriptions<T>(d);
+  return d;
+}
+
 template <class S, bool IsOutput, std::size_t... I>
 std::vector<FieldMeta> field_metas(std::string_view (*doc)(std::string_view), std::index_sequence<I...>) {
   std::vector<FieldMeta> out;
   out.reserve(sizeof...(I));
-  (out.push_back(FieldMeta{
-       field_names<S>[I], dspy_type_name<field_type<I, S>>(), doc(field_names<S>[I]),
-       String<field_type<I, S>>,
-       "{" + std::string(field_names<S>[I]) + "}" +
-           (IsOutput ? output_type_note<field_type<I, S>>() : std::string()),
-       [] {
-         std::string d;
-         append_type_descriptions<field_type<I, S>>(d);
-         return d;
-       }(),
-       format_hint_of<field_type<I, S>>()}),
+  (add_field_meta(out, field_names<S>[I], dspy_type_name<field_type<I, S>>(), doc(field_names<S>[I]),
+                  String<field_type<I, S>>, IsOutput ? output_type_note<field_type<I, S>>() : std::string(),
+                  type_descriptions_of<field_type<I, S>>(), format_hint_of<field_type<I, S>>()),
    ...);
   return out;
 }
@@ -439,3 +445,8 @@ const SignatureMeta& signature_meta() {
 }
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "signature_impl.hpp"
+#endif
