@@ -59,6 +59,7 @@
 #include "evaluate/metrics_impl.hpp"
 #include "evaluate/report_render_impl.hpp"
 #include "predict/module_call_impl.hpp"
+#include "predict/parallel_impl.hpp"
 #include "predict/predict_impl.hpp"
 #include "predict/refine_impl.hpp"
 #include "primitives/callback_impl.hpp"
@@ -67,8 +68,8 @@
 #include "primitives/settings_impl.hpp"
 #include "primitives/state_impl.hpp"
 #include "primitives/text_impl.hpp"
-#include "signatures/signature_impl.hpp"
 #include "retrievers/embeddings_impl.hpp"
+#include "signatures/signature_impl.hpp"
 #include "testing/hash_embedding_impl.hpp"
 #include "testing/routed_lm_impl.hpp"
 

@@ -2,7 +2,6 @@
 // back in input order, whatever happens.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
@@ -17,12 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -82,34 +76,10 @@ std::vector<FailedInput> failed_inputs(const std::vector<R>& results) {
 
 namespace detail {
 
-inline std::string progress_counts(const BatchProgress& p, std::chrono::steady_clock::time_point start) {
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0.0;
-  const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : 0.0;
-  char text[128];
-  std::snprintf(text, sizeof text, "%zu/%zu  %.1f/s  eta %.0fs  errors %zu", p.done, p.total, rate, eta, p.errors);
-  return text;
-}
-
-inline void draw_progress(const BatchOptions& o, const BatchProgress& p, std::chrono::steady_clock::time_point start,
-                          bool bar) {
-  std::string text = progress_counts(p, start);
-  if (o.progress_note) text += "  " + o.progress_note();
-  if (bar) {
-    const int width = 30;
-    const int filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
-    std::fprintf(o.progress_stream, "\r[%.*s%*s] %s", filled, "==============================", width - filled, "",
-                 text.c_str());
-    if (p.done == p.total) std::fputc('\n', o.progress_stream);
-  } else {
-    std::fprintf(o.progress_stream, "%s\n", text.c_str());
-  }
-  std::fflush(o.progress_stream);
-}
-
-template <class M>
-struct BatchState {
-  using R = module_result_t<M>;
+// Everything of a batch that does not depend on the module's types: the schedule, stragglers,
+// progress and stopping. Not a template, so that a program compiles it once, not once per module
+// it batches (the compiled part compiles it in <dspy/src.hpp>).
+struct BatchCore {
   // The calls of one input still running: the first, and a straggler's second, each cancelled
   // through the signal of the worker running it.
   struct InFlight {
@@ -117,14 +87,17 @@ struct BatchState {
     std::vector<asio::cancellation_signal*> calls;
     bool resubmitted = false;
   };
-  const M* module;
-  std::vector<typename M::Input> inputs;
+  // Starts a worker of the typed state (a straggler's second call when `straggler` is set).
+  using SpawnFn = void (*)(const asio::any_io_executor&, const std::shared_ptr<BatchCore>&, std::optional<std::size_t>);
+
+  SpawnFn spawn = nullptr;
   BatchOptions options;
-  std::vector<std::optional<R>> results;
+  std::size_t size = 0;  // inputs
+  std::vector<bool> has_result;
   std::size_t next = 0;
   std::size_t running = 0;  // workers and stragglers' second calls
   std::map<std::size_t, InFlight> in_flight;
-  // One per worker, alive until the worker's completion handler has run (see spawn_worker).
+  // One per worker, alive until the worker's completion handler has run (see spawn_batch_worker).
   std::deque<asio::cancellation_signal> signals;
   std::exception_ptr worker_error;  // the first exception that ended a worker (a callback's)
   BatchProgress progress;
@@ -137,60 +110,46 @@ struct BatchState {
   bool show_bar = false;
   bool show_lines = false;
 
-  void stop(std::string reason) {
-    if (stopped) return;
-    stopped = true;
-    stop_reason = std::move(reason);
-  }
+  // Sets the options, the size and the progress display; gives the number of workers.
+  DSPY_DECL std::size_t prepare(BatchOptions o, std::size_t inputs);
+  DSPY_DECL void stop(std::string reason);
+  DSPY_DECL void cancel_all();
+  DSPY_DECL void begin(std::size_t i, asio::cancellation_signal* signal);
+  // Whether the call on `signal` gives input i its result: false when the other call of a
+  // straggler won; otherwise that other call, if any, is cancelled.
+  DSPY_DECL bool claim(std::size_t i, asio::cancellation_signal* signal);
+  // Counts input i's result (an error when !ok), stops after max_errors, shows progress.
+  DSPY_DECL void recorded(std::size_t i, bool ok);
+  DSPY_DECL void leave();
+};
 
-  void cancel_all() {
-    for (auto& [i, f] : in_flight)
-      for (auto* call : f.calls) call->emit(asio::cancellation_type::terminal);
-  }
+// Spawns `worker` bound to `signal`: stopping the batch, or the other call of a straggler
+// winning, cancels the worker's current call. The worker leaves in its completion handler, which
+// runs once its coroutine is done with the signal's slot (Asio clears it last); the state, and so
+// the signal, lives until then.
+DSPY_DECL void spawn_batch_worker(const asio::any_io_executor& executor, std::shared_ptr<BatchCore> s,
+                                  asio::awaitable<void> worker, asio::cancellation_signal& signal);
+
+// Starts the workers, the straggler watch and the stop request's hook, then waits for the last
+// worker; the results are then in the typed state.
+DSPY_DECL asio::awaitable<void> run_batch(std::shared_ptr<BatchCore> s, std::size_t workers);
+
+template <class M>
+struct BatchState : BatchCore {
+  using R = module_result_t<M>;
+  const M* module = nullptr;
+  std::vector<typename M::Input> inputs;
+  std::vector<std::optional<R>> results;
 
   void record(std::size_t i, R r) {
-    if (!r) ++progress.errors;
+    const bool ok = static_cast<bool>(r);
     results[i].emplace(std::move(r));
-    ++progress.done;
-    if (options.max_errors && progress.errors > *options.max_errors)
-      stop("batch stopped after " + std::to_string(progress.errors) + " errors (max_errors " +
-           std::to_string(*options.max_errors) + ")");
-    if (options.on_progress) options.on_progress(progress);
-    if (show_bar) draw_progress(options, progress, start, true);
-    // A line each time the count passes a tenth of the total, and at the end.
-    if (show_lines && (progress.done * 10 / progress.total != (progress.done - 1) * 10 / progress.total))
-      draw_progress(options, progress, start, false);
-  }
-
-  void begin(std::size_t i, asio::cancellation_signal* signal) {
-    auto& flight = in_flight[i];
-    if (flight.calls.empty()) flight.start = std::chrono::steady_clock::now();
-    flight.calls.push_back(signal);
-  }
-
-  // The first result of an input is kept; the other call of a straggler, if any, is cancelled.
-  void end(std::size_t i, asio::cancellation_signal* signal, R r) {
-    if (results[i]) return;  // the other call won
-    if (auto f = in_flight.find(i); f != in_flight.end()) {
-      for (auto* other : f->second.calls)
-        if (other != signal) other->emit(asio::cancellation_type::terminal);
-      in_flight.erase(f);
-    }
-    record(i, std::move(r));
-  }
-
-  void leave() {
-    if (--running == 0) {
-      finished = true;
-      if (all_done) all_done->cancel();
-      if (watch) watch->cancel();
-    }
+    recorded(i, ok);
   }
 };
 
 // Calls the module on input after input (or, for a straggler's second call, on `straggler`
-// alone) in one coroutine, spawned bound to `signal`: stopping the batch, or the other call of a
-// straggler winning, cancels the worker's current call, and the next input starts afresh.
+// alone) in one coroutine; a cancelled call's worker goes on with the next input.
 template <class M>
 asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cancellation_signal* signal,
                                    std::optional<std::size_t> straggler) {
@@ -208,7 +167,7 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cance
     if (straggler) {
       i = *straggler;
     } else {
-      if (s->next >= s->inputs.size()) break;
+      if (s->next >= s->size) break;
       i = s->next++;
       if (s->stopped) {
         s->record(i, R(Error(Errc::cancelled, s->stop_reason)));
@@ -223,46 +182,17 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cance
     } catch (...) {
       out.emplace(error_from_exception(std::current_exception()));
     }
-    s->end(i, signal, std::move(*out));
+    if (s->claim(i, signal)) s->record(i, std::move(*out));
     if (straggler) break;
   }
 }
 
-// The worker leaves in its completion handler, which runs once its coroutine is done with the
-// signal's slot (Asio clears it last); the state, and so the signal, lives until then.
 template <class M>
-void spawn_worker(const asio::any_io_executor& executor, const std::shared_ptr<BatchState<M>>& s,
+void spawn_worker(const asio::any_io_executor& executor, const std::shared_ptr<BatchCore>& core,
                   std::optional<std::size_t> straggler) {
+  auto s = std::static_pointer_cast<BatchState<M>>(core);
   auto& signal = s->signals.emplace_back();
-  asio::co_spawn(executor, batch_worker<M>(s, &signal, straggler),
-                 asio::bind_cancellation_slot(signal.slot(), [s](std::exception_ptr e) {
-                   if (e && !s->worker_error) s->worker_error = e;
-                   s->leave();
-                 }));
-}
-
-// Starts a straggler's second call: checked a few times per timeout, as DSPy checks each second.
-template <class M>
-asio::awaitable<void> watch_stragglers(std::shared_ptr<BatchState<M>> s) {
-  const auto executor = co_await asio::this_coro::executor;
-  const auto tick = std::clamp<std::chrono::steady_clock::duration>(s->options.timeout / 4, std::chrono::milliseconds(1),
-                                                                    std::chrono::seconds(1));
-  while (!s->finished) {
-    Timer timer(executor, tick);
-    s->watch = &timer;
-    auto waiting = Timer::wait(&timer);
-    co_await std::move(waiting);
-    s->watch = nullptr;
-    if (s->finished || s->stopped || s->next < s->inputs.size() || s->in_flight.size() > s->options.straggler_limit)
-      continue;
-    const auto now = std::chrono::steady_clock::now();
-    for (auto& [i, f] : s->in_flight)
-      if (!f.resubmitted && now - f.start >= s->options.timeout) {
-        f.resubmitted = true;
-        ++s->running;
-        spawn_worker(executor, s, i);
-      }
-  }
+  spawn_batch_worker(executor, core, batch_worker<M>(std::move(s), &signal, straggler), signal);
 }
 
 }  // namespace detail
@@ -274,33 +204,13 @@ asio::awaitable<std::vector<module_result_t<M>>> abatch(const M& module, std::ve
                                                         BatchOptions options = {}) {
   using R = module_result_t<M>;
   auto s = std::make_shared<detail::BatchState<M>>();
+  s->spawn = &detail::spawn_worker<M>;
   s->module = &module;
   s->inputs = std::move(inputs);
-  s->options = std::move(options);
   s->results.resize(s->inputs.size());
-  s->progress.total = s->inputs.size();
-  const bool terminal = s->options.progress_stream && ::isatty(::fileno(s->options.progress_stream));
-  s->show_bar = s->options.progress && terminal;
-  s->show_lines = s->options.progress_lines && s->options.progress_stream && !terminal;
-  const auto executor = co_await asio::this_coro::executor;
-  const std::size_t workers = std::min(std::max<std::size_t>(s->options.concurrency, 1), s->inputs.size());
-  s->all_done.emplace(executor);
-  // A stop request may come from any thread: hop onto the executor before touching the state.
-  std::stop_callback on_stop(s->options.stop, [s, executor] {
-    asio::post(executor, [s] {
-      s->stop("batch cancelled");
-      s->cancel_all();
-    });
-  });
-  s->running = workers;
-  for (std::size_t w = 0; w < workers; ++w) detail::spawn_worker(executor, s, std::nullopt);
-  if (workers > 0 && s->options.timeout.count() > 0 && s->options.straggler_limit > 0)
-    asio::co_spawn(executor, detail::watch_stragglers<M>(s), asio::detached);
-  // The last worker's completion handler cancels the wait (and sets `finished`).
-  if (workers > 0 && !s->finished) {
-    auto all_done = detail::Timer::wait(&*s->all_done);
-    co_await std::move(all_done);
-  }
+  const std::size_t workers = s->prepare(std::move(options), s->inputs.size());
+  auto running = detail::run_batch(s, workers);
+  co_await std::move(running);
   std::vector<R> out;
   out.reserve(s->results.size());
   // An input left without a result by a worker a callback's exception ended gets that error.
@@ -319,3 +229,8 @@ std::vector<module_result_t<M>> batch(const M& module, std::vector<typename M::I
 }
 
 }  // namespace dspy
+
+// The bodies; with the compiled part, only <dspy/src.hpp> includes them.
+#if !defined(DSPY_SEPARATE_COMPILATION)
+#include "parallel_impl.hpp"
+#endif
