@@ -2,6 +2,9 @@
 // context, the fallback and ReAct's trajectory without any change to the library.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include "golden_signatures.hpp"
 
 namespace custom_adapter_test {

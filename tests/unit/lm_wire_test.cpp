@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <dspy/clients/lm.hpp>
 #include <dspy/clients/history.hpp>
