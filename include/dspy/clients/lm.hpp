@@ -111,7 +111,8 @@ class BasicLM : public BaseLM {
   /// "ollama_chat/llama3.2", "hosted_vllm/...", "openrouter/...", "groq/...", "together_ai/...",
   /// "deepseek/...", "mistral/...". Unknown prefixes are OpenAI-compatible given an `api_base`.
   explicit BasicLM(std::string model, LMConfig config = {});
-  // Out of line, as every member: a file that makes or copies an LM compiles none of it.
+  // Defined beside the transport (lm_transport.hpp): with the compiled part, a file that makes or
+  // copies an LM compiles none of it.
   BasicLM(const BasicLM& other);
   BasicLM(BasicLM&& other);
   BasicLM& operator=(const BasicLM&) = default;

@@ -1,6 +1,6 @@
-// dspy::LM's HTTP transport: the bodies of BasicLM's calls, on the curl multi service. Apart so
-// that with DSPY_SEPARATE_COMPILATION a file that uses dspy::LM parses none of it (Asio's
-// descriptors, strands and timers, libcurl): <dspy/src.hpp> compiles it once. Header-only,
+// dspy::LM's HTTP transport: the bodies of BasicLM's construction and calls, on the curl multi
+// service. Apart so that with DSPY_SEPARATE_COMPILATION a file that uses dspy::LM parses none of it
+// (Asio's descriptors, strands and timers, libcurl): <dspy/src.hpp> compiles it once. Header-only,
 // <dspy/clients/lm.hpp> includes it.
 #pragma once
 
