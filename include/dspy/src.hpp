@@ -75,5 +75,9 @@
 
 template class dspy::detail::BasicCurlService<boost::asio::any_io_executor>;
 template class dspy::BasicLM<boost::asio::any_io_executor>;
+template void dspy::detail::spawn_batch_worker(const boost::asio::any_io_executor&,
+                                               std::shared_ptr<dspy::detail::BatchCore>,
+                                               boost::asio::awaitable<void>, boost::asio::cancellation_signal&);
+template boost::asio::awaitable<void> dspy::detail::run_batch(std::shared_ptr<dspy::detail::BatchCore>, std::size_t);
 template dspy::asio::awaitable<dspy::Result<std::map<std::string, std::string>>>
 dspy::detail::offer_feedback<dspy::OfferFeedback>(dspy::LMHandle, dspy::OfferFeedback::Input);

@@ -126,13 +126,17 @@ struct BatchCore {
 // Spawns `worker` bound to `signal`: stopping the batch, or the other call of a straggler
 // winning, cancels the worker's current call. The worker leaves in its completion handler, which
 // runs once its coroutine is done with the signal's slot (Asio clears it last); the state, and so
-// the signal, lives until then.
-DSPY_DECL void spawn_batch_worker(const asio::any_io_executor& executor, std::shared_ptr<BatchCore> s,
-                                  asio::awaitable<void> worker, asio::cancellation_signal& signal);
+// the signal, lives until then. This and run_batch are templates on the executor, as BasicLM is,
+// defined in parallel_impl.hpp: header-only, only a file that batches compiles them; the compiled
+// part instantiates them once, in <dspy/src.hpp>.
+template <class Executor>
+void spawn_batch_worker(const Executor& executor, std::shared_ptr<BatchCore> s, asio::awaitable<void, Executor> worker,
+                        asio::cancellation_signal& signal);
 
 // Starts the workers, the straggler watch and the stop request's hook, then waits for the last
 // worker; the results are then in the typed state.
-DSPY_DECL asio::awaitable<void> run_batch(std::shared_ptr<BatchCore> s, std::size_t workers);
+template <class Executor = asio::any_io_executor>
+asio::awaitable<void, Executor> run_batch(std::shared_ptr<BatchCore> s, std::size_t workers);
 
 template <class M>
 struct BatchState : BatchCore {

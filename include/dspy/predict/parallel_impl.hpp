@@ -111,8 +111,9 @@ DSPY_DECL void BatchCore::leave() {
   }
 }
 
-DSPY_DECL void spawn_batch_worker(const asio::any_io_executor& executor, std::shared_ptr<BatchCore> s,
-                                  asio::awaitable<void> worker, asio::cancellation_signal& signal) {
+template <class Executor>
+void spawn_batch_worker(const Executor& executor, std::shared_ptr<BatchCore> s, asio::awaitable<void, Executor> worker,
+                        asio::cancellation_signal& signal) {
   asio::co_spawn(executor, std::move(worker),
                  asio::bind_cancellation_slot(signal.slot(), [s = std::move(s)](std::exception_ptr e) {
                    if (e && !s->worker_error) s->worker_error = e;
@@ -121,8 +122,9 @@ DSPY_DECL void spawn_batch_worker(const asio::any_io_executor& executor, std::sh
 }
 
 // Starts a straggler's second call: checked a few times per timeout, as DSPy checks each second.
-inline asio::awaitable<void> watch_stragglers(std::shared_ptr<BatchCore> s) {
-  const auto executor = co_await asio::this_coro::executor;
+template <class Executor>
+asio::awaitable<void, Executor> watch_stragglers(std::shared_ptr<BatchCore> s) {
+  const Executor executor = co_await asio::this_coro::executor;
   const auto tick = std::clamp<std::chrono::steady_clock::duration>(s->options.timeout / 4, std::chrono::milliseconds(1),
                                                                     std::chrono::seconds(1));
   while (!s->finished) {
@@ -144,9 +146,10 @@ inline asio::awaitable<void> watch_stragglers(std::shared_ptr<BatchCore> s) {
 
 // A stop request may come from any thread: it hops onto the batch's executor before touching the
 // state.
+template <class Executor>
 struct BatchStopper {
   std::shared_ptr<BatchCore> s;
-  asio::any_io_executor executor;
+  Executor executor;
   void operator()() const {
     asio::post(executor, [s = s] {
       s->stop("batch cancelled");
@@ -155,14 +158,15 @@ struct BatchStopper {
   }
 };
 
-DSPY_DECL asio::awaitable<void> run_batch(std::shared_ptr<BatchCore> s, std::size_t workers) {
-  const auto executor = co_await asio::this_coro::executor;
+template <class Executor>
+asio::awaitable<void, Executor> run_batch(std::shared_ptr<BatchCore> s, std::size_t workers) {
+  const Executor executor = co_await asio::this_coro::executor;
   s->all_done.emplace(executor);
-  std::stop_callback<BatchStopper> on_stop(s->options.stop, BatchStopper{s, executor});
+  std::stop_callback<BatchStopper<Executor>> on_stop(s->options.stop, BatchStopper<Executor>{s, executor});
   s->running = workers;
   for (std::size_t w = 0; w < workers; ++w) s->spawn(executor, s, std::nullopt);
   if (workers > 0 && s->options.timeout.count() > 0 && s->options.straggler_limit > 0)
-    asio::co_spawn(executor, watch_stragglers(s), asio::detached);
+    asio::co_spawn(executor, watch_stragglers<Executor>(s), asio::detached);
   // The last worker's completion handler cancels the wait (and sets `finished`).
   if (workers > 0 && !s->finished) {
     auto all_done = Timer::wait(&*s->all_done);
