@@ -93,7 +93,6 @@ struct BatchCore {
   SpawnFn spawn = nullptr;
   BatchOptions options;
   std::size_t size = 0;  // inputs
-  std::vector<bool> has_result;
   std::size_t next = 0;
   std::size_t running = 0;  // workers and stragglers' second calls
   std::map<std::size_t, InFlight> in_flight;
@@ -115,11 +114,11 @@ struct BatchCore {
   DSPY_DECL void stop(std::string reason);
   DSPY_DECL void cancel_all();
   DSPY_DECL void begin(std::size_t i, asio::cancellation_signal* signal);
-  // Whether the call on `signal` gives input i its result: false when the other call of a
-  // straggler won; otherwise that other call, if any, is cancelled.
-  DSPY_DECL bool claim(std::size_t i, asio::cancellation_signal* signal);
-  // Counts input i's result (an error when !ok), stops after max_errors, shows progress.
-  DSPY_DECL void recorded(std::size_t i, bool ok);
+  // The call on `signal` gives input i its result: input i is no longer in flight, and the other
+  // call of a straggler, if any, is cancelled.
+  DSPY_DECL void settle(std::size_t i, asio::cancellation_signal* signal);
+  // Counts a result (an error when !ok), stops after max_errors, shows progress.
+  DSPY_DECL void recorded(bool ok);
   DSPY_DECL void leave();
 };
 
@@ -148,7 +147,7 @@ struct BatchState : BatchCore {
   void record(std::size_t i, R r) {
     const bool ok = static_cast<bool>(r);
     results[i].emplace(std::move(r));
-    recorded(i, ok);
+    recorded(ok);
   }
 };
 
@@ -186,7 +185,10 @@ asio::awaitable<void> batch_worker(std::shared_ptr<BatchState<M>> s, asio::cance
     } catch (...) {
       out.emplace(error_from_exception(std::current_exception()));
     }
-    if (s->claim(i, signal)) s->record(i, std::move(*out));
+    if (!s->results[i]) {  // else the other call of a straggler won
+      s->settle(i, signal);
+      s->record(i, std::move(*out));
+    }
     if (straggler) break;
   }
 }

@@ -54,7 +54,6 @@ inline void draw_progress(const BatchOptions& o, const BatchProgress& p, std::ch
 DSPY_DECL std::size_t BatchCore::prepare(BatchOptions o, std::size_t inputs) {
   options = std::move(o);
   size = inputs;
-  has_result.assign(inputs, false);
   progress.total = inputs;
   const bool terminal = options.progress_stream && ::isatty(::fileno(options.progress_stream));
   show_bar = options.progress && terminal;
@@ -79,18 +78,15 @@ DSPY_DECL void BatchCore::begin(std::size_t i, asio::cancellation_signal* signal
   flight.calls.push_back(signal);
 }
 
-DSPY_DECL bool BatchCore::claim(std::size_t i, asio::cancellation_signal* signal) {
-  if (has_result[i]) return false;  // the other call won
+DSPY_DECL void BatchCore::settle(std::size_t i, asio::cancellation_signal* signal) {
   if (auto f = in_flight.find(i); f != in_flight.end()) {
     for (auto* other : f->second.calls)
       if (other != signal) other->emit(asio::cancellation_type::terminal);
     in_flight.erase(f);
   }
-  return true;
 }
 
-DSPY_DECL void BatchCore::recorded(std::size_t i, bool ok) {
-  has_result[i] = true;
+DSPY_DECL void BatchCore::recorded(bool ok) {
   if (!ok) ++progress.errors;
   ++progress.done;
   if (options.max_errors && progress.errors > *options.max_errors)
