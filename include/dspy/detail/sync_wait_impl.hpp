@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "../primitives/settings.hpp"
+#include "io_context_executor.hpp"
 #include "sync_wait.hpp"
 
 namespace dspy::detail {
@@ -20,7 +21,7 @@ DSPY_DECL std::exception_ptr run_until_done(asio::io_context* io, asio::awaitabl
   if (!io) io = &own.emplace();
   std::exception_ptr escaped;
   io->restart();  // a reused io_context is stopped after its last run
-  asio::co_spawn(ContextExecutor(io->get_executor(), current_settings()), std::move(task),
+  asio::co_spawn(IoContextExecutor(io->get_executor(), current_settings()), std::move(task),
                  [&escaped](const std::exception_ptr& e) {
                    if (e) escaped = e;  // only then is `escaped` still alive: nothing else is awaited
                  });

@@ -155,47 +155,51 @@ struct RunUnder {
 
 /// An executor that carries settings: coroutines spawned on it, and everything they await, see
 /// them, whichever thread resumes them and whatever else runs in between.
-class ContextExecutor {
+template <class Inner>
+class BasicContextExecutor {
  public:
-  ContextExecutor(asio::any_io_executor inner, SettingsPtr settings)
-      : inner_(std::move(inner)), settings_(std::move(settings)) {}
+  BasicContextExecutor(Inner inner, SettingsPtr settings) : inner_(std::move(inner)), settings_(std::move(settings)) {}
 
   template <class F>
   void execute(F&& f) const {
     inner_.execute(detail::RunUnder<std::decay_t<F>>{settings_, std::forward<F>(f)});
   }
   template <class P>
-    requires requires(const asio::any_io_executor& e, const P& p) { asio::query(e, p); }
+    requires requires(const Inner& e, const P& p) { asio::query(e, p); }
   decltype(auto) query(const P& p) const {
     return asio::query(inner_, p);
   }
   template <class P>
-    requires requires(const asio::any_io_executor& e, const P& p) { asio::require(e, p); }
-  ContextExecutor require(const P& p) const {
-    return ContextExecutor(asio::require(inner_, p), settings_);
+    requires requires(const Inner& e, const P& p) { asio::require(e, p); }
+  auto require(const P& p) const {
+    return BasicContextExecutor<std::decay_t<decltype(asio::require(inner_, p))>>(asio::require(inner_, p), settings_);
   }
   template <class P>
-    requires requires(const asio::any_io_executor& e, const P& p) { asio::prefer(e, p); }
-  ContextExecutor prefer(const P& p) const {
-    return ContextExecutor(asio::prefer(inner_, p), settings_);
+    requires requires(const Inner& e, const P& p) { asio::prefer(e, p); }
+  auto prefer(const P& p) const {
+    return BasicContextExecutor<std::decay_t<decltype(asio::prefer(inner_, p))>>(asio::prefer(inner_, p), settings_);
   }
-  friend bool operator==(const ContextExecutor& a, const ContextExecutor& b) noexcept {
+  friend bool operator==(const BasicContextExecutor& a, const BasicContextExecutor& b) noexcept {
     return a.inner_ == b.inner_ && a.settings_ == b.settings_;
   }
-  friend bool operator!=(const ContextExecutor& a, const ContextExecutor& b) noexcept { return !(a == b); }
+  friend bool operator!=(const BasicContextExecutor& a, const BasicContextExecutor& b) noexcept { return !(a == b); }
 
   [[nodiscard]] const SettingsPtr& settings() const noexcept { return settings_; }
-  [[nodiscard]] const asio::any_io_executor& inner() const noexcept { return inner_; }
+  [[nodiscard]] const Inner& inner() const noexcept { return inner_; }
 
  private:
-  asio::any_io_executor inner_;
+  Inner inner_;
   SettingsPtr settings_;
 };
 
-/// The settings for a coroutine: those its executor carries (with_context), else this thread's.
+/// Settings over any executor.
+using ContextExecutor = BasicContextExecutor<asio::any_io_executor>;
+
+/// The settings for a coroutine: those its executor carries (with_context, sync_wait), else this
+/// thread's.
 inline SettingsPtr settings_of(const asio::any_io_executor& ex) {
   if (const auto* c = ex.target<ContextExecutor>()) return c->settings();
-  return current_settings();
+  return detail::settings_here();
 }
 
 /// An executor for `ex` that carries `settings` (replacing any it carried).

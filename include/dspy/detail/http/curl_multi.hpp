@@ -47,6 +47,7 @@
 #include <curl/curl.h>
 
 #include "../../primitives/settings.hpp"
+#include "../io_context_executor.hpp"
 #include "../text/tolerant.hpp"
 #include "reply_budget.hpp"
 
@@ -199,8 +200,7 @@ class BasicCurlService : public asio::execution_context::service {
     // The strand runs curl's callbacks, which belong to no caller: under a ContextExecutor it
     // would keep the first caller's settings alive and pay their hop on every callback.
     if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
-      const auto* c = ex.template target<ContextExecutor>();
-      strand_.emplace(asio::make_strand(c ? c->inner() : ex));
+      strand_.emplace(asio::make_strand(without_settings(ex)));
     } else {
       strand_.emplace(asio::make_strand(ex));
     }
