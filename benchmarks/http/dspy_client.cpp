@@ -1,7 +1,7 @@
 // dspy::LM under load: CALLS ChainOfThought calls (format, HTTP over the curl multi on Asio's
 // reactor, parse into typed outputs) through dspy::batch at CONCURRENCY, on one thread.
 //
-//   http_dspy_client API_BASE CALLS CONCURRENCY
+//   http_dspy_client API_BASE CALLS CONCURRENCY   (an https API_BASE trusts BENCH_CA_BUNDLE's certificates)
 //   http_dspy_client --print-body    (the request body one call sends, for the floor client)
 #include <malloc.h>
 
@@ -45,7 +45,12 @@ int main(int argc, char** argv) {
   }
   const long calls = std::atol(argv[2]);
   const long concurrency = std::atol(argv[3]);
-  auto lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = argv[1], .api_key = "bench", .num_retries = 0, .cache = false});
+  const char* ca_bundle = std::getenv("BENCH_CA_BUNDLE");
+  auto lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = argv[1],
+                                                                     .api_key = "bench",
+                                                                     .num_retries = 0,
+                                                                     .ca_bundle = ca_bundle ? ca_bundle : "",
+                                                                     .cache = false});
   // Every call must reach the server, and a service under load keeps no call history.
   dspy::global_history().set_capacity(0);
   dspy::set_lm(cot, lm);

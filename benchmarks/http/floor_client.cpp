@@ -1,6 +1,8 @@
 // The floor: plain libcurl multi with curl_multi_poll, no framework. CONCURRENCY reused easy
 // handles POST the same body to URL until CALLS replies have arrived; the reply is only checked
-// for status 200. What dspy::LM adds on top of this is the framework's cost.
+// for status 200. What dspy::LM adds on top of this is the framework's cost. An https URL is
+// called as dspy::LM calls it: HTTP/2 where the server offers it, transfers multiplexed on a
+// connection, trusting the certificate file named by BENCH_CA_BUNDLE.
 //
 //   http_floor_client URL BODY_FILE CALLS CONCURRENCY
 #include <curl/curl.h>
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
   headers = curl_slist_append(headers, "Authorization: Bearer bench");
   headers = curl_slist_append(headers, "Expect:");
 
+  const char* ca_bundle = std::getenv("BENCH_CA_BUNDLE");
+  const bool tls = url.rfind("https://", 0) == 0;
+
   bench::Run run;
   std::vector<Transfer> transfers(static_cast<std::size_t>(concurrency));
   long started = 0;
@@ -67,6 +72,11 @@ int main(int argc, char** argv) {
     curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(t.easy, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
+    if (tls) {
+      curl_easy_setopt(t.easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+      curl_easy_setopt(t.easy, CURLOPT_PIPEWAIT, 1L);
+      if (ca_bundle) curl_easy_setopt(t.easy, CURLOPT_CAINFO, ca_bundle);
+    }
     curl_multi_add_handle(multi, t.easy);
     ++started;
   }

@@ -2,7 +2,9 @@
 # The HTTP benchmark, in one run on loopback: nginx serves a fixed ChatAdapter reply (at once, and
 # after 200 ms); wrk, the plain-libcurl floor client and dspy::LM (ChainOfThought through
 # dspy::batch) each make the same POSTs at concurrency 1 and 64, then 10,000 in flight against
-# the 200 ms server. Prints one JSON line per client run (calls/s, CPU us per call, peak RSS).
+# the 200 ms server, and at concurrency 64 over TLS with HTTP/2 (both clients multiplex their
+# calls on one connection). Prints one JSON line per client run (calls/s, CPU us per call, peak
+# RSS).
 #
 #   benchmarks/http/run.sh [CALLS_C1] [CALLS_C64] [IN_FLIGHT]
 set -euo pipefail
@@ -12,7 +14,7 @@ calls_c64=${2:-20000}
 in_flight=${3:-10000}
 
 source scripts/lib/deps.sh
-DSPY_APT_PACKAGES+=(nginx-light libnginx-mod-http-echo wrk)
+DSPY_APT_PACKAGES+=(nginx-light libnginx-mod-http-echo wrk openssl)
 dspy_install_deps
 
 cmake --preset release >/dev/null
@@ -28,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Two ports nothing listens on (a connect to them is refused).
+# Ports nothing listens on (a connect to them is refused).
 free_port() {
   local p
   while :; do
@@ -38,6 +40,7 @@ free_port() {
 }
 fast_port=$(free_port)
 slow_port=$(free_port)
+h2_port=$(free_port)
 
 # The reply a ChainOfThought<QA> call parses; nginx's single-quoted strings take \\ and \'.
 reply='{"id":"chatcmpl-bench","object":"chat.completion","model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"[[ ## reasoning ## ]]\nThe question asks for the capital of France, which is Paris.\n\n[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"},"finish_reason":"stop"}],"usage":{"prompt_tokens":160,"completion_tokens":32,"total_tokens":192}}'
@@ -48,7 +51,13 @@ shopt -u patsub_replacement 2>/dev/null || true  # bash 5.2: a quoted replacemen
 conf=${conf//@DIR@/"$dir"}
 conf=${conf//@PORT_FAST@/"$fast_port"}
 conf=${conf//@PORT_SLOW@/"$slow_port"}
+conf=${conf//@PORT_H2@/"$h2_port"}
 printf '%s\n' "${conf//@REPLY@/"$escaped"}" >"$dir/nginx.conf"
+
+# A certificate for 127.0.0.1 that both clients trust (BENCH_CA_BUNDLE), for this run only.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+export BENCH_CA_BUNDLE=$dir/cert.pem
 
 ulimit -n "$(ulimit -Hn)"
 nginx -p "$dir" -c "$dir/nginx.conf" &
@@ -82,3 +91,6 @@ done
 echo "# 200 ms server, $in_flight in flight: the server allows $((in_flight * 5)) calls/s"
 "$floor" "$slow/chat/completions" "$dir/request.json" "$((in_flight * 3))" "$in_flight"
 "$client" "$slow" "$((in_flight * 3))" "$in_flight"
+echo "# HTTP/2 over TLS, 64 in flight on one connection"
+"$floor" "https://127.0.0.1:$h2_port/v1/chat/completions" "$dir/request.json" "$calls_c64" 64
+"$client" "https://127.0.0.1:$h2_port/v1" "$calls_c64" 64
