@@ -49,7 +49,8 @@ struct Reply {
     close_before_reply,  ///< close the connection without answering
     reset_before_reply,  ///< a TCP reset instead of an answer
     truncated,           ///< headers announcing the whole body, half of it, then a clean close
-    raw                  ///< `body` as it is, no HTTP around it (an SSH banner), then a clean close
+    raw,                 ///< `body` as it is, no HTTP around it (an SSH banner), then a clean close
+    close_after_reply    ///< the whole reply, then a clean close of the connection kept alive
   };
   int status = 200;
   std::string body{};
@@ -331,7 +332,7 @@ class TestServer {
       head += reply.body;
       auto writing = asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
       co_await std::move(writing);
-      if (ec) co_return;
+      if (ec || reply.kind == Reply::Kind::close_after_reply) co_return;
     }
   }
 

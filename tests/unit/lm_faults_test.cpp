@@ -3,6 +3,7 @@
 // that the API key never shows in an error.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -353,6 +354,51 @@ TEST(LmFaults, ManyCallsUnderFaultsAllCompleteExactlyOnce) {
   EXPECT_EQ(ok, 200);
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(server.requests().size(), 240u);  // 200 calls + one retry per fault
+}
+
+// curl closes the connection after each reply; the next call's socket usually gets the same
+// descriptor number, which must be watched as the new socket it is.
+TEST(LmFaults, ASocketCurlClosedIsNotMistakenForItsSuccessor) {
+  TestServer server;
+  server.fallback({.body = kOk, .headers = {{"Connection", "close"}}});
+  dspy::LM lm("openai/m", fast(server, 0));
+  asio::io_context io;
+  int ok = 0;
+  int failed = 0;
+  for (int i = 0; i < 5; ++i) {  // a socket never watched would leave its call waiting for good
+    asio::co_spawn(io, call_and_count(&lm, &ok, &failed), asio::detached);
+    io.run_for(std::chrono::seconds(10));
+    io.restart();
+  }
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(server.connections(), 5);
+}
+
+// A connection kept alive between calls stays in the epoll set; when its server closes it while
+// other calls are in flight, it turns ready and must leave the set, not be reported over and over.
+TEST(LmFaults, AnIdleConnectionClosedByItsServerIsNotPolledInALoop) {
+  TestServer closing;
+  closing.fallback({.body = kOk, .kind = Reply::Kind::close_after_reply});
+  TestServer slow;
+  slow.fallback({.body = kOk, .delay = milliseconds(400)});
+  dspy::LM quick_lm("openai/m", fast(closing, 0));
+  dspy::LM slow_lm("openai/m", fast(slow, 0));
+  asio::io_context io;
+  int ok = 0;
+  int failed = 0;
+  asio::co_spawn(io, call_and_count(&slow_lm, &ok, &failed), asio::detached);
+  asio::co_spawn(io, call_and_count(&quick_lm, &ok, &failed), asio::detached);
+  const auto cpu = [] { return std::chrono::nanoseconds(std::clock() * (1'000'000'000 / CLOCKS_PER_SEC)); };
+  const auto wall0 = std::chrono::steady_clock::now();
+  const auto cpu0 = cpu();
+  io.run_for(std::chrono::seconds(10));
+  const auto wall = std::chrono::steady_clock::now() - wall0;
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(failed, 0);
+  EXPECT_GE(wall, milliseconds(400));
+  // Polling the closed socket in a loop would take the core for the whole wait.
+  EXPECT_LT(cpu() - cpu0, wall / 2);
 }
 
 TEST(LmFaults, BlockingCallsFromManyThreads) {

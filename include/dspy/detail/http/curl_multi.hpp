@@ -4,14 +4,19 @@
 // Integration: curl's socket callbacks on an epoll set of our own, which the Asio reactor watches
 // as one descriptor; no poll thread, no thread hop on the reply path. epoll is O(ready sockets)
 // per wake-up, so 10,000 transfers in flight cost what the active ones cost.
-//  - The set is level-triggered: a socket curl did not drain is reported again, and a socket is
-//    one epoll_ctl when curl starts or stops watching it (curl's socket callback), nothing per
-//    read. One wake-up serves every ready socket: epoll_wait on the set, socket_action for each.
+//  - The set is level-triggered: a socket curl did not drain is reported again. A socket is one
+//    epoll_ctl when curl starts watching it (curl's socket callback), nothing per read; when curl
+//    stops watching a socket it was reading (the end of a transfer on a connection kept alive),
+//    the socket stays in the set, parked, so that the connection's next transfer costs no
+//    epoll_ctl either. A parked socket that turns ready (the server closed the idle connection)
+//    leaves the set then; a socket curl closes (through on_close) leaves it by itself. One
+//    wake-up serves every ready socket: epoll_wait on the set, socket_action for each.
 //  - Asio's reactor watches the set edge-triggered and never tries a wait speculatively: the
 //    wait is queued before the set is looked at a last time, so readiness that arrives in
 //    between wakes it.
-//  - curl owns its sockets: its POLL_REMOVE comes before it closes one, and we only remove it
-//    from the set (a closed descriptor leaves the set by itself in any case).
+//  - curl owns its sockets: its POLL_REMOVE comes before it closes one, and it closes them
+//    through on_close, which forgets what the set held for the descriptor (a closed descriptor
+//    leaves the set by itself), so that a number reused by a new socket is added anew.
 //  - curl must not be re-entered from its own callbacks: a 0 ms timer request is served by a
 //    posted timer wait, and completions are delivered by post, after socket_action returned.
 #pragma once
@@ -292,6 +297,8 @@ class BasicCurlService : public asio::execution_context::service {
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &BasicCurlService::on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, e.get());
     curl_easy_setopt(h, CURLOPT_PRIVATE, e.get());
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, &BasicCurlService::on_close);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, this);
     return e;
   }
 
@@ -474,13 +481,17 @@ class BasicCurlService : public asio::execution_context::service {
         if (n <= 0) return;
       }
       for (int i = 0; i < n; ++i) {
+        const auto fd = static_cast<curl_socket_t>(ready[i].data.u64 & 0xffffffffU);
+        if (Membership& m = membership(fd); m.parked) {
+          leave_set(fd, m);
+          continue;
+        }
         const std::uint32_t e = ready[i].events;
         const int what = ((e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
                          ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((e & EPOLLERR) ? CURL_CSELECT_ERR : 0);
         Shard& shard = *shards_[ready[i].data.u64 >> 32];
         int running = 0;
-        curl_multi_socket_action(shard.multi, static_cast<curl_socket_t>(ready[i].data.u64 & 0xffffffffU), what,
-                                 &running);
+        curl_multi_socket_action(shard.multi, fd, what, &running);
         shard.acted = true;
       }
       for (auto& shard : shards_)
@@ -489,30 +500,60 @@ class BasicCurlService : public asio::execution_context::service {
     asio::post(*strand_, [this] { on_events(); });
   }
 
+  // What the set holds for a descriptor.
+  struct Membership {
+    std::uint32_t events = 0;  // EPOLLIN / EPOLLOUT; 0: not in the set
+    std::uint32_t shard = 0;
+    bool parked = false;  // curl stopped watching it
+  };
+
+  Membership& membership(curl_socket_t fd) {
+    const auto i = static_cast<std::size_t>(fd);
+    if (i >= in_set_.size()) in_set_.resize(i + 1);
+    return in_set_[i];
+  }
+
+  void leave_set(curl_socket_t fd, Membership& m) {
+    ::epoll_ctl(events_->native_handle(), EPOLL_CTL_DEL, fd, nullptr);
+    m = {};
+  }
+
   // curl starts, changes or stops watching `fd`. `socketp` (set by curl_multi_assign) is
-  // non-null while the socket is in the set.
+  // non-null while curl watches it.
   static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
     auto* shard = static_cast<Shard*>(userp);
     BasicCurlService* self = shard->svc;
-    const int ep = self->events_->native_handle();
+    Membership& m = self->membership(fd);
     if (what == CURL_POLL_REMOVE) {
-      ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);  // fails only if curl already closed it
+      // A socket kept for writing would be ready at once, and wake us for nothing.
+      if (m.events & EPOLLOUT) self->leave_set(fd, m);
+      else m.parked = true;
       if (socketp && --self->watched_ == 0 && self->events_waiting_) self->events_->cancel();
       return 0;
     }
     epoll_event ev{};
     ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0U);
     ev.data.u64 = (std::uint64_t{shard->index} << 32) | static_cast<std::uint32_t>(fd);
-    if (socketp) {
-      if (::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
-    }
-    // A descriptor number curl reuses after a close is new to the set (EEXIST: it was not).
-    if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 && (errno != EEXIST || ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0))
+    const int ep = self->events_->native_handle();
+    if (m.events == 0) {
+      if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) return -1;
+    } else if ((m.events != ev.events || m.shard != shard->index) && ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0) {
       return -1;
+    }
+    m = {ev.events, shard->index, false};
+    if (socketp) return 0;
     curl_multi_assign(shard->multi, fd, shard);
     ++self->watched_;
     self->watch_events();
     return 0;
+  }
+
+  // curl closes every socket of its connections here: the set forgets the descriptor (the
+  // kernel takes a closed descriptor out of the set).
+  static int on_close(void* clientp, curl_socket_t fd) {
+    auto* self = static_cast<BasicCurlService*>(clientp);
+    if (static_cast<std::size_t>(fd) < self->in_set_.size()) self->in_set_[static_cast<std::size_t>(fd)] = {};
+    return ::close(fd);
   }
 
   // Re-arming an Asio timer rewrites the reactor's timerfd, and curl moves its deadline on
@@ -620,7 +661,8 @@ class BasicCurlService : public asio::execution_context::service {
   std::vector<Easy*> active_;  // the handles curl has (owned here; Easy::active_index is the slot)
   std::optional<asio::posix::stream_descriptor> events_;  // the epoll set of curl's sockets
   bool events_waiting_ = false;
-  std::size_t watched_ = 0;  // sockets in the set
+  std::size_t watched_ = 0;  // sockets in the set that curl watches
+  std::vector<Membership> in_set_;  // by descriptor
   std::vector<std::unique_ptr<Easy>> idle_;
 };
 
