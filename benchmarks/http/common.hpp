@@ -30,14 +30,24 @@ struct Run {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   double cpu0 = cpu_seconds();
   long rss0 = rss_kib();  // before any call: what in-flight calls add is measured against it
+  double secs = -1;
+  double cpu = 0;
+  long peak = 0;
+
+  // Ends the measured span when the last call has returned: checking, weighing and freeing the
+  // results afterwards is not the calls' work.
+  void stop() {
+    if (secs >= 0) return;
+    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    cpu = cpu_seconds() - cpu0;
+    peak = rss_kib("VmHWM:");
+  }
 
   // `results_kib`: the heap the client's results held at the end (0: it keeps none), which the
   // last figure leaves out of the peak.
   void report(const char* client, long calls, long concurrency, long ok, const std::string& errors,
-              long results_kib = 0) const {
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double cpu = cpu_seconds() - cpu0;
-    const long peak = rss_kib("VmHWM:");
+              long results_kib = 0) {
+    stop();
     const auto per_in_flight = [&](long kib) { return static_cast<double>(kib) / static_cast<double>(concurrency); };
     std::printf(
         "{\"client\": \"%s\", \"calls\": %ld, \"concurrency\": %ld, \"ok\": %ld, \"errors\": %s, \"seconds\": %.3f, "

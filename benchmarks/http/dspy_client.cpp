@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   bench::Run run;
   auto results =
       dspy::batch(cot, std::move(inputs), {.concurrency = static_cast<std::size_t>(concurrency), .progress = false});
+  run.stop();
   long ok = 0;
   std::map<std::string, long> errors;
   for (const auto& r : results) {
