@@ -112,11 +112,11 @@ using forward_result_t = typename decltype(std::declval<const M&>().forward(std:
 // An observed module call: its ModuleCall open around forward, which runs under settings that
 // name it as the caller.
 template <class M>
-asio::awaitable<forward_result_t<M>> observed_call(const M* m, typename M::Input input, asio::any_io_executor ex,
-                                                    SettingsPtr settings) {
+asio::awaitable<forward_result_t<M>> observed_call(const M* m, typename M::Input input, SettingsPtr settings) {
   using R = forward_result_t<M>;
   OpenCall call = open_call(*settings, m, node_tag<M>(), std::string(type_name_of<M>), &find_member<M>,
                             own_callbacks(*m), &json_of<typename M::Input>, &input);
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
   std::optional<R> out;
   std::exception_ptr escaped;
   try {
@@ -160,22 +160,22 @@ auto acall(const M& m, typename M::Input input) {
   else return m.acall(std::move(input));
 }
 
-/// The gateway of a module (a type with forward): nothing but forward unless calls are observed.
-/// `acall` is the coroutine itself, so the input moves once into its frame and once into forward.
+/// The gateway of a module (a type with forward): nothing but forward unless calls are observed
+/// (decided when the call is awaited, under the settings it runs under). `acall` is the coroutine
+/// itself, so the input moves once into its frame and once into forward; one awaited call and one
+/// result serve both paths, as the frame keeps a slot for each for the whole call.
 template <AsyncCallable M>
   requires(Module<M> && !detail::Transparent<M>)
 asio::awaitable<detail::forward_result_t<M>> acall(const M& m, typename M::Input input) {
   static_assert(detail::check_module_description<M>());
-  if (!detail::calls_observed() && detail::own_callbacks(m).empty()) [[likely]] {
-    auto pending = m.forward(std::move(input));  // not inside co_await: GCC 12 bug 100611
-    auto r = co_await std::move(pending);
-    if constexpr (requires { r.error().origin(); })
-      if (!r) [[unlikely]] detail::name_origin(m, r.error(), "self");
-    co_return std::move(r);
-  }
-  auto ex = co_await asio::this_coro::executor;
-  auto pending = detail::observed_call(&m, std::move(input), std::move(ex), detail::settings_here());
-  co_return co_await std::move(pending);
+  const bool observed = detail::calls_observed() || !detail::own_callbacks(m).empty();
+  // Not inside co_await: GCC 12 bug 100611.
+  auto pending = observed ? detail::observed_call(&m, std::move(input), detail::settings_here())
+                          : m.forward(std::move(input));
+  auto r = co_await std::move(pending);
+  if constexpr (requires { r.error().origin(); })
+    if (!observed && !r) [[unlikely]] detail::name_origin(m, r.error(), "self");
+  co_return std::move(r);
 }
 
 template <AsyncCallable M>
