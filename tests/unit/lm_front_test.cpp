@@ -278,6 +278,53 @@ asio::awaitable<int> throws_plain() {
   co_return 1;
 }
 
+// An LM that says whether its record() reads requests, and where the messages it got live.
+struct WhereLM : dspy::BaseLM {
+  explicit WhereLM(bool records) : records(records) {}
+  asio::awaitable<dspy::Result<dspy::LMResponse>> aforward(dspy::LMRequest request) override {
+    got = request.messages.data();
+    dspy::LMResponse r;
+    r.completions = {kParis};
+    co_return r;
+  }
+  [[nodiscard]] std::string model() const override { return "where/v1"; }
+  [[nodiscard]] bool records_requests() const override { return records; }
+  bool records;
+  const dspy::Message* got = nullptr;
+};
+
+// The model gets the caller's request itself (its messages are not copied, and are freed when
+// the model is done with them) only when nothing reads it after the call: not the history, not
+// a record() that reads requests.
+TEST(LmFront, TheModelGetsTheRequestItselfWhenNothingReadsItAfterTheCall) {
+  const std::size_t capacity = dspy::global_history().capacity();
+  const auto call = [](WhereLM& lm, bool* copied) {
+    dspy::LMRequest request;
+    request.messages = {{"user", "Capital of France?"}};
+    const dspy::Message* mine = request.messages.data();
+    auto r = dspy::detail::sync_wait(lm.acall(std::move(request)));
+    ASSERT_TRUE(r) << r.error().message();
+    *copied = lm.got != mine;
+  };
+  bool copied = false;
+  dspy::global_history().set_capacity(0);
+  WhereLM quiet(false);
+  call(quiet, &copied);
+  EXPECT_FALSE(copied);
+  WhereLM recording(true);  // the default: record() may read it
+  call(recording, &copied);
+  EXPECT_TRUE(copied);
+
+  dspy::global_history().set_capacity(10);
+  call(quiet, &copied);
+  EXPECT_TRUE(copied);
+  const std::vector<dspy::HistoryEntry> kept = dspy::global_history().last(1);
+  ASSERT_EQ(kept.size(), 1U);
+  ASSERT_EQ(kept[0].messages.size(), 1U);
+  EXPECT_EQ(kept[0].messages[0].content.text(), "Capital of France?");
+  dspy::global_history().set_capacity(capacity);
+}
+
 TEST(SyncWait, CarriesThisThreadsSettingsAndTypesAnEscapedException) {
   auto scope = dspy::context({.lm = std::make_shared<MyLM>()});
   const auto model = dspy::detail::sync_wait(settings_model());

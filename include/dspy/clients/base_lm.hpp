@@ -113,6 +113,11 @@ class BaseLM {
   virtual void record(const LMRequest& /*request*/, const Result<LMResponse>& /*response*/,
                       std::chrono::nanoseconds /*latency*/) {}
 
+  /// Whether `record` reads the request. When it does not and the history keeps nothing, the
+  /// model gets the request itself rather than a copy, and its messages are freed as soon as the
+  /// model is done with them. An LM that overrides `record` and reads the request keeps the default.
+  [[nodiscard]] virtual bool records_requests() const { return true; }
+
   void set_defaults(CallConfig defaults) {
     defaults_ = std::move(defaults);
     has_defaults_ = true;
@@ -133,6 +138,7 @@ class BaseLM {
     std::shared_ptr<Cache> cache{};  // where the model's reply goes; null: nowhere
     std::optional<CacheKey> key{};
     std::optional<LMResponse> hit{};  // a hook's or the cache's answer: the model is not asked
+    bool request_given = false;       // the model got the request itself: nothing after reads it
   };
 
   // Before the model: the merged request, on_lm_start, and an answer if a hook or the cache has one.
@@ -161,6 +167,10 @@ class BaseLM {
 
   static DSPY_DECL asio::awaitable<Result<LMResponse>> forward_then_text(BaseLM* self, LMRequest request,
                                                                            TextSink on_text);
+
+  // The model's awaitable for `request` (given or copied: see records_requests); not a coroutine.
+  DSPY_DECL asio::awaitable<Result<LMResponse>> ask(LMRequest& request, Call& c, TextSink on_text);
+
   CallConfig defaults_{};
   LMCapabilities capabilities_{};
   bool has_defaults_ = false;  // merging nothing costs a copy of the config

@@ -75,7 +75,7 @@ DSPY_DECL void BaseLM::end(LMRequest& request, Call& c, Result<LMResponse>& out)
     if (!out->cache_hit)
       for (const ModuleCall* m = c.settings.caller.get(); m; m = m->parent.get())
         if (m->usage) m->usage->add(c.model, out->usage);
-    global_history().add_with([&](HistoryEntry& e) {
+    if (!c.request_given) global_history().add_with([&](HistoryEntry& e) {
       e.model = std::move(c.model);
       e.messages = std::move(request.messages);
       e.outputs = out->completions;  // into the storage of a recycled entry's
@@ -134,8 +134,8 @@ DSPY_DECL asio::awaitable<Result<LMResponse>> BaseLM::respond(BaseLM* self, LMRe
       if (on_text && !c.hit->completions.empty()) on_text(c.hit->completions.front());
       out.emplace(std::move(*c.hit));
     } else {
-      // The model gets a copy: the history keeps the messages. Not inside co_await: GCC 12 PR 100611.
-      auto pending = on_text ? self->aforward_stream(request, std::move(on_text)) : self->aforward(request);
+      // Not inside co_await: GCC 12 PR 100611.
+      auto pending = self->ask(request, c, std::move(on_text));
       out.emplace(co_await std::move(pending));
     }
   } catch (...) {
@@ -143,6 +143,15 @@ DSPY_DECL asio::awaitable<Result<LMResponse>> BaseLM::respond(BaseLM* self, LMRe
   }
   self->end(request, c, *out);
   co_return std::move(*out);
+}
+
+DSPY_DECL asio::awaitable<Result<LMResponse>> BaseLM::ask(LMRequest& request, Call& c, TextSink on_text) {
+  // The model gets a copy when the history or `record` reads the request after the call; else
+  // the request itself (its messages then live as long as the model needs them, not the call).
+  c.request_given = !records_requests() && global_history().capacity() == 0;
+  if (c.request_given)
+    return on_text ? aforward_stream(std::move(request), std::move(on_text)) : aforward(std::move(request));
+  return on_text ? aforward_stream(request, std::move(on_text)) : aforward(request);
 }
 
 DSPY_DECL asio::awaitable<Result<LMResponse>> BaseLM::forward_then_text(BaseLM* self, LMRequest request,

@@ -152,6 +152,7 @@ class BasicLM : public BaseLM {
   void record(const LMRequest& request, const Result<LMResponse>& response, std::chrono::nanoseconds latency) override {
     if (config_.hooks && config_.hooks->record) config_.hooks->record(*this, request, response, latency);
   }
+  [[nodiscard]] bool records_requests() const override { return config_.hooks && config_.hooks->record; }
 
  private:
   // A call over HTTP: the request is checked and its body built before anything is awaited, so
