@@ -30,17 +30,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Ports nothing listens on (a connect to them is refused).
+# Ports nothing listens on (a connect to them is refused), other than those given.
 free_port() {
   local p
   while :; do
     p=$((20000 + RANDOM % 10000))
+    [[ " $* " == *" $p "* ]] && continue
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
 fast_port=$(free_port)
-slow_port=$(free_port)
-h2_port=$(free_port)
+slow_port=$(free_port "$fast_port")
+h2_port=$(free_port "$fast_port" "$slow_port")
 
 # The reply a ChainOfThought<QA> call parses; nginx's single-quoted strings take \\ and \'.
 reply='{"id":"chatcmpl-bench","object":"chat.completion","model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"[[ ## reasoning ## ]]\nThe question asks for the capital of France, which is Paris.\n\n[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"},"finish_reason":"stop"}],"usage":{"prompt_tokens":160,"completion_tokens":32,"total_tokens":192}}'
