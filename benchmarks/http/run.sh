@@ -88,13 +88,6 @@ for c in 1 64; do
   "$floor" "$fast/chat/completions" "$dir/request.json" "$calls" "$c"
   "$client" "$fast" "$calls" "$c"
 done
-# The same batch keeping its 20,000 results grows the heap as it goes, and glibc gives the heap's
-# top back to the system (then faults it in again) whenever 128 KiB of it are free: both clients
-# again with that threshold raised, as README's note on long batches suggests.
-trim=glibc.malloc.trim_threshold=268435456
-echo "# 64 in flight, GLIBC_TUNABLES=$trim"
-GLIBC_TUNABLES=$trim "$floor" "$fast/chat/completions" "$dir/request.json" "$calls_c64" 64
-GLIBC_TUNABLES=$trim "$client" "$fast" "$calls_c64" 64
 # 10,000 in flight against the 200 ms server: it allows IN_FLIGHT / 0.2 s calls per second.
 echo "# 200 ms server, $in_flight in flight: the server allows $((in_flight * 5)) calls/s"
 "$floor" "$slow/chat/completions" "$dir/request.json" "$((in_flight * 3))" "$in_flight"

@@ -13,8 +13,11 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/detached.hpp>
 #include <dspy/clients/lm.hpp>
+#include <dspy/detail/http/curl_multi.hpp>
 #include <dspy/clients/history.hpp>
 #include <dspy/predict/predict.hpp>
 #include <dspy/clients/usage.hpp>
@@ -413,6 +416,45 @@ TEST(LmWire, PredictAsyncCallsShareOneThreadAndOneMulti) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));  // 8 in a row would take 1.2 s
   EXPECT_EQ(server.connections(), 8);
   EXPECT_EQ(server.requests().size(), 8u);
+}
+
+// curl's receive buffer follows the size of the replies (headers and body): the least curl
+// takes, 1 KiB, for short replies, more for long ones up to curl's default, 16 KiB; each reply
+// arrives whole whatever buffer its transfer had.
+boost::asio::awaitable<void> call_in_turn(dspy::LM* lm, std::vector<std::string> want, std::vector<long>* buffers,
+                                          int* ok) {
+  auto& curl = dspy::detail::CurlService::of(co_await boost::asio::this_coro::executor);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    auto pending = lm->acall(ask("q"));
+    auto r = co_await std::move(pending);
+    if (r && r->completions.at(0) == want[i]) ++*ok;
+    if (i % 40 == 39) buffers->push_back(curl.receive_buffer());
+  }
+}
+
+TEST(LmWire, TheReceiveBufferFollowsTheSizeOfTheReplies) {
+  EXPECT_EQ(dspy::detail::receive_buffer_size(0), 1024);
+  EXPECT_EQ(dspy::detail::receive_buffer_size(900), 1024);
+  EXPECT_EQ(dspy::detail::receive_buffer_size(1000), 2048);  // an eighth more than 1 KiB
+  EXPECT_EQ(dspy::detail::receive_buffer_size(3456), 4096);
+  EXPECT_EQ(dspy::detail::receive_buffer_size(std::size_t{1} << 30), 16384);
+  TestServer server;
+  const std::string short_text = "Paris";
+  const std::string long_text(6000, 'x');
+  std::vector<std::string> want;
+  for (const auto* text : {&short_text, &long_text, &short_text})
+    for (int i = 0; i < 40; ++i) {
+      server.push({.body = dspy::test::openai_reply({*text})});
+      want.push_back(*text);
+    }
+  dspy::LM lm("openai/m", {.api_base = server.base_url(), .api_key = "k", .cache = false});
+  boost::asio::io_context io;
+  std::vector<long> buffers;
+  int ok = 0;
+  boost::asio::co_spawn(io, call_in_turn(&lm, want, &buffers, &ok), boost::asio::detached);
+  io.run();
+  EXPECT_EQ(ok, 120);
+  EXPECT_EQ(buffers, (std::vector<long>{1024, 8192, 1024}));
 }
 
 // ---- Cache, usage and history, built into every LM ----

@@ -24,6 +24,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -89,6 +91,17 @@ struct HttpResponse {
   bool over_budget = false;  ///< the replies in flight together outgrew reply_budget()
 };
 
+/// The receive buffer for replies of about `reply_bytes` (headers and body): room for them and an
+/// eighth more, a power of two from curl's least, 1 KiB, to its default, 16 KiB. curl 7.88
+/// allocates the buffer for every transfer and frees it at the end: a buffer larger than the
+/// replies is memory held by every call in flight, and its frees, among a batch's results, make
+/// glibc give the top of the heap back to the kernel and fault it in again (at 64 in flight and
+/// 20,000 calls, 15,000 page faults at 4 KiB for 0.5 KB replies, 5,700 at 1 KiB); a smaller one
+/// takes a read per buffer-full.
+constexpr long receive_buffer_size(std::size_t reply_bytes) noexcept {
+  return static_cast<long>(std::clamp<std::size_t>(std::bit_ceil(reply_bytes + reply_bytes / 8), 1024, 16384));
+}
+
 // A template on the executor, as Asio's I/O objects are: a program that never makes an HTTP
 // call never instantiates it, and the compiled part instantiates it once for all.
 template <class Executor = asio::any_io_executor>
@@ -112,6 +125,9 @@ class BasicCurlService : public asio::execution_context::service {
     svc.init(ex);
     return svc;
   }
+
+  /// The receive buffer curl gets for the next transfer (see receive_buffer_size).
+  [[nodiscard]] long receive_buffer() const noexcept { return receive_buffer_size(reply_bytes_); }
 
   /// Starts `request`, which must outlive the completion (the caller awaits it); `handler` gets
   /// the HttpResponse through its own executor. Cancelling through the handler's cancellation
@@ -175,6 +191,7 @@ class BasicCurlService : public asio::execution_context::service {
     std::string ca_bundle;
     long timeout_ms = -1;
     int verify_tls = -1;
+    long buffer_size = -1;
     char errbuf[CURL_ERROR_SIZE] = {};
 
     ~Easy() {
@@ -285,12 +302,6 @@ class BasicCurlService : public asio::execution_context::service {
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    // curl 7.88 allocates its receive buffer for every transfer and frees it at the end. At its
-    // default 16 KiB, those frees among a batch's results make glibc hand the top of the heap
-    // back to the kernel and fault it in again, over and over (25,000 page faults per 20,000
-    // calls at 64 in flight; 11,000 at 4 KiB). A page holds an LM reply's usual headers and
-    // JSON; a longer reply takes more reads.
-    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &BasicCurlService::on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, e.get());
@@ -334,9 +345,13 @@ class BasicCurlService : public asio::execution_context::service {
     return line;
   }
 
-  // Sets the options of `r` that differ from what the handle last carried.
-  static void configure(Easy& e, const HttpRequest& r) {
+  // Sets the options of `r` (and the receive buffer) that differ from what the handle last carried.
+  static void configure(Easy& e, const HttpRequest& r, long buffer) {
     CURL* h = e.h;
+    if (e.buffer_size != buffer) {
+      e.buffer_size = buffer;
+      curl_easy_setopt(h, CURLOPT_BUFFERSIZE, buffer);
+    }
     if (e.header_lines != r.headers) {  // another client's lines
       curl_slist_free_all(e.headers);
       e.headers = nullptr;
@@ -398,7 +413,7 @@ class BasicCurlService : public asio::execution_context::service {
     e->active_index = active_.size();
     active_.push_back(e);
     t->easy = e;
-    configure(*e, t->request);
+    configure(*e, t->request, receive_buffer());
     Shard& shard = pick_shard();
     if (CURLMcode rc = curl_multi_add_handle(shard.multi, e->h); rc != CURLM_OK) {
       t->response.curl = CURLE_FAILED_INIT;
@@ -445,6 +460,14 @@ class BasicCurlService : public asio::execution_context::service {
       t->response.curl = result;
       if (result != CURLE_OK) t->response.curl_error = e->errbuf[0] ? e->errbuf : curl_easy_strerror(result);
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->response.status);
+      if (result == CURLE_OK && !t->request.on_data) {  // a stream's reads follow its events, not its size
+        curl_off_t body = 0;
+        long head = 0;
+        curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &body);
+        curl_easy_getinfo(h, CURLINFO_HEADER_SIZE, &head);
+        const auto bytes = static_cast<std::size_t>(std::max<curl_off_t>(body, 0) + std::max(head, 0L));
+        reply_bytes_ = reply_bytes_ - reply_bytes_ / 8 + bytes / 8;
+      }
       remove(*e);
       complete(t);
     }
@@ -664,6 +687,7 @@ class BasicCurlService : public asio::execution_context::service {
   std::size_t watched_ = 0;  // sockets in the set that curl watches
   std::vector<Membership> in_set_;  // by descriptor
   std::vector<std::unique_ptr<Easy>> idle_;
+  std::size_t reply_bytes_ = 0;  // the replies' size lately (headers and body): a moving average
 };
 
 using CurlService = BasicCurlService<>;
