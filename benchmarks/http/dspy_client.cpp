@@ -3,6 +3,8 @@
 //
 //   http_dspy_client API_BASE CALLS CONCURRENCY   (an https API_BASE trusts BENCH_CA_BUNDLE's certificates)
 //   http_dspy_client --print-body    (the request body one call sends, for the floor client)
+//   http_dspy_client in-process:MS CALLS CONCURRENCY   (the same program, its LM in the process:
+//     the server's completion after MS milliseconds, no HTTP: what the framework alone costs)
 #include <malloc.h>
 
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include <dspy/all.hpp>
+#include <dspy/testing/scripted_lm.hpp>
 
 #include "common.hpp"
 
@@ -27,6 +30,11 @@ struct QA {
   static constexpr auto docs = dspy::docs({{"answer", "often between 1 and 5 words"}});
 };
 
+// The completion in run.sh's reply.
+constexpr const char* kCompletion =
+    "[[ ## reasoning ## ]]\nThe question asks for the capital of France, which is Paris.\n\n[[ ## answer ## ]]\nParis"
+    "\n\n[[ ## completed ## ]]";
+
 std::string question(long i) { return "What is the capital of country number " + std::to_string(i) + "?"; }
 
 }  // namespace
@@ -40,17 +48,26 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc != 4) {
-    std::cerr << "usage: " << argv[0] << " API_BASE CALLS CONCURRENCY | --print-body\n";
+    std::cerr << "usage: " << argv[0] << " API_BASE|in-process:MS CALLS CONCURRENCY | --print-body\n";
     return 2;
   }
   const long calls = std::atol(argv[2]);
   const long concurrency = std::atol(argv[3]);
   const char* ca_bundle = std::getenv("BENCH_CA_BUNDLE");
-  auto lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = argv[1],
-                                                                     .api_key = "bench",
-                                                                     .num_retries = 0,
-                                                                     .ca_bundle = ca_bundle ? ca_bundle : "",
-                                                                     .cache = false});
+  const std::string base = argv[1];
+  const bool in_process = base.starts_with("in-process:");
+  std::shared_ptr<dspy::BaseLM> lm;
+  if (in_process) {
+    auto scripted = std::make_shared<dspy::testing::ScriptedLM>(std::vector<std::string>{kCompletion}, "bench");
+    scripted->repeat_last().record_requests(false).delay(std::chrono::milliseconds(std::atol(base.c_str() + 11)));
+    lm = std::move(scripted);
+  } else {
+    lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = base,
+                                                                 .api_key = "bench",
+                                                                 .num_retries = 0,
+                                                                 .ca_bundle = ca_bundle ? ca_bundle : "",
+                                                                 .cache = false});
+  }
   // Every call must reach the server, and a service under load keeps no call history.
   dspy::global_history().set_capacity(0);
   dspy::set_lm(cot, lm);
@@ -81,6 +98,6 @@ int main(int argc, char** argv) {
   const long with_results = heap();
   std::vector<dspy::Result<dspy::Predicted<decltype(cot)::Output>>>().swap(results);
   const long results_kib = (with_results - heap()) / 1024;
-  run.report("dspy::LM + ChainOfThought", calls, concurrency, ok, errors_json + "}", results_kib);
+  run.report(in_process ? "in-process LM + ChainOfThought" : "dspy::LM + ChainOfThought", calls, concurrency, ok, errors_json + "}", results_kib);
   return ok == calls ? 0 : 1;
 }
