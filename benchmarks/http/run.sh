@@ -3,7 +3,8 @@
 # after 200 ms); wrk, the plain-libcurl floor client and dspy::LM (ChainOfThought through
 # dspy::batch) each make the same POSTs at concurrency 1 and 64, then 10,000 in flight against
 # the 200 ms server, and at concurrency 64 over TLS with HTTP/2 (both clients multiplex their
-# calls on one connection). Prints one JSON line per client run (calls/s, CPU us per call, peak
+# calls on one connection); then dspy::LM's program with its LM in the process (no HTTP), at 64
+# and at 10,000 in flight. Prints one JSON line per client run (calls/s, CPU us per call, peak
 # RSS).
 #
 #   benchmarks/http/run.sh [CALLS_C1] [CALLS_C64] [IN_FLIGHT]
@@ -92,11 +93,11 @@ done
 echo "# 200 ms server, $in_flight in flight: the server allows $((in_flight * 5)) calls/s"
 "$floor" "$slow/chat/completions" "$dir/request.json" "$((in_flight * 3))" "$in_flight"
 "$client" "$slow" "$((in_flight * 3))" "$in_flight"
+echo "# HTTP/2 over TLS, 64 in flight on one connection"
+"$floor" "https://127.0.0.1:$h2_port/v1/chat/completions" "$dir/request.json" "$calls_c64" 64
+"$client" "https://127.0.0.1:$h2_port/v1" "$calls_c64" 64
 # The same program with its LM in the process (the server's completion, no HTTP): what the
 # framework's own work costs, the part of each figure above that no transport can remove.
 echo "# in process: 64 in flight answered at once, $in_flight in flight answered after 200 ms"
 "$client" in-process:0 "$calls_c64" 64
 "$client" in-process:200 "$((in_flight * 3))" "$in_flight"
-echo "# HTTP/2 over TLS, 64 in flight on one connection"
-"$floor" "https://127.0.0.1:$h2_port/v1/chat/completions" "$dir/request.json" "$calls_c64" 64
-"$client" "https://127.0.0.1:$h2_port/v1" "$calls_c64" 64
