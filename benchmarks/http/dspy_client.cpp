@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <dspy/all.hpp>
 #include <dspy/testing/scripted_lm.hpp>
@@ -55,11 +56,12 @@ int main(int argc, char** argv) {
   const long concurrency = std::atol(argv[3]);
   const char* ca_bundle = std::getenv("BENCH_CA_BUNDLE");
   const std::string base = argv[1];
-  const bool in_process = base.starts_with("in-process:");
+  constexpr std::string_view in_process_prefix = "in-process:";
+  const bool in_process = base.starts_with(in_process_prefix);
   std::shared_ptr<dspy::BaseLM> lm;
   if (in_process) {
     auto scripted = std::make_shared<dspy::testing::ScriptedLM>(std::vector<std::string>{kCompletion}, "bench");
-    scripted->repeat_last().record_requests(false).delay(std::chrono::milliseconds(std::atol(base.c_str() + 11)));
+    scripted->repeat_last().record_requests(false).delay(std::chrono::milliseconds(std::atol(base.c_str() + in_process_prefix.size())));
     lm = std::move(scripted);
   } else {
     lm = std::make_shared<dspy::LM>("openai/bench", dspy::LMConfig{.api_base = base,
